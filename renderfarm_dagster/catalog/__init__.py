@@ -1,0 +1,1 @@
+"""Catalog operations over the storage interfaces: inbox, rendering with resume, manifests."""

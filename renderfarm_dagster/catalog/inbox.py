@@ -1,0 +1,100 @@
+"""The spec inbox: specs arrive under specs/; valid ones become products, invalid ones rejected."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from renderfarm_dagster import keys
+from renderfarm_dagster.spec import ParsedSpec, SpecError, SpecProblem, parse_spec
+from renderfarm_dagster.storage import ObjectNotFoundError, ObjectStore
+
+
+@dataclass(frozen=True)
+class AcceptedSpec:
+    key: str
+    parsed: ParsedSpec
+
+    @property
+    def product_id(self) -> str:
+        return self.parsed.spec.product_id
+
+    @property
+    def run_key(self) -> str:
+        # A re-upload of identical bytes gives the same run key, which Dagster will not launch
+        # twice; any change to the spec gives a new one.
+        return f"{self.product_id}:{self.parsed.sha256}"
+
+
+@dataclass(frozen=True)
+class RejectedSpec:
+    key: str
+    error: SpecError
+    rejected_key: str
+    report_key: str
+
+
+def read_inbox_spec(objects: ObjectStore, key: str) -> AcceptedSpec | RejectedSpec | None:
+    """Validate the spec at `key`; None if it vanished since it was listed."""
+    try:
+        data = objects.get(key)
+    except ObjectNotFoundError:
+        return None
+    try:
+        parsed = parse_spec(data, key)
+    except SpecError as error:
+        return _rejection(key, error)
+    product_id = keys.product_id_from_spec_key(key)
+    if product_id != parsed.spec.product_id:
+        expected = keys.spec_key(parsed.spec.product_id)
+        problem = SpecProblem(
+            "product_id", f"does not match the spec's key: store it at {expected}"
+        )
+        return _rejection(key, SpecError(key, [problem]))
+    return AcceptedSpec(key=key, parsed=parsed)
+
+
+def _rejection(key: str, error: SpecError) -> RejectedSpec:
+    return RejectedSpec(
+        key=key,
+        error=error,
+        rejected_key=keys.rejected_key(key),
+        report_key=keys.rejected_report_key(key),
+    )
+
+
+def move_to_rejected(objects: ObjectStore, rejected: RejectedSpec) -> None:
+    """Move a rejected spec out of the inbox, next to a report of every problem in it.
+
+    Copy and report are written before the original is deleted, so a crash in between leaves
+    the spec in the inbox to be rejected again, never lost.
+    """
+    try:
+        data = objects.get(rejected.key)
+    except ObjectNotFoundError:
+        return
+    report = {**rejected.error.to_report(), "rejected_key": rejected.rejected_key}
+    objects.put(rejected.rejected_key, data, "application/json")
+    objects.put(
+        rejected.report_key,
+        (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+        "application/json",
+    )
+    objects.delete(rejected.key)
+
+
+def submit_spec(objects: ObjectStore, data: bytes, source: str) -> ParsedSpec:
+    """Validate a spec file and store it in the inbox at specs/<product_id>.json."""
+    parsed = parse_spec(data, source)
+    objects.put(keys.spec_key(parsed.spec.product_id), data, "application/json")
+    return parsed
+
+
+def load_spec(objects: ObjectStore, product_id: str) -> ParsedSpec:
+    """The current spec of a registered product."""
+    key = keys.spec_key(product_id)
+    try:
+        data = objects.get(key)
+    except ObjectNotFoundError:
+        raise SpecError(key, [SpecProblem("$", "no spec stored for this product")]) from None
+    return parse_spec(data, key)

@@ -1,0 +1,70 @@
+"""Product manifests: what was rendered for a spec, where it is, and its sha256."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from renderfarm_dagster.render.templates import TEMPLATES
+from renderfarm_dagster.render.variant import render_fingerprint, renderer_versions
+from renderfarm_dagster.spec import ParsedSpec
+from renderfarm_dagster.storage import OutputCheckpoint
+
+MANIFEST_VERSION = 1
+
+
+class IncompleteRenderError(RuntimeError):
+    """The checkpoints do not cover every output of the current spec."""
+
+
+def build_manifest(
+    parsed: ParsedSpec, checkpoints: dict[tuple[str, str], OutputCheckpoint]
+) -> dict[str, Any]:
+    """The manifest of a fully rendered product, from the checkpoints of its outputs.
+
+    No timestamps or run ids: the same spec and renderer always give the same manifest bytes.
+    """
+    spec = parsed.spec
+    missing = []
+    variants = []
+    for variant in spec.variants:
+        entries = []
+        for output in spec.outputs:
+            checkpoint = checkpoints.get((variant.variant_id, output.name))
+            fingerprint = render_fingerprint(spec, variant.variant_id, output)
+            if checkpoint is None or checkpoint.fingerprint != fingerprint:
+                missing.append(f"{variant.variant_id}/{output.name}")
+                continue
+            entries.append(
+                {
+                    "name": output.name,
+                    "key": checkpoint.key,
+                    "format": checkpoint.format,
+                    "width": checkpoint.width,
+                    "height": checkpoint.height,
+                    "bytes": checkpoint.size,
+                    "sha256": checkpoint.sha256,
+                }
+            )
+        variants.append({"variant_id": variant.variant_id, "outputs": entries})
+    if missing:
+        shown = ", ".join(missing[:10]) + (
+            f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        )
+        raise IncompleteRenderError(
+            f"{spec.product_id}: {len(missing)} outputs are not rendered for the current spec: "
+            f"{shown}"
+        )
+    template = TEMPLATES[spec.template]
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "product_id": spec.product_id,
+        "spec_sha256": parsed.sha256,
+        "template": {"name": template.name, "version": template.version},
+        "renderer": renderer_versions(),
+        "variants": variants,
+    }
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -1,0 +1,99 @@
+"""A warm pool of render processes, sized to the CPUs this process may use."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+
+from renderfarm_dagster.render.variant import RenderedOutput, render_variant
+from renderfarm_dagster.spec import ProductSpec
+
+VariantJob = tuple[ProductSpec, str, tuple[str, ...]]
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (affinity and, in containers, the cgroup CPU quota)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    quota = _cgroup_cpu_quota()
+    return max(1, min(cpus or 1, quota) if quota else (cpus or 1))
+
+
+def _cgroup_cpu_quota() -> int | None:
+    # ECS/Fargate and Docker limit CPU through cgroup v2's cpu.max ("quota period" or "max").
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+    except (OSError, ValueError):
+        return None
+    if quota == "max":
+        return None
+    return max(1, round(int(quota) / int(period)))
+
+
+def _warm_up() -> None:
+    # Importing cairosvg and drawing a first SVG costs about half a second; pay it once per
+    # worker, before the first real variant, not once per variant.
+    from renderfarm_dagster.render.raster import rasterize
+
+    rasterize(b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>', 1, 1)
+
+
+def _render(job: VariantJob) -> list[RenderedOutput]:
+    spec, variant_id, output_names = job
+    return render_variant(spec, variant_id, output_names)
+
+
+class RenderPool:
+    """Renders variants in `workers` processes (or in this one when that is cheaper)."""
+
+    def __init__(self, workers: int = 0):
+        self.workers = workers or available_cpus()
+        self._executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> RenderPool:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            # forkserver, not fork: the Dagster run process has threads (event log, compute
+            # log capture) and forking a threaded process can deadlock the child.
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_warm_up,
+            )
+        return self._executor
+
+    def render(self, jobs: Iterable[VariantJob]) -> Iterator[list[RenderedOutput]]:
+        """Yield each variant's outputs as soon as it is done, in completion order."""
+        jobs = list(jobs)
+        if self.workers == 1 or len(jobs) <= 1:
+            # Starting a worker costs more than rendering one variant here.
+            for job in jobs:
+                yield _render(job)
+            return
+        pool = self._pool()
+        # At most two variants queued per worker: memory stays bounded for 500-variant specs.
+        pending: set[Future] = set()
+        queue = iter(jobs)
+        for job in queue:
+            pending.add(pool.submit(_render, job))
+            if len(pending) >= 2 * self.workers:
+                break
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                for job in queue:
+                    pending.add(pool.submit(_render, job))
+                    break
+                yield future.result()

@@ -1,0 +1,136 @@
+"""Render a product into the object store, checkpointing each variant, resuming from checkpoints."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from renderfarm_dagster import keys
+from renderfarm_dagster.catalog.pool import RenderPool
+from renderfarm_dagster.render.contact_sheet import contact_sheet
+from renderfarm_dagster.render.variant import render_fingerprint
+from renderfarm_dagster.spec import EXTENSIONS, ProductSpec
+from renderfarm_dagster.storage import CheckpointStore, ObjectStore, OutputCheckpoint
+
+CONTENT_TYPES = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}
+# The contact sheet shows at most this many variants: enough to review, small enough to embed.
+CONTACT_SHEET_MAX_VARIANTS = 64
+
+
+@dataclass
+class ProductRenderReport:
+    product_id: str
+    variants: int
+    outputs: int
+    rendered: int = 0
+    skipped: int = 0
+    bytes_written: int = 0
+    total_bytes: int = 0
+    duration_s: float = 0.0
+    preview_key: str = ""
+    preview: bytes = field(default=b"", repr=False)
+
+
+def plan(
+    spec: ProductSpec, objects: ObjectStore, checkpoints: CheckpointStore
+) -> tuple[dict[str, tuple[str, ...]], list[OutputCheckpoint]]:
+    """Split a product's outputs into those still to render and those already done.
+
+    An output is done when its checkpoint was made from the same inputs (fingerprint) and
+    the object it names is still there with the same sha256: a checkpoint alone is not trusted.
+    """
+    recorded = checkpoints.read(spec.product_id)
+    todo: dict[str, tuple[str, ...]] = {}
+    done: list[OutputCheckpoint] = []
+    for variant in spec.variants:
+        missing = []
+        for output in spec.outputs:
+            checkpoint = recorded.get((variant.variant_id, output.name))
+            if checkpoint and _still_valid(checkpoint, spec, objects):
+                done.append(checkpoint)
+            else:
+                missing.append(output.name)
+        if missing:
+            todo[variant.variant_id] = tuple(missing)
+    return todo, done
+
+
+def _still_valid(checkpoint: OutputCheckpoint, spec: ProductSpec, objects: ObjectStore) -> bool:
+    output = next((o for o in spec.outputs if o.name == checkpoint.output_name), None)
+    if output is None:
+        return False
+    if checkpoint.fingerprint != render_fingerprint(spec, checkpoint.variant_id, output):
+        return False
+    info = objects.head(checkpoint.key)
+    return info is not None and info.sha256 == checkpoint.sha256 and info.size == checkpoint.size
+
+
+def render_product(
+    spec: ProductSpec,
+    objects: ObjectStore,
+    checkpoints: CheckpointStore,
+    pool: RenderPool,
+    run_id: str,
+    log: Callable[[str], None] = lambda message: None,
+) -> ProductRenderReport:
+    """Render every output of `spec` not already done; checkpoint each variant as it lands."""
+    started = time.monotonic()
+    todo, done = plan(spec, objects, checkpoints)
+    report = ProductRenderReport(
+        product_id=spec.product_id,
+        variants=len(spec.variants),
+        outputs=len(spec.variants) * len(spec.outputs),
+        skipped=len(done),
+        total_bytes=sum(c.size for c in done),
+    )
+    if done:
+        log(f"{spec.product_id}: {len(done)} outputs already rendered, {len(todo)} variants to go")
+    jobs = [(spec, variant_id, names) for variant_id, names in todo.items()]
+    for finished, outputs in enumerate(pool.render(jobs), start=1):
+        landed = []
+        for output in outputs:
+            key = keys.output_key(
+                spec.product_id, output.variant_id, output.output_name, EXTENSIONS[output.format]
+            )
+            info = objects.put(key, output.data, CONTENT_TYPES[output.format])
+            landed.append(
+                OutputCheckpoint(
+                    product_id=spec.product_id,
+                    variant_id=output.variant_id,
+                    output_name=output.output_name,
+                    key=key,
+                    fingerprint=output.fingerprint,
+                    sha256=info.sha256,
+                    size=info.size,
+                    format=output.format,
+                    width=output.width,
+                    height=output.height,
+                    run_id=run_id,
+                )
+            )
+            report.rendered += 1
+            report.bytes_written += info.size
+            report.total_bytes += info.size
+        # Recorded only after every object of the variant is stored: a checkpoint never
+        # points at an object that is not there.
+        checkpoints.record(landed)
+        if finished % 10 == 0 or finished == len(jobs):
+            log(f"{spec.product_id}: {finished}/{len(jobs)} variants rendered")
+    report.preview = _contact_sheet(spec, objects)
+    report.preview_key = keys.preview_key(spec.product_id)
+    objects.put(report.preview_key, report.preview, "image/jpeg")
+    report.duration_s = time.monotonic() - started
+    return report
+
+
+def _contact_sheet(spec: ProductSpec, objects: ObjectStore) -> bytes:
+    # The smallest output of each variant is enough for a 160 px tile and cheapest to read.
+    smallest = min(spec.outputs, key=lambda o: o.width * o.height)
+    images = [
+        objects.get(
+            keys.output_key(spec.product_id, variant.variant_id, smallest.name, smallest.extension)
+        )
+        for variant in spec.variants[:CONTACT_SHEET_MAX_VARIANTS]
+    ]
+    return contact_sheet(images)

@@ -1,0 +1,94 @@
+"""Verification of a manifest against its spec and of every output it lists."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from renderfarm_dagster.spec import ProductSpec
+from renderfarm_dagster.storage import ObjectNotFoundError, ObjectStore
+
+_PILLOW_FORMATS = {"png": "PNG", "webp": "WEBP", "jpeg": "JPEG"}
+
+
+def manifest_problems(manifest: dict[str, Any], spec: ProductSpec) -> list[str]:
+    """Differences between the outputs a manifest lists and the spec's variants x outputs."""
+    expected = {(v.variant_id, o.name): o for v in spec.variants for o in spec.outputs}
+    problems = []
+    if manifest.get("product_id") != spec.product_id:
+        problems.append(f"manifest is for {manifest.get('product_id')!r}, not {spec.product_id!r}")
+    listed: set[tuple[str, str]] = set()
+    for variant in manifest.get("variants", []):
+        for entry in variant.get("outputs", []):
+            pair = (variant.get("variant_id"), entry.get("name"))
+            where = f"variant {pair[0]} output {pair[1]}"
+            if pair in listed:
+                problems.append(f"{where}: listed twice")
+            listed.add(pair)
+            output = expected.get(pair)
+            if output is None:
+                problems.append(f"{where}: not in the spec")
+                continue
+            wanted = (output.format, output.width, output.height)
+            found = (entry.get("format"), entry.get("width"), entry.get("height"))
+            if found != wanted:
+                problems.append(f"{where}: manifest says {found}, spec says {wanted}")
+    for variant_id, name in sorted(set(expected) - listed):
+        problems.append(f"variant {variant_id} output {name}: missing from the manifest")
+    return problems
+
+
+def manifest_entries(manifest: dict[str, Any]):
+    for variant in manifest.get("variants", []):
+        for entry in variant.get("outputs", []):
+            yield variant.get("variant_id"), entry
+
+
+def stored_output_problems(
+    manifest: dict[str, Any], objects: ObjectStore
+) -> tuple[list[str], list[str]]:
+    """Problems with the stored outputs: (integrity: presence, size, sha256; image: decoding).
+
+    Each object is read once and serves both checks.
+    """
+    integrity, image = [], []
+    for variant_id, entry in manifest_entries(manifest):
+        where = f"variant {variant_id} output {entry.get('name')} ({entry.get('key')})"
+        try:
+            data = objects.get(entry["key"])
+        except ObjectNotFoundError:
+            integrity.append(f"{where}: object is missing")
+            continue
+        if len(data) != entry["bytes"]:
+            integrity.append(f"{where}: {len(data)} bytes, manifest says {entry['bytes']}")
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            integrity.append(f"{where}: sha256 differs from the manifest")
+        image.extend(f"{where}: {p}" for p in image_problems(data, entry))
+    return integrity, image
+
+
+def image_problems(data: bytes, entry: dict[str, Any]) -> list[str]:
+    """Whether `data` decodes as the entry's format and size and shows more than one colour."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            problems = []
+            if image.format != _PILLOW_FORMATS.get(entry["format"]):
+                problems.append(f"decodes as {image.format}, expected {entry['format']}")
+            if image.size != (entry["width"], entry["height"]):
+                problems.append(
+                    f"is {image.width}x{image.height}, expected {entry['width']}x{entry['height']}"
+                )
+            if all(low == high for low, high in _extrema(image)):
+                problems.append("is blank (a single flat colour)")
+            return problems
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        return [f"does not decode: {error}"]
+
+
+def _extrema(image: Image.Image) -> list[tuple[int, int]]:
+    extrema = image.getextrema()
+    return [extrema] if isinstance(extrema[0], int) else list(extrema)

@@ -1,0 +1,1 @@
+"""Dagster definitions: thin glue over the catalog, render and storage packages."""

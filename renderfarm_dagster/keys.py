@@ -1,0 +1,111 @@
+"""Object key layout: the contract downstream consumers rely on, identical in every deployment."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from renderfarm_dagster.spec import ID_PATTERN
+
+SPECS_PREFIX = "specs/"
+RENDERS_PREFIX = "renders/"
+MANIFESTS_PREFIX = "manifests/"
+PREVIEWS_PREFIX = "previews/"
+REJECTED_PREFIX = "rejected/"
+MAX_KEY_LENGTH = 1024
+
+# A key we write is segments of the id alphabet, each with optional dot-separated extensions.
+# That rules out "..", absolute paths, backslashes and anything a shell or URL would reinterpret.
+_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}(\.[a-z0-9]{1,16}){0,4}$")
+_SPEC_KEY = re.compile(r"^specs/([a-z0-9][a-z0-9_-]{0,63})\.json$")
+
+
+class InvalidKeyError(ValueError):
+    """A key outside the layout, or one that could escape the bucket."""
+
+
+def validate_key(key: str) -> str:
+    """Return `key` if it follows the layout grammar; raise InvalidKeyError otherwise."""
+    if not isinstance(key, str) or not key:
+        raise InvalidKeyError(f"invalid key {key!r}: empty")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidKeyError(f"invalid key {key[:64]!r}...: longer than {MAX_KEY_LENGTH}")
+    for segment in key.split("/"):
+        if not _SEGMENT.match(segment):
+            raise InvalidKeyError(
+                f"invalid key {key!r}: segment {segment!r} is not lowercase a-z, 0-9, '-', '_' "
+                "with optional .extensions"
+            )
+    return key
+
+
+def validate_foreign_key(key: str) -> str:
+    """Accept a key someone else wrote (an upload) if it cannot escape the bucket.
+
+    Uploaded spec names are not ours to choose, so they are only held to safety: no empty,
+    "." or ".." segments, no leading "/", no backslash or control characters.
+    """
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
+        raise InvalidKeyError(f"invalid key {key!r}: empty or too long")
+    if key.startswith("/") or "\\" in key:
+        raise InvalidKeyError(f"invalid key {key!r}: absolute or contains a backslash")
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in key):
+        raise InvalidKeyError(f"invalid key {key!r}: contains a control character")
+    if any(segment in ("", ".", "..") for segment in key.split("/")):
+        raise InvalidKeyError(f"invalid key {key!r}: empty, '.' or '..' segment")
+    return key
+
+
+def _check_id(value: str, what: str) -> str:
+    if not ID_PATTERN.match(value):
+        raise InvalidKeyError(f"invalid {what} {value!r}")
+    return value
+
+
+def spec_key(product_id: str) -> str:
+    return f"{SPECS_PREFIX}{_check_id(product_id, 'product_id')}.json"
+
+
+def product_id_from_spec_key(key: str) -> str | None:
+    """The product id a spec key names, or None when the key is not `specs/<product_id>.json`."""
+    match = _SPEC_KEY.match(key)
+    return match.group(1) if match else None
+
+
+def output_key(product_id: str, variant_id: str, output_name: str, extension: str) -> str:
+    return validate_key(
+        f"{RENDERS_PREFIX}{_check_id(product_id, 'product_id')}/"
+        f"{_check_id(variant_id, 'variant_id')}/{_check_id(output_name, 'output name')}.{extension}"
+    )
+
+
+def manifest_key(product_id: str) -> str:
+    return f"{MANIFESTS_PREFIX}{_check_id(product_id, 'product_id')}.json"
+
+
+def preview_key(product_id: str) -> str:
+    return f"{PREVIEWS_PREFIX}{_check_id(product_id, 'product_id')}.jpg"
+
+
+def rejected_name(upload_key: str) -> str:
+    """A safe name under rejected/ for an uploaded spec key.
+
+    A canonical `specs/<id>.json` keeps its file name. Anything else (spaces, capitals,
+    sub-folders) is reduced to the id alphabet and suffixed with a hash of the original key,
+    so two different uploads never share a report.
+    """
+    if product_id_from_spec_key(upload_key):
+        return upload_key.removeprefix(SPECS_PREFIX)
+    stem = upload_key.removeprefix(SPECS_PREFIX).lower()
+    stem = re.sub(r"\.json$", "", stem)
+    stem = re.sub(r"[^a-z0-9_-]+", "-", stem).strip("-_")[:40] or "spec"
+    digest = hashlib.sha256(upload_key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{stem}-{digest}.json"
+
+
+def rejected_key(upload_key: str) -> str:
+    return validate_key(f"{REJECTED_PREFIX}{rejected_name(upload_key)}")
+
+
+def rejected_report_key(upload_key: str) -> str:
+    return validate_key(f"{REJECTED_PREFIX}{rejected_name(upload_key)}.error.json")

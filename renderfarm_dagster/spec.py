@@ -1,0 +1,371 @@
+"""Product spec format: parsing and validation of spec files (version 1)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
+
+MAX_SPEC_BYTES = 1024 * 1024
+SUPPORTED_SPEC_VERSIONS = (1,)
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+COLOUR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
+AMOUNT_PATTERN = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,4})?$")
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+TEMPLATE_NAMES = ("product-card", "banner")
+DEFAULT_QUALITY = {"webp": 80, "jpeg": 85}
+EXTENSIONS = {"png": "png", "webp": "webp", "jpeg": "jpg"}
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class SpecProblem:
+    """One validation problem, located by its JSON path (`$` is the whole document)."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class SpecError(ValueError):
+    """A spec file that cannot be used, with every problem found in it."""
+
+    def __init__(self, source: str, problems: list[SpecProblem]):
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {problem}" for problem in problems))
+
+    def to_report(self) -> dict[str, Any]:
+        """The machine-readable report stored next to a rejected spec."""
+        return {
+            "source": self.source,
+            "errors": [{"path": p.path, "message": p.message} for p in self.problems],
+        }
+
+
+def _check_id(value: str) -> str:
+    if not ID_PATTERN.match(value):
+        raise ValueError(
+            "not a valid id: 1 to 64 characters of a-z, 0-9, '-' and '_', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def _check_colour(value: str) -> str:
+    if not COLOUR_PATTERN.match(value):
+        raise ValueError("not a #rrggbb colour")
+    return value.lower()
+
+
+def _check_text(value: str) -> str:
+    # Control characters, lone surrogates and the two XML non-characters cannot appear in an
+    # SVG document even when escaped (XML 1.0 section 2.2), so they are refused here, with the
+    # position, rather than failing deep inside the renderer.
+    for index, char in enumerate(value):
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs") or char in ("\ufffe", "\uffff"):
+            raise ValueError(f"contains a control character U+{ord(char):04X} at index {index}")
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Id = Annotated[str, AfterValidator(_check_id)]
+Colour = Annotated[str, AfterValidator(_check_colour)]
+Text = Annotated[str, Field(max_length=200), AfterValidator(_check_text)]
+
+
+def _check_amount(value: str) -> str:
+    if not AMOUNT_PATTERN.match(value):
+        raise ValueError('not a decimal amount such as "89.00"')
+    return value
+
+
+def _check_currency(value: str) -> str:
+    if not CURRENCY_PATTERN.match(value):
+        raise ValueError("not an ISO 4217 currency code such as EUR")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Price(_Strict):
+    amount: Annotated[str, AfterValidator(_check_amount)]
+    currency: Annotated[str, AfterValidator(_check_currency)]
+
+    def display(self) -> str:
+        symbol = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}.get(self.currency)
+        return f"{symbol}{self.amount}" if symbol else f"{self.amount} {self.currency}"
+
+
+class Colours(_Strict):
+    primary: Colour
+    accent: Colour
+
+
+class Variant(_Strict):
+    variant_id: Id
+    label: Text
+    colors: Colours
+    title: Text | None = None
+    badge: Text | None = None
+    price: Price | None = None
+
+
+class OutputSpec(_Strict):
+    name: Id
+    width: Annotated[int, Field(ge=16, le=4096)]
+    height: Annotated[int, Field(ge=16, le=4096)]
+    format: Literal["png", "webp", "jpeg"]
+    quality: Annotated[int, Field(ge=1, le=100)] | None = None
+
+    @property
+    def extension(self) -> str:
+        return EXTENSIONS[self.format]
+
+    @property
+    def effective_quality(self) -> int | None:
+        return self.quality if self.quality is not None else DEFAULT_QUALITY.get(self.format)
+
+
+class ProductSpec(_Strict):
+    spec_version: Literal[1]
+    product_id: Id
+    template: Literal["product-card", "banner"]
+    title: Text
+    subtitle: Text | None = None
+    price: Price | None = None
+    badge: Text | None = None
+    variants: Annotated[list[Variant], Field(min_length=1, max_length=500)]
+    outputs: Annotated[list[OutputSpec], Field(min_length=1, max_length=8)]
+
+    def variant(self, variant_id: str) -> Variant:
+        for variant in self.variants:
+            if variant.variant_id == variant_id:
+                return variant
+        raise KeyError(variant_id)
+
+
+@dataclass(frozen=True)
+class ParsedSpec:
+    """A valid spec together with the identity of the bytes it came from."""
+
+    spec: ProductSpec
+    sha256: str
+
+
+def parse_spec(data: bytes, source: str) -> ParsedSpec:
+    """Parse and validate a spec file, raising SpecError listing every problem found."""
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError(
+            source,
+            [SpecProblem("$", f"file is {len(data)} bytes, over the {MAX_SPEC_BYTES} byte limit")],
+        )
+    document = _load_json(data, source)
+    problems = list(_duplicate_key_problems(document, "$"))
+    if not isinstance(document, dict):
+        problems.append(
+            SpecProblem("$", f"a spec must be a JSON object, not {_json_type(document)}")
+        )
+        raise SpecError(source, problems)
+    version = document.get("spec_version")
+    if "spec_version" in document and (not isinstance(version, int) or isinstance(version, bool)):
+        problems.append(SpecProblem("spec_version", "must be an integer"))
+    elif "spec_version" in document and version not in SUPPORTED_SPEC_VERSIONS:
+        supported = ", ".join(map(str, SUPPORTED_SPEC_VERSIONS))
+        problems.append(
+            SpecProblem("spec_version", f"unsupported version {version} (supported: {supported})")
+        )
+        raise SpecError(source, problems)
+    problems.extend(_uniqueness_problems(document, "variants", "variant_id"))
+    problems.extend(_uniqueness_problems(document, "outputs", "name"))
+    problems.extend(_png_quality_problems(document))
+    try:
+        spec = ProductSpec.model_validate(document)
+    except ValidationError as error:
+        problems.extend(_problems_from_pydantic(error))
+        spec = None
+    if problems or spec is None:
+        raise SpecError(source, sorted(set(problems), key=_problem_order(problems)))
+    return ParsedSpec(spec=spec, sha256=hashlib.sha256(data).hexdigest())
+
+
+def _problem_order(problems: list[SpecProblem]):
+    first_seen = {problem: index for index, problem in reversed(list(enumerate(problems)))}
+    return lambda problem: first_seen[problem]
+
+
+class _JsonObject(dict):
+    """A decoded JSON object that remembers keys it saw more than once."""
+
+    duplicate_keys: tuple[str, ...] = ()
+
+
+def _object_pairs(pairs: list[tuple[str, Any]]) -> _JsonObject:
+    obj = _JsonObject()
+    duplicates = []
+    for key, value in pairs:
+        if key in obj:
+            duplicates.append(key)
+        obj[key] = value
+    obj.duplicate_keys = tuple(duplicates)
+    return obj
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text} is out of range")
+    return value
+
+
+def _load_json(data: bytes, source: str) -> Any:
+    # RFC 8259 section 8.1 lets a parser ignore a UTF-8 byte order mark; editors on Windows
+    # add one, so it is accepted rather than reported.
+    if data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SpecError(
+            source, [SpecProblem("$", f"not valid UTF-8 (byte {error.start})")]
+        ) from None
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_object_pairs,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+        )
+    except json.JSONDecodeError as error:
+        problem = f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        raise SpecError(source, [SpecProblem("$", problem)]) from None
+    except ValueError as error:
+        raise SpecError(source, [SpecProblem("$", f"not valid JSON: {error}")]) from None
+    except RecursionError:
+        raise SpecError(source, [SpecProblem("$", "JSON is nested too deeply")]) from None
+
+
+def _duplicate_key_problems(value: Any, path: str) -> Iterator[SpecProblem]:
+    if isinstance(value, _JsonObject):
+        for key in value.duplicate_keys:
+            yield SpecProblem(_join(path, key), "key appears more than once in the object")
+        for key, child in value.items():
+            yield from _duplicate_key_problems(child, _join(path, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _duplicate_key_problems(child, f"{path}[{index}]")
+
+
+def _uniqueness_problems(document: dict, list_field: str, id_field: str) -> Iterator[SpecProblem]:
+    items = document.get(list_field)
+    if not isinstance(items, list):
+        return
+    first_index: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get(id_field), str):
+            continue
+        value = item[id_field]
+        if value in first_index:
+            yield SpecProblem(
+                f"{list_field}[{index}].{id_field}",
+                f"duplicate {id_field} '{value}' "
+                f"(first used at {list_field}[{first_index[value]}])",
+            )
+        else:
+            first_index[value] = index
+
+
+def _png_quality_problems(document: dict) -> Iterator[SpecProblem]:
+    outputs = document.get("outputs")
+    if not isinstance(outputs, list):
+        return
+    for index, output in enumerate(outputs):
+        if isinstance(output, dict) and output.get("format") == "png" and "quality" in output:
+            yield SpecProblem(
+                f"outputs[{index}].quality", "does not apply to png (png is lossless)"
+            )
+
+
+def _join(path: str, key: str) -> str:
+    if path == "$":
+        return key
+    return f"{path}.{key}"
+
+
+def _loc_to_path(loc: tuple[Any, ...]) -> str:
+    path = "$"
+    for part in loc:
+        path = f"{path}[{part}]" if isinstance(part, int) else _join(path, str(part))
+    return path
+
+
+_PYDANTIC_TYPE_NAMES = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "model_type": "an object",
+    "dict_type": "an object",
+    "list_type": "an array",
+}
+
+
+def _problems_from_pydantic(error: ValidationError) -> Iterator[SpecProblem]:
+    for item in error.errors(include_url=False):
+        loc = tuple(item["loc"])
+        kind = item["type"]
+        path = _loc_to_path(loc)
+        if kind == "missing":
+            message = "required field is missing"
+        elif kind == "extra_forbidden":
+            message = "unknown field"
+        elif kind in _PYDANTIC_TYPE_NAMES:
+            message = f"must be {_PYDANTIC_TYPE_NAMES[kind]}, not {_json_type(item['input'])}"
+        elif kind == "value_error":
+            message = str(item["ctx"]["error"])
+        elif kind == "literal_error":
+            message = f"must be one of {item['ctx']['expected']}, not {item['input']!r}"
+        elif kind == "too_short":
+            message = f"must have at least {item['ctx']['min_length']} item(s)"
+        elif kind == "too_long":
+            message = f"must have at most {item['ctx']['max_length']} item(s)"
+        elif kind == "string_too_long":
+            message = f"longer than {item['ctx']['max_length']} characters"
+        else:
+            message = item["msg"].replace("Input should be", "must be")
+        yield SpecProblem(path, message)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"

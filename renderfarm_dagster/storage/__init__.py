@@ -1,0 +1,81 @@
+"""Storage interfaces. Each deployment provides one implementation of each."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+
+class ObjectNotFoundError(KeyError):
+    """No object at that key."""
+
+
+@dataclass(frozen=True)
+class ObjectSummary:
+    """A listing entry: cheap to get for every object under a prefix."""
+
+    key: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """An object's identity: its size and the sha256 of its bytes."""
+
+    key: str
+    size: int
+    sha256: str
+
+
+class ObjectStore(ABC):
+    """A bucket of immutable-per-version objects addressed by key (see renderfarm_dagster.keys)."""
+
+    @abstractmethod
+    def put(self, key: str, data: bytes, content_type: str) -> ObjectInfo:
+        """Store `data` at `key` atomically: readers see the old object or the new, never a part."""
+
+    @abstractmethod
+    def get(self, key: str) -> bytes:
+        """The object's bytes; raises ObjectNotFoundError."""
+
+    @abstractmethod
+    def head(self, key: str) -> ObjectInfo | None:
+        """The object's size and sha256, or None when there is no object at `key`."""
+
+    @abstractmethod
+    def list(self, prefix: str, start_after: str = "") -> Iterator[ObjectSummary]:
+        """Objects whose key starts with `prefix` and sorts after `start_after`, in key order."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the object; deleting a missing key is not an error."""
+
+
+@dataclass(frozen=True)
+class OutputCheckpoint:
+    """The durable record that one output of one variant landed in the object store."""
+
+    product_id: str
+    variant_id: str
+    output_name: str
+    key: str
+    fingerprint: str
+    sha256: str
+    size: int
+    format: str
+    width: int
+    height: int
+    run_id: str
+
+
+class CheckpointStore(ABC):
+    """Which outputs are done, so an interrupted run resumes without redoing them."""
+
+    @abstractmethod
+    def record(self, checkpoints: Sequence[OutputCheckpoint]) -> None:
+        """Record outputs as done, all or none; a later record of the same output replaces it."""
+
+    @abstractmethod
+    def read(self, product_id: str) -> dict[tuple[str, str], OutputCheckpoint]:
+        """Every checkpoint of a product, keyed by (variant_id, output_name)."""

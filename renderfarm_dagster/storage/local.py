@@ -1,0 +1,165 @@
+"""Local deployment storage: a folder is the bucket, SQLite holds the checkpoints."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import closing
+from pathlib import Path
+
+from renderfarm_dagster.keys import InvalidKeyError, validate_foreign_key, validate_key
+from renderfarm_dagster.storage import (
+    CheckpointStore,
+    ObjectInfo,
+    ObjectNotFoundError,
+    ObjectStore,
+    ObjectSummary,
+    OutputCheckpoint,
+)
+
+# Temporary files start with this, which no valid key segment can, so listings never show them.
+_PARTIAL_PREFIX = ".partial-"
+
+
+class LocalObjectStore(ObjectStore):
+    """Objects as files under `root`, at `root/<key>`."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root).resolve()
+
+    def _path(self, key: str) -> Path:
+        validate_foreign_key(key)
+        path = (self.root / key).resolve()
+        # Symlinks inside the bucket must not lead out of it.
+        if not path.is_relative_to(self.root):
+            raise InvalidKeyError(f"invalid key {key!r}: resolves outside the bucket")
+        return path
+
+    def put(self, key: str, data: bytes, content_type: str) -> ObjectInfo:
+        path = self._path(validate_key(key))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename: os.replace is atomic within a filesystem, so a process killed
+        # mid-write leaves at most a stray .partial- file, never a truncated object.
+        handle, temporary = tempfile.mkstemp(prefix=_PARTIAL_PREFIX, dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return ObjectInfo(key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+    def get(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise ObjectNotFoundError(key) from None
+
+    def head(self, key: str) -> ObjectInfo | None:
+        try:
+            data = self.get(key)
+        except ObjectNotFoundError:
+            return None
+        return ObjectInfo(key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+    def list(self, prefix: str, start_after: str = "") -> Iterator[ObjectSummary]:
+        # The deepest folder the prefix names is the only one that needs walking.
+        folder = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
+        if not folder.resolve().is_relative_to(self.root) or not folder.is_dir():
+            return
+        found = []
+        for directory, subdirectories, files in os.walk(folder):
+            subdirectories[:] = [d for d in subdirectories if not d.startswith(".")]
+            for name in files:
+                if name.startswith("."):
+                    continue
+                path = Path(directory, name)
+                key = path.relative_to(self.root).as_posix()
+                if key.startswith(prefix) and key > start_after:
+                    found.append((key, path))
+        # S3 lists in UTF-8 byte order; sorting the encoded keys gives the same order here.
+        found.sort(key=lambda item: item[0].encode("utf-8", "surrogateescape"))
+        for key, path in found:
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                continue
+            yield ObjectSummary(key=key, size=size)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS output_checkpoints (
+    product_id TEXT NOT NULL,
+    variant_id TEXT NOT NULL,
+    output_name TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    format TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    run_id TEXT NOT NULL,
+    PRIMARY KEY (product_id, variant_id, output_name)
+)
+"""
+_COLUMNS = (
+    "product_id, variant_id, output_name, key, fingerprint, sha256, size, format, width, "
+    "height, run_id"
+)
+
+
+class SqliteCheckpointStore(CheckpointStore):
+    """Checkpoints in one SQLite file, safe for several processes (WAL, busy timeout)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as connection, connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        # A connection per call: the store is used from run workers and forked processes,
+        # and sqlite3 connections must not cross a fork.
+        return sqlite3.connect(self.path, timeout=30)
+
+    def record(self, checkpoints: Sequence[OutputCheckpoint]) -> None:
+        rows = [
+            (
+                c.product_id,
+                c.variant_id,
+                c.output_name,
+                c.key,
+                c.fingerprint,
+                c.sha256,
+                c.size,
+                c.format,
+                c.width,
+                c.height,
+                c.run_id,
+            )
+            for c in checkpoints
+        ]
+        with closing(self._connect()) as connection, connection:
+            connection.executemany(
+                f"INSERT OR REPLACE INTO output_checkpoints ({_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def read(self, product_id: str) -> dict[tuple[str, str], OutputCheckpoint]:
+        with closing(self._connect()) as connection:
+            rows = connection.execute(
+                f"SELECT {_COLUMNS} FROM output_checkpoints WHERE product_id = ?", (product_id,)
+            ).fetchall()
+        checkpoints = (OutputCheckpoint(*row) for row in rows)
+        return {(c.variant_id, c.output_name): c for c in checkpoints}
