@@ -66,7 +66,7 @@ def _instance():
     return dg.DagsterInstance.get()
 
 
-def _submit(paths: Sequence[Path], instance, objects, out=sys.stdout) -> tuple[list[str], int]:
+def _submit(paths: Sequence[Path], instance, objects) -> tuple[list[str], int]:
     """Store valid specs and register their partitions; returns (product ids, rejected count)."""
     from renderfarm_dagster.catalog.inbox import submit_spec
     from renderfarm_dagster.defs.partitions import products
@@ -86,18 +86,17 @@ def _submit(paths: Sequence[Path], instance, objects, out=sys.stdout) -> tuple[l
         current = objects.head(keys.spec_key(product_id))
         if current is not None and current.sha256 == parsed.sha256:
             unchanged += 1
-            print(f"{prefix} unchanged {product_id} ({path})", file=out)
+            print(f"{prefix} unchanged {product_id} ({path})")
         else:
             submit_spec(objects, data, str(path))
-            print(f"{prefix} submitted {product_id} -> {keys.spec_key(product_id)}", file=out)
+            print(f"{prefix} submitted {product_id} -> {keys.spec_key(product_id)}")
         submitted.append(product_id)
     new = [p for p in submitted if not instance.has_dynamic_partition(products.name, p)]
     if new:
         instance.add_dynamic_partitions(products.name, new)
     print(
         f"submitted {len(submitted) - unchanged}, unchanged {unchanged}, rejected {rejected}; "
-        f"{len(new)} new partition(s) registered",
-        file=out,
+        f"{len(new)} new partition(s) registered"
     )
     return submitted, rejected
 
@@ -135,7 +134,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     data_dir = local_data_dir()
     print(f"Submitting the example catalog (Dagster instance: {os.environ['DAGSTER_HOME']})")
     products, _ = _submit(_example_specs(data_dir / "examples"), instance, objects)
-    job = defs.get_job_def("render_catalog")
+    job = defs.resolve_job_def("render_catalog")
     run_config = {
         "ops": {"rendered_variants": {"config": {"workers": args.workers}}},
         # Render progress at INFO; Dagster's DEBUG event stream would bury the summary.

@@ -186,15 +186,16 @@ def parse_spec(data: bytes, source: str) -> ParsedSpec:
             SpecProblem("$", f"a spec must be a JSON object, not {_json_type(document)}")
         )
         raise SpecError(source, problems)
-    version = document.get("spec_version")
-    if "spec_version" in document and (not isinstance(version, int) or isinstance(version, bool)):
-        problems.append(SpecProblem("spec_version", "must be an integer"))
-    elif "spec_version" in document and version not in SUPPORTED_SPEC_VERSIONS:
+    # The version decides which schema applies: past a bad one there is nothing to check against.
+    version = document.get("spec_version", SUPPORTED_SPEC_VERSIONS[-1])
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SpecError(source, [*problems, SpecProblem("spec_version", "must be an integer")])
+    if version not in SUPPORTED_SPEC_VERSIONS:
         supported = ", ".join(map(str, SUPPORTED_SPEC_VERSIONS))
-        problems.append(
-            SpecProblem("spec_version", f"unsupported version {version} (supported: {supported})")
+        problem = SpecProblem(
+            "spec_version", f"unsupported version {version} (supported: {supported})"
         )
-        raise SpecError(source, problems)
+        raise SpecError(source, [*problems, problem])
     problems.extend(_uniqueness_problems(document, "variants", "variant_id"))
     problems.extend(_uniqueness_problems(document, "outputs", "name"))
     problems.extend(_png_quality_problems(document))

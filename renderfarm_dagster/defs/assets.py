@@ -67,7 +67,7 @@ def rendered_variants(
             except SpecError as error:
                 raise _spec_failure(error) from None
             report = render_product(
-                parsed.spec, objects, checkpoints, pool, context.run_id, context.log.info
+                parsed.spec, objects, checkpoints, pool, context.run.run_id, context.log.info
             )
             context.log.info(
                 f"{product_id}: {report.rendered} rendered, {report.skipped} skipped "

@@ -3,13 +3,11 @@
 import dagster as dg
 
 from renderfarm_dagster.defs.assets import product_manifest, rendered_variants
-from renderfarm_dagster.defs.partitions import products
 
 render_catalog_job = dg.define_asset_job(
     name="render_catalog",
     description="Render a product's variants, write its manifest and run the checks on both.",
     selection=dg.AssetSelection.assets(rendered_variants, product_manifest),
-    partitions_def=products,
     # Steps run in the run's own process: parallelism comes from the render pool inside the
     # step, and a process per step would re-import cairosvg and Dagster for nothing.
     executor_def=dg.in_process_executor,

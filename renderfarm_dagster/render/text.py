@@ -59,12 +59,15 @@ def fit_text(
     """
     text = " ".join(text.split())
     size = max_size
-    while size >= min_size:
+    while True:
         lines = _wrap(text, max_width, size, bold)
         if len(lines) <= max_lines:
             return FittedText(tuple(lines), size)
-        size -= max(1.0, size * 0.08)
-    lines = _wrap(text, max_width, min_size, bold)[:max_lines]
+        if size <= min_size:
+            break
+        # Steps of 8%: few enough tries to stay cheap, fine enough not to shrink needlessly.
+        size = max(min_size, size - max(1.0, size * 0.08))
+    lines = lines[:max_lines]
     lines[-1] = _ellipsize(lines[-1], max_width, min_size, bold)
     return FittedText(tuple(lines), min_size)
 

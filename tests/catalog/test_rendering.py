@@ -1,0 +1,95 @@
+"""Rendering a product into storage, and resuming after an interruption."""
+
+import pytest
+
+from renderfarm_dagster.catalog import rendering
+from renderfarm_dagster.catalog.pool import RenderPool
+from renderfarm_dagster.catalog.rendering import plan, render_product
+from renderfarm_dagster.spec import parse_spec
+from tests.conftest import spec_bytes
+
+
+@pytest.fixture
+def stores(storage):
+    return storage.objects(), storage.checkpoints()
+
+
+def spec_of(doc):
+    return parse_spec(spec_bytes(doc), "test").spec
+
+
+def test_render_product_stores_and_checkpoints_every_output(spec_doc, stores):
+    objects, checkpoints = stores
+    with RenderPool(workers=1) as pool:
+        report = render_product(spec_of(spec_doc), objects, checkpoints, pool, "run-1")
+    assert (report.rendered, report.skipped, report.outputs) == (9, 0, 9)
+    recorded = checkpoints.read("test-shoe")
+    assert len(recorded) == 9
+    for checkpoint in recorded.values():
+        assert objects.head(checkpoint.key).sha256 == checkpoint.sha256
+    assert objects.head("previews/test-shoe.jpg") is not None
+
+
+def test_second_run_skips_everything(spec_doc, stores):
+    objects, checkpoints = stores
+    spec = spec_of(spec_doc)
+    with RenderPool(workers=1) as pool:
+        render_product(spec, objects, checkpoints, pool, "run-1")
+        again = render_product(spec, objects, checkpoints, pool, "run-2")
+    assert (again.rendered, again.skipped) == (0, 9)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_an_interrupted_run_resumes_with_only_the_missing_variants(spec_doc, stores, monkeypatch):
+    objects, checkpoints = stores
+    spec = spec_of(spec_doc)
+    real_record = checkpoints.record
+    landed = []
+
+    def record_then_die(batch):
+        real_record(batch)
+        landed.append(batch)
+        if len(landed) == 2:
+            raise Interrupted("spot capacity reclaimed")
+
+    monkeypatch.setattr(checkpoints, "record", record_then_die)
+    with RenderPool(workers=1) as pool, pytest.raises(Interrupted):
+        render_product(spec, objects, checkpoints, pool, "run-1")
+    monkeypatch.undo()
+    with RenderPool(workers=1) as pool:
+        resumed = render_product(spec, objects, checkpoints, pool, "run-2")
+    assert (resumed.rendered, resumed.skipped) == (3, 6)
+
+
+def test_checkpoint_without_its_object_is_rendered_again(spec_doc, stores):
+    objects, checkpoints = stores
+    spec = spec_of(spec_doc)
+    with RenderPool(workers=1) as pool:
+        render_product(spec, objects, checkpoints, pool, "run-1")
+    objects.delete("renders/test-shoe/blue/listing.webp")
+    objects.put("renders/test-shoe/red/thumb.jpg", b"tampered", "image/jpeg")
+    todo, done = plan(spec, objects, checkpoints)
+    assert todo == {"blue": ("listing",), "red": ("thumb",)}
+    assert len(done) == 7
+
+
+def test_changing_the_spec_invalidates_only_affected_checkpoints(spec_doc, stores):
+    objects, checkpoints = stores
+    with RenderPool(workers=1) as pool:
+        render_product(spec_of(spec_doc), objects, checkpoints, pool, "run-1")
+    spec_doc["variants"][1]["label"] = "Blue, relabelled"
+    spec_doc["outputs"][2]["quality"] = 60
+    todo, done = plan(spec_of(spec_doc), objects, checkpoints)
+    assert todo == {"red": ("thumb",), "blue": ("hero", "listing", "thumb"), "green": ("thumb",)}
+    assert len(done) == 4
+
+
+def test_pool_renders_in_parallel_with_the_same_results(spec_doc, stores):
+    objects, checkpoints = stores
+    with RenderPool(workers=2) as pool:
+        report = render_product(spec_of(spec_doc), objects, checkpoints, pool, "run-1")
+    assert report.rendered == 9
+    assert rendering.CONTACT_SHEET_MAX_VARIANTS >= 3

@@ -1,0 +1,76 @@
+"""Shared fixtures: a small valid spec, a temporary local deployment, a test Dagster instance."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from renderfarm_dagster.defs.resources import LocalStorageResource
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "renderfarm_dagster" / "examples"
+
+SMALL_SPEC = {
+    "spec_version": 1,
+    "product_id": "test-shoe",
+    "template": "product-card",
+    "title": "Test Shoe",
+    "subtitle": "A small spec for fast tests",
+    "price": {"amount": "10.00", "currency": "EUR"},
+    "badge": "New",
+    "variants": [
+        {
+            "variant_id": "red",
+            "label": "Red",
+            "colors": {"primary": "#d62828", "accent": "#003049"},
+        },
+        {
+            "variant_id": "blue",
+            "label": "Blue",
+            "colors": {"primary": "#1d4e89", "accent": "#f4a259"},
+        },
+        {
+            "variant_id": "green",
+            "label": "Green",
+            "colors": {"primary": "#2d6a4f", "accent": "#d8f3dc"},
+        },
+    ],
+    "outputs": [
+        {"name": "hero", "width": 160, "height": 160, "format": "png"},
+        {"name": "listing", "width": 96, "height": 96, "format": "webp", "quality": 80},
+        {"name": "thumb", "width": 48, "height": 48, "format": "jpeg"},
+    ],
+}
+
+
+@pytest.fixture
+def spec_doc() -> dict:
+    """A fresh deep copy of a small valid spec, to modify freely."""
+    return copy.deepcopy(SMALL_SPEC)
+
+
+def spec_bytes(doc: dict) -> bytes:
+    return json.dumps(doc).encode("utf-8")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh local deployment, selected for everything this test loads."""
+    directory = tmp_path / "renderfarm-data"
+    monkeypatch.setenv("RENDERFARM_DATA_DIR", str(directory))
+    monkeypatch.delenv("RENDERFARM_DEPLOYMENT", raising=False)
+    return directory
+
+
+@pytest.fixture
+def storage(data_dir: Path) -> LocalStorageResource:
+    return LocalStorageResource(data_dir=str(data_dir))
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as test_instance:
+        yield test_instance

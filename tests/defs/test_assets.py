@@ -1,0 +1,182 @@
+"""Materialising products through Dagster, with the checks, as users and CI do."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from renderfarm_dagster.catalog.inbox import submit_spec
+from renderfarm_dagster.defs.assets import product_manifest, rendered_variants
+from renderfarm_dagster.defs.checks import manifest_matches_spec, stored_outputs_checks
+from renderfarm_dagster.defs.partitions import products
+from tests.conftest import EXAMPLES
+
+ASSETS = [rendered_variants, product_manifest, manifest_matches_spec, stored_outputs_checks]
+RUN_CONFIG = {"ops": {"rendered_variants": {"config": {"workers": 2}}}}
+
+
+def submit_examples(storage, instance, names):
+    for name in names:
+        submit_spec(storage.objects(), (EXAMPLES / f"{name}.json").read_bytes(), name)
+    instance.add_dynamic_partitions(products.name, names)
+
+
+def materialize(storage, instance, **kwargs):
+    return dg.materialize(
+        ASSETS, instance=instance, resources={"storage": storage}, run_config=RUN_CONFIG, **kwargs
+    )
+
+
+def metadata(result, asset_name):
+    (event,) = [
+        e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == asset_name
+    ]
+    return {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
+
+
+@pytest.mark.parametrize("product_id", ["city-commuter-bag", "nordlicht-thermobecher"])
+def test_example_product_materialises_with_all_checks_passing(storage, instance, product_id):
+    submit_examples(storage, instance, [product_id])
+    result = materialize(storage, instance, partition_key=product_id)
+    assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == 3 and all(c.passed for c in checks)
+    assert {c.partition for c in checks} == {product_id}
+    render = metadata(result, "rendered_variants")
+    assert render["rendered"] == render["outputs"] > 0 and render["skipped"] == 0
+    assert render["preview"].startswith(f"![{product_id} contact sheet](data:image/jpeg;base64,")
+    objects = storage.objects()
+    manifest = json.loads(objects.get(f"manifests/{product_id}.json"))
+    assert sum(len(v["outputs"]) for v in manifest["variants"]) == render["outputs"]
+    assert objects.head(f"previews/{product_id}.jpg") is not None
+
+
+def test_rerun_skips_work_and_tampered_output_fails_the_checks(storage, instance):
+    submit_examples(storage, instance, ["summit-jacket"])
+    assert materialize(storage, instance, partition_key="summit-jacket").success
+    objects = storage.objects()
+    key = "renders/summit-jacket/blue-xl/card.jpg"
+    objects.put(key, objects.get(key)[:-100] + b"\0" * 100, "image/jpeg")
+    # Re-materialising the manifest runs its checks; the manifest comes from the checkpoints,
+    # so it still lists the original sha256 and the tampered object must be caught.
+    check_only = dg.materialize(
+        ASSETS,
+        instance=instance,
+        resources={"storage": storage},
+        partition_key="summit-jacket",
+        selection=dg.AssetSelection.assets(product_manifest),
+    )
+    failed = {c.check_name: c for c in check_only.get_asset_check_evaluations() if not c.passed}
+    # The zeroed tail changes the sha256 and breaks the JPEG: both checks say where.
+    assert set(failed) == {"outputs_match_manifest", "outputs_are_valid_images"}
+    for check in failed.values():
+        assert check.description.startswith("summit-jacket: variant blue-xl output card")
+    assert all(
+        c.passed
+        for c in check_only.get_asset_check_evaluations()
+        if c.check_name == "manifest_matches_spec"
+    )
+    # A re-run renders only the tampered output, and the checks pass again.
+    rerun = materialize(storage, instance, partition_key="summit-jacket")
+    assert metadata(rerun, "rendered_variants")["rendered"] == 1
+    assert all(c.passed for c in rerun.get_asset_check_evaluations())
+
+
+def test_a_batch_run_renders_every_product_in_its_partition_range(storage, instance, spec_doc):
+    from tests.conftest import spec_bytes
+
+    names = ["batch-a", "batch-b", "batch-c"]
+    for name in names:
+        submit_spec(storage.objects(), spec_bytes({**spec_doc, "product_id": name}), name)
+    instance.add_dynamic_partitions(products.name, names)
+    result = materialize(
+        storage,
+        instance,
+        tags={
+            "dagster/asset_partition_range_start": "batch-a",
+            "dagster/asset_partition_range_end": "batch-c",
+        },
+    )
+    assert result.success
+    render = metadata_by_partition(result, "rendered_variants")
+    assert set(render) == set(names)
+    assert render["batch-b"]["products"] == 3
+    assert all(c.passed for c in result.get_asset_check_evaluations())
+    for name in names:
+        assert storage.objects().head(f"manifests/{name}.json") is not None
+
+
+def metadata_by_partition(result, asset_name):
+    return {
+        e.partition: {k: getattr(v, "value", v) for k, v in e.materialization.metadata.items()}
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.path[-1] == asset_name
+    }
+
+
+def test_missing_spec_fails_with_a_clear_message(storage, instance):
+    instance.add_dynamic_partitions(products.name, ["ghost"])
+    result = materialize(storage, instance, partition_key="ghost", raise_on_error=False)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert "specs/ghost.json: $: no spec stored for this product" in str(
+        failure.event_specific_data.error
+    )
+
+
+def test_dagster_job_execute_after_renderfarm_submit(tmp_path, spec_doc):
+    """The README's CI command, verbatim, on a clean DAGSTER_HOME."""
+    from tests.conftest import spec_bytes
+
+    spec_file = tmp_path / "test-shoe.json"
+    spec_file.write_bytes(spec_bytes(spec_doc))
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "RENDERFARM_DATA_DIR": str(tmp_path / "data"),
+    }
+    Path(env["DAGSTER_HOME"]).mkdir()
+    bin_dir = Path(sys.executable).parent
+    submit = subprocess.run(
+        [bin_dir / "renderfarm", "submit", str(spec_file)], env=env, capture_output=True, text=True
+    )
+    assert submit.returncode == 0, submit.stderr
+    execute = subprocess.run(
+        [
+            bin_dir / "dagster",
+            "job",
+            "execute",
+            "-m",
+            "renderfarm_dagster.definitions",
+            "-j",
+            "render_catalog",
+            "--tags",
+            json.dumps({"dagster/partition": "test-shoe"}),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert execute.returncode == 0, execute.stdout[-3000:] + execute.stderr[-3000:]
+    assert "RUN_SUCCESS" in execute.stdout + execute.stderr
+    manifest = json.loads((tmp_path / "data/bucket/manifests/test-shoe.json").read_text())
+    assert manifest["product_id"] == "test-shoe"
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        (run,) = instance.get_runs()
+        check_keys = [
+            dg.AssetCheckKey(dg.AssetKey("product_manifest"), name)
+            for name in (
+                "manifest_matches_spec",
+                "outputs_match_manifest",
+                "outputs_are_valid_images",
+            )
+        ]
+        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
+        checks = [latest[key] for key in check_keys]
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        assert all(c.status.value == "SUCCEEDED" for c in checks)

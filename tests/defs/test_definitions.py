@@ -1,0 +1,42 @@
+import subprocess
+import sys
+
+import dagster as dg
+
+
+def test_definitions_load_with_job_sensor_and_checks(data_dir):
+    from renderfarm_dagster.definitions import defs
+
+    dg.Definitions.validate_loadable(defs)
+    assert defs.resolve_job_def("render_catalog") is not None
+    assert defs.resolve_sensor_def("spec_inbox_sensor") is not None
+    check_names = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
+    assert check_names == {
+        "manifest_matches_spec",
+        "outputs_match_manifest",
+        "outputs_are_valid_images",
+    }
+    for asset_key in (dg.AssetKey("rendered_variants"), dg.AssetKey("product_manifest")):
+        spec = defs.resolve_assets_def(asset_key).specs_by_key[asset_key]
+        assert spec.description and spec.group_name == "catalog" and spec.owners
+
+
+def test_render_engine_imports_neither_dagster_nor_storage():
+    code = (
+        "import sys, renderfarm_dagster.render.variant, renderfarm_dagster.render.contact_sheet;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('dagster', 'boto3') or "
+        "m.startswith('renderfarm_dagster.storage')]; print(bad); sys.exit(1 if bad else 0)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_unknown_deployment_is_a_clear_error(monkeypatch):
+    from renderfarm_dagster.deployment import ConfigurationError, storage_resource
+
+    monkeypatch.setenv("RENDERFARM_DEPLOYMENT", "moon")
+    try:
+        storage_resource()
+    except ConfigurationError as error:
+        assert "RENDERFARM_DEPLOYMENT='moon'" in str(error)
+    else:
+        raise AssertionError("expected ConfigurationError")

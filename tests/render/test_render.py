@@ -1,0 +1,134 @@
+import hashlib
+import io
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from fractions import Fraction
+
+import pytest
+from defusedxml import EntitiesForbidden
+from PIL import Image
+
+from renderfarm_dagster.catalog.pool import RenderPool
+from renderfarm_dagster.render.raster import ExternalResourceError, rasterize
+from renderfarm_dagster.render.templates import TEMPLATES, VariantContent
+from renderfarm_dagster.render.variant import render_variant
+from renderfarm_dagster.spec import parse_spec
+from tests.conftest import spec_bytes
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+HOSTILE = """<&>"' </text><image href="file:///etc/passwd"/>"""
+
+
+def parsed(doc):
+    return parse_spec(spec_bytes(doc), "test").spec
+
+
+@pytest.mark.parametrize("template", ["product-card", "banner"])
+def test_outputs_have_requested_format_and_dimensions(spec_doc, template):
+    spec_doc["template"] = template
+    spec_doc["outputs"].append({"name": "wide", "width": 200, "height": 100, "format": "png"})
+    outputs = render_variant(parsed(spec_doc), "red")
+    assert [(o.output_name, o.width, o.height) for o in outputs] == [
+        ("hero", 160, 160),
+        ("listing", 96, 96),
+        ("thumb", 48, 48),
+        ("wide", 200, 100),
+    ]
+    for output in outputs:
+        with Image.open(io.BytesIO(output.data)) as image:
+            assert image.format == {"png": "PNG", "webp": "WEBP", "jpeg": "JPEG"}[output.format]
+            assert image.size == (output.width, output.height)
+
+
+def test_only_requested_outputs_are_rendered(spec_doc):
+    outputs = render_variant(parsed(spec_doc), "red", ["thumb"])
+    assert [o.output_name for o in outputs] == ["thumb"]
+
+
+def test_same_spec_gives_same_bytes_in_this_and_other_processes(spec_doc):
+    spec = parsed(spec_doc)
+    here = [o.sha256 for o in render_variant(spec, "red")]
+    again = [o.sha256 for o in render_variant(spec, "red")]
+    with RenderPool(workers=2) as pool:
+        pooled = {
+            o[0].variant_id: [x.sha256 for x in o]
+            for o in pool.render(
+                [(spec, "red", ("hero", "listing", "thumb")), (spec, "blue", ("hero",))]
+            )
+        }
+    assert here == again == pooled["red"]
+
+
+def test_render_is_stable_across_interpreters(spec_doc):
+    # A fresh interpreter has fresh hash seeds and font caches; bytes must not depend on them.
+    code = (
+        "import sys, json; from renderfarm_dagster.spec import parse_spec;"
+        "from renderfarm_dagster.render.variant import render_variant;"
+        "s = parse_spec(sys.stdin.buffer.read(), 'x').spec;"
+        "print(' '.join(o.sha256 for o in render_variant(s, 'blue')))"
+    )
+    shas = (
+        subprocess.run(
+            [sys.executable, "-c", code],
+            input=spec_bytes(spec_doc),
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split()
+    )
+    assert shas == [o.sha256 for o in render_variant(parsed(spec_doc), "blue")]
+
+
+@pytest.mark.parametrize("template", ["product-card", "banner"])
+def test_every_text_field_is_escaped(spec_doc, template):
+    spec_doc["template"] = template
+    for field in ("title", "subtitle", "badge"):
+        spec_doc[field] = f"{field} {HOSTILE}"
+    spec_doc["variants"][0]["label"] = f"label {HOSTILE}"
+    spec_doc["price"]["currency"] = "XYZ"
+    spec = parsed(spec_doc)
+    content = VariantContent.from_spec(spec, "red")
+    svg = TEMPLATES[template].svg(content, Fraction(1))
+    root = ET.fromstring(svg)
+    assert not root.findall(f".//{SVG_NS}image")
+    texts = " ".join("".join(t.itertext()) for t in root.iter(f"{SVG_NS}text"))
+    for field in ("title", "subtitle", "badge", "label"):
+        assert f"{field} <&>\"'" in texts
+    assert b"<image" not in svg and b"&lt;image" in svg
+    rasterize(svg, 64, 64)  # and it still draws
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        '<image href="file:///etc/passwd" width="10" height="10"/>',
+        '<image href="http://169.254.169.254/latest/meta-data" width="10" height="10"/>',
+        '<image href="data:image/png;base64,iVBORw0KGgo=" width="10" height="10"/>',
+        '<use href="file:///tmp/other.svg#x"/>',
+    ],
+)
+def test_external_resources_are_refused(reference):
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">{reference}</svg>'
+    with pytest.raises(ExternalResourceError):
+        rasterize(svg.encode(), 10, 10)
+
+
+def test_xml_entities_are_refused():
+    svg = (
+        b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text>&x;</text></svg>'
+    )
+    # cairosvg parses with defusedxml, which refuses entity declarations outright.
+    with pytest.raises(EntitiesForbidden):
+        rasterize(svg, 10, 10)
+
+
+def test_other_aspect_ratios_get_margins_not_distortion(spec_doc):
+    spec_doc["outputs"] = [{"name": "wide", "width": 300, "height": 100, "format": "png"}]
+    (output,) = render_variant(parsed(spec_doc), "red")
+    with Image.open(io.BytesIO(output.data)) as image:
+        # The card is centred: both side margins show the backdrop colour.
+        assert image.getpixel((5, 50)) == image.getpixel((294, 50))
+        assert hashlib.sha256(output.data).hexdigest() == output.sha256

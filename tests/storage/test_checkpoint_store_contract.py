@@ -1,0 +1,54 @@
+"""The contract every CheckpointStore implementation keeps."""
+
+import dataclasses
+
+from renderfarm_dagster.storage import OutputCheckpoint
+
+
+def checkpoint(variant_id="v1", output_name="hero", product_id="p1", sha256="a" * 64, run_id="r1"):
+    return OutputCheckpoint(
+        product_id=product_id,
+        variant_id=variant_id,
+        output_name=output_name,
+        key=f"renders/{product_id}/{variant_id}/{output_name}.png",
+        fingerprint="f" * 64,
+        sha256=sha256,
+        size=10,
+        format="png",
+        width=100,
+        height=100,
+        run_id=run_id,
+    )
+
+
+def test_empty_product_has_no_checkpoints(checkpoint_store):
+    assert checkpoint_store.read("p1") == {}
+
+
+def test_recorded_checkpoints_are_read_back_per_product(checkpoint_store):
+    first, second = checkpoint("v1", "hero"), checkpoint("v1", "thumb")
+    other_product = checkpoint("v1", "hero", product_id="p2")
+    checkpoint_store.record([first, second])
+    checkpoint_store.record([other_product])
+    assert checkpoint_store.read("p1") == {("v1", "hero"): first, ("v1", "thumb"): second}
+    assert checkpoint_store.read("p2") == {("v1", "hero"): other_product}
+
+
+def test_replayed_record_is_harmless(checkpoint_store):
+    record = checkpoint()
+    checkpoint_store.record([record])
+    checkpoint_store.record([record])
+    assert checkpoint_store.read("p1") == {("v1", "hero"): record}
+
+
+def test_a_new_render_of_an_output_replaces_its_checkpoint(checkpoint_store):
+    checkpoint_store.record([checkpoint()])
+    newer = dataclasses.replace(checkpoint(), sha256="b" * 64, run_id="r2")
+    checkpoint_store.record([newer])
+    assert checkpoint_store.read("p1")[("v1", "hero")] == newer
+
+
+def test_checkpoints_persist_across_store_instances(checkpoint_store):
+    checkpoint_store.record([checkpoint()])
+    reopened = type(checkpoint_store)(checkpoint_store.path)
+    assert reopened.read("p1") == {("v1", "hero"): checkpoint()}

@@ -1,0 +1,43 @@
+"""Local-deployment specifics: atomic writes and the bucket folder's boundary."""
+
+import os
+
+import pytest
+
+from renderfarm_dagster.keys import InvalidKeyError
+from renderfarm_dagster.storage.local import LocalObjectStore
+
+
+def test_a_write_that_dies_leaves_the_old_object_and_no_visible_partial(tmp_path, monkeypatch):
+    store = LocalObjectStore(tmp_path)
+    store.put("manifests/p1.json", b"complete", "application/json")
+
+    def die(*args):
+        raise KeyboardInterrupt("killed mid-write")
+
+    monkeypatch.setattr(os, "replace", die)
+    with pytest.raises(KeyboardInterrupt):
+        store.put("manifests/p1.json", b"half", "application/json")
+    monkeypatch.undo()
+    assert store.get("manifests/p1.json") == b"complete"
+    assert [s.key for s in store.list("")] == ["manifests/p1.json"]
+    assert sorted(p.name for p in (tmp_path / "manifests").iterdir()) == ["p1.json"]
+
+
+def test_partial_files_left_by_a_killed_process_are_not_listed(tmp_path):
+    store = LocalObjectStore(tmp_path)
+    store.put("specs/p1.json", b"{}", "application/json")
+    (tmp_path / "specs" / ".partial-abc123").write_bytes(b"half")
+    assert [s.key for s in store.list("specs/")] == ["specs/p1.json"]
+
+
+def test_symlinks_cannot_lead_out_of_the_bucket(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.json").write_text("secret")
+    bucket = tmp_path / "bucket"
+    (bucket / "specs").mkdir(parents=True)
+    (bucket / "specs" / "link").symlink_to(outside)
+    store = LocalObjectStore(bucket)
+    with pytest.raises(InvalidKeyError):
+        store.get("specs/link/secret.json")

@@ -1,0 +1,87 @@
+"""The contract every ObjectStore implementation keeps."""
+
+import hashlib
+
+import pytest
+
+from renderfarm_dagster.keys import InvalidKeyError
+from renderfarm_dagster.storage import ObjectNotFoundError
+
+
+def test_put_get_head_round_trip(object_store):
+    info = object_store.put("renders/p1/v1/hero.png", b"pixels", "image/png")
+    assert info.size == 6
+    assert info.sha256 == hashlib.sha256(b"pixels").hexdigest()
+    assert object_store.get("renders/p1/v1/hero.png") == b"pixels"
+    assert object_store.head("renders/p1/v1/hero.png") == info
+
+
+def test_put_replaces_an_existing_object(object_store):
+    object_store.put("manifests/p1.json", b"old", "application/json")
+    object_store.put("manifests/p1.json", b"new", "application/json")
+    assert object_store.get("manifests/p1.json") == b"new"
+
+
+def test_missing_objects(object_store):
+    assert object_store.head("specs/none.json") is None
+    with pytest.raises(ObjectNotFoundError):
+        object_store.get("specs/none.json")
+    object_store.delete("specs/none.json")  # deleting nothing is fine
+
+
+def test_delete(object_store):
+    object_store.put("specs/p1.json", b"{}", "application/json")
+    object_store.delete("specs/p1.json")
+    assert object_store.head("specs/p1.json") is None
+
+
+def test_list_is_ordered_filtered_by_prefix_and_resumes_after_a_key(object_store):
+    for key in [
+        "specs/b.json",
+        "specs/a.json",
+        "specs/c.json",
+        "manifests/a.json",
+        "specsx/a.json",
+    ]:
+        object_store.put(key, key.encode(), "application/json")
+    assert [s.key for s in object_store.list("specs/")] == [
+        "specs/a.json",
+        "specs/b.json",
+        "specs/c.json",
+    ]
+    assert [s.key for s in object_store.list("specs/", start_after="specs/a.json")] == [
+        "specs/b.json",
+        "specs/c.json",
+    ]
+    # A start-after key that no longer exists still positions the listing.
+    assert [s.key for s in object_store.list("specs/", start_after="specs/bb.json")] == [
+        "specs/c.json"
+    ]
+    assert [s.size for s in object_store.list("specs/c")] == [len(b"specs/c.json")]
+    assert list(object_store.list("nothing/")) == []
+
+
+def test_list_descends_into_nested_keys(object_store):
+    object_store.put("renders/p1/v1/hero.png", b"1", "image/png")
+    object_store.put("renders/p1/v2/hero.png", b"2", "image/png")
+    object_store.put("renders/p2/v1/hero.png", b"3", "image/png")
+    assert [s.key for s in object_store.list("renders/p1/")] == [
+        "renders/p1/v1/hero.png",
+        "renders/p1/v2/hero.png",
+    ]
+
+
+@pytest.mark.parametrize(
+    "key", ["../escape.json", "/etc/passwd", "specs/../../x", "Specs/UPPER.json", "a b/c.json"]
+)
+def test_put_refuses_keys_outside_the_layout(object_store, key):
+    with pytest.raises(InvalidKeyError):
+        object_store.put(key, b"x", "application/json")
+
+
+@pytest.mark.parametrize("key", ["../escape.json", "/etc/passwd", "specs/../../x"])
+def test_reads_refuse_keys_that_escape(object_store, key):
+    with pytest.raises(InvalidKeyError):
+        object_store.get(key)
+    with pytest.raises(InvalidKeyError):
+        object_store.delete(key)

@@ -1,0 +1,158 @@
+import json
+
+import pytest
+
+from renderfarm_dagster.spec import MAX_SPEC_BYTES, SpecError, parse_spec
+from tests.conftest import spec_bytes
+
+
+def problems(data: bytes) -> dict[str, str]:
+    with pytest.raises(SpecError) as caught:
+        parse_spec(data, "specs/test.json")
+    return {p.path: p.message for p in caught.value.problems}
+
+
+def test_valid_spec_parses_with_defaults(spec_doc):
+    parsed = parse_spec(spec_bytes(spec_doc), "x.json")
+    assert parsed.spec.product_id == "test-shoe"
+    assert [o.effective_quality for o in parsed.spec.outputs] == [None, 80, 85]
+    assert len(parsed.sha256) == 64
+
+
+def test_bundled_examples_are_valid_and_cover_the_brief():
+    from tests.conftest import EXAMPLES
+
+    specs = [parse_spec(p.read_bytes(), str(p)).spec for p in sorted(EXAMPLES.glob("*.json"))]
+    assert len(specs) >= 4
+    assert sum(len(s.variants) for s in specs) >= 40
+    assert {s.template for s in specs} == {"product-card", "banner"}
+    assert {o.format for s in specs for o in s.outputs} == {"png", "webp", "jpeg"}
+    assert any(len(s.title) > 80 and any(ord(c) > 0x370 for c in s.subtitle or "") for s in specs)
+
+
+def _set(doc, path, value):
+    *parents, last = path
+    target = doc
+    for part in parents:
+        target = target[part]
+    if value is _DELETE:
+        del target[last]
+    else:
+        target[last] = value
+
+
+_DELETE = object()
+INVALID_CASES = [
+    # (change, reported path, words in the message)
+    ((("product_id",), "Trail Runner"), "product_id", "not a valid id"),
+    ((("product_id",), "-leading-dash"), "product_id", "not a valid id"),
+    ((("product_id",), "x" * 65), "product_id", "not a valid id"),
+    ((("product_id",), "../etc/passwd"), "product_id", "not a valid id"),
+    ((("product_id",), 42), "product_id", "must be a string"),
+    ((("template",), "poster"), "template", "must be one of"),
+    ((("title",), _DELETE), "title", "required"),
+    ((("title",), "t" * 201), "title", "longer than 200"),
+    ((("title",), "   "), "title", "blank"),
+    ((("title",), "bell\u0007"), "title", "control character U+0007"),
+    ((("subtitle",), ["not", "text"]), "subtitle", "must be a string"),
+    ((("badge",), "line\nbreak"), "badge", "control character U+000A"),
+    ((("price", "amount"), 89.0), "price.amount", "must be a string"),
+    ((("price", "amount"), "89,00"), "price.amount", "decimal amount"),
+    ((("price", "currency"), "euro"), "price.currency", "ISO 4217"),
+    ((("price", "discount"), "10%"), "price.discount", "unknown field"),
+    ((("variants",), []), "variants", "at least 1"),
+    ((("variants", 1, "variant_id"), "Blue Large"), "variants[1].variant_id", "not a valid id"),
+    ((("variants", 2, "colors", "primary"), "red"), "variants[2].colors.primary", "#rrggbb"),
+    ((("variants", 2, "colors", "accent"), "#12345"), "variants[2].colors.accent", "#rrggbb"),
+    ((("variants", 0, "colors", "accent"), _DELETE), "variants[0].colors.accent", "required"),
+    ((("variants", 0, "label"), None), "variants[0].label", "must be a string"),
+    ((("variants", 1, "sku"), "123"), "variants[1].sku", "unknown field"),
+    ((("variants", 1, "price"), {"amount": "1"}), "variants[1].price.currency", "required"),
+    ((("outputs",), []), "outputs", "at least 1"),
+    ((("outputs", 0, "width"), 15), "outputs[0].width", "greater than or equal to 16"),
+    ((("outputs", 0, "height"), 4097), "outputs[0].height", "less than or equal to 4096"),
+    ((("outputs", 1, "width"), "600"), "outputs[1].width", "must be an integer"),
+    ((("outputs", 1, "width"), True), "outputs[1].width", "must be an integer"),
+    ((("outputs", 1, "format"), "gif"), "outputs[1].format", "must be one of"),
+    ((("outputs", 1, "quality"), 0), "outputs[1].quality", "greater than or equal to 1"),
+    ((("outputs", 2, "quality"), 101), "outputs[2].quality", "less than or equal to 100"),
+    ((("outputs", 0, "quality"), 90), "outputs[0].quality", "does not apply to png"),
+    ((("outputs", 2, "name"), "hero"), "outputs[2].name", "duplicate name 'hero'"),
+    ((("variants", 2, "variant_id"), "red"), "variants[2].variant_id", "duplicate variant_id"),
+    ((("surprise",), True), "surprise", "unknown field"),
+    ((("spec_version",), "1"), "spec_version", "must be an integer"),
+]
+
+
+@pytest.mark.parametrize(("change", "path", "words"), INVALID_CASES)
+def test_invalid_field_is_reported_at_its_path(spec_doc, change, path, words):
+    _set(spec_doc, *change)
+    found = problems(spec_bytes(spec_doc))
+    assert path in found, found
+    assert words in found[path]
+
+
+def test_every_problem_is_reported_at_once(spec_doc):
+    spec_doc["product_id"] = "Bad Id"
+    spec_doc["variants"][1]["colors"]["primary"] = "blue"
+    spec_doc["outputs"][0]["width"] = 9
+    spec_doc["extra"] = 1
+    assert set(problems(spec_bytes(spec_doc))) == {
+        "product_id",
+        "variants[1].colors.primary",
+        "outputs[0].width",
+        "extra",
+    }
+
+
+def test_too_many_variants_and_outputs(spec_doc):
+    variant = spec_doc["variants"][0]
+    spec_doc["variants"] = [{**variant, "variant_id": f"v{i}"} for i in range(501)]
+    spec_doc["outputs"] = [{**spec_doc["outputs"][0], "name": f"o{i}"} for i in range(9)]
+    found = problems(spec_bytes(spec_doc))
+    assert "at most 500" in found["variants"]
+    assert "at most 8" in found["outputs"]
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe{}", "not valid UTF-8 (byte 0)"),
+        (b"[1, 2]", "must be a JSON object, not an array"),
+        (b'"a string"', "must be a JSON object, not a string"),
+        (b'{"spec_version": NaN}', "NaN is not a valid JSON number"),
+        (b'{"spec_version": 1e999}', "out of range"),
+        (b'{"spec_version": 2}', "unsupported version 2"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_documents_that_are_not_specs(data, words):
+    found = problems(data)
+    assert any(words in message for message in found.values()), found
+
+
+def test_oversized_file_is_rejected_before_parsing():
+    found = problems(b" " * (MAX_SPEC_BYTES + 1))
+    assert "over the 1048576 byte limit" in found["$"]
+
+
+def test_duplicate_json_keys_are_reported_with_their_path(spec_doc):
+    text = json.dumps(spec_doc)
+    text = text.replace('"variant_id": "red"', '"variant_id": "red", "variant_id": "red2"', 1)
+    found = problems(text.encode())
+    assert "more than once" in found["variants[0].variant_id"]
+
+
+def test_utf8_bom_is_accepted(spec_doc):
+    assert parse_spec(b"\xef\xbb\xbf" + spec_bytes(spec_doc), "x").spec.product_id == "test-shoe"
+
+
+def test_error_message_names_the_file_and_path(spec_doc):
+    spec_doc["variants"][0]["colors"]["primary"] = "nope"
+    with pytest.raises(SpecError) as caught:
+        parse_spec(spec_bytes(spec_doc), "specs/test.json")
+    assert str(caught.value) == "specs/test.json: variants[0].colors.primary: not a #rrggbb colour"
+    assert caught.value.to_report()["errors"] == [
+        {"path": "variants[0].colors.primary", "message": "not a #rrggbb colour"}
+    ]
