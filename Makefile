@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# An empty dagster.yaml: the defaults (SQLite under DAGSTER_HOME), without Dagster's warning.
 $(DAGSTER_HOME):
 	mkdir -p $(DAGSTER_HOME)
+	touch $(DAGSTER_HOME)/dagster.yaml
 
 demo: venv $(DAGSTER_HOME)
 	$(BIN)/renderfarm demo

@@ -156,3 +156,12 @@ def test_error_message_names_the_file_and_path(spec_doc):
     assert caught.value.to_report()["errors"] == [
         {"path": "variants[0].colors.primary", "message": "not a #rrggbb colour"}
     ]
+
+
+def test_readme_example_spec_is_valid():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    example = re.search(r"```json\n(.*?)```", readme, re.S).group(1)
+    assert parse_spec(example.encode(), "README.md").spec.product_id == "trail-runner-2"

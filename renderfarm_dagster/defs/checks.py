@@ -44,6 +44,8 @@ def _result(check_name: str, problems: list[str], checked: int) -> dg.AssetCheck
 @dg.asset_check(
     asset=product_manifest,
     partitions_def=products,
+    # Blocking: a failed check fails the run, so `dagster job execute` in CI exits non-zero.
+    blocking=True,
     description=(
         "The manifest lists exactly the spec's variants x outputs, with their formats and sizes."
     ),
@@ -74,12 +76,14 @@ def manifest_matches_spec(
             "outputs_match_manifest",
             asset=product_manifest,
             partitions_def=products,
+            blocking=True,
             description="Every output the manifest lists exists with the listed size and sha256.",
         ),
         dg.AssetCheckSpec(
             "outputs_are_valid_images",
             asset=product_manifest,
             partitions_def=products,
+            blocking=True,
             description=(
                 "Every output decodes in its requested format and dimensions and is not blank "
                 "(not a single flat colour)."
