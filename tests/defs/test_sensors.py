@@ -103,3 +103,34 @@ def test_many_specs_each_requested_once_per_sweep(instance, storage, spec_doc, s
             break
     assert sorted(requested) == [f"p{i:04d}" for i in range(spec_count)]
     assert len(instance.get_dynamic_partitions("products")) == spec_count
+
+
+def test_a_tick_that_dies_mid_rejection_is_completed_by_the_next(
+    instance, storage, spec_doc, monkeypatch
+):
+    put_spec(storage, spec_doc)
+    put_spec(storage, {**spec_doc, "product_id": "broken", "template": "nope"})
+    objects = storage.objects()
+    real_delete = type(objects).delete
+
+    def die_before_delete(self, key):
+        raise SystemExit("daemon killed")
+
+    # The rejected copy and report are written, then the daemon dies before the delete and
+    # before the tick's cursor and run requests are committed.
+    monkeypatch.setattr(type(objects), "delete", die_before_delete)
+    with pytest.raises(SystemExit):
+        tick(instance, storage)
+    monkeypatch.setattr(type(objects), "delete", real_delete)
+    assert objects.head("specs/broken.json") is not None
+    assert objects.head("rejected/broken.json.error.json") is not None
+
+    retry = tick(instance, storage)
+    assert [r.partition_key for r in retry.run_requests] == ["test-shoe"]
+    assert objects.head("specs/broken.json") is None
+    assert [s.key for s in objects.list("rejected/")] == [
+        "rejected/broken.json",
+        "rejected/broken.json.error.json",
+    ]
+    # A later tick sees the same accepted spec with the same run key: nothing is run twice.
+    assert tick(instance, storage).run_requests[0].run_key == retry.run_requests[0].run_key
