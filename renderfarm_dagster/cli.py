@@ -75,21 +75,18 @@ def _submit(paths: Sequence[Path], instance, objects) -> tuple[list[str], int]:
     for index, path in enumerate(paths, start=1):
         prefix = f"[{index}/{len(paths)}]"
         try:
-            data = _read(path)
-            parsed = parse_spec(data, str(path))
+            submission = submit_spec(objects, _read(path), str(path))
         except SpecError as error:
             rejected += 1
             print(f"{prefix} rejected {path}:", file=sys.stderr)
             print(error, file=sys.stderr)
             continue
-        product_id = parsed.spec.product_id
-        current = objects.head(keys.spec_key(product_id))
-        if current is not None and current.sha256 == parsed.sha256:
+        product_id = submission.parsed.spec.product_id
+        if submission.changed:
+            print(f"{prefix} submitted {product_id} -> {keys.spec_key(product_id)}")
+        else:
             unchanged += 1
             print(f"{prefix} unchanged {product_id} ({path})")
-        else:
-            submit_spec(objects, data, str(path))
-            print(f"{prefix} submitted {product_id} -> {keys.spec_key(product_id)}")
         submitted.append(product_id)
     new = [p for p in submitted if not instance.has_dynamic_partition(products.name, p)]
     if new:

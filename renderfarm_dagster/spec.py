@@ -205,13 +205,9 @@ def parse_spec(data: bytes, source: str) -> ParsedSpec:
         problems.extend(_problems_from_pydantic(error))
         spec = None
     if problems or spec is None:
-        raise SpecError(source, sorted(set(problems), key=_problem_order(problems)))
+        # The same problem can be found twice (by the raw pass and by pydantic): report it once.
+        raise SpecError(source, list(dict.fromkeys(problems)))
     return ParsedSpec(spec=spec, sha256=hashlib.sha256(data).hexdigest())
-
-
-def _problem_order(problems: list[SpecProblem]):
-    first_seen = {problem: index for index, problem in reversed(list(enumerate(problems)))}
-    return lambda problem: first_seen[problem]
 
 
 class _JsonObject(dict):

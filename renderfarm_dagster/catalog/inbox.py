@@ -83,11 +83,24 @@ def move_to_rejected(objects: ObjectStore, rejected: RejectedSpec) -> None:
     objects.delete(rejected.key)
 
 
-def submit_spec(objects: ObjectStore, data: bytes, source: str) -> ParsedSpec:
-    """Validate a spec file and store it in the inbox at specs/<product_id>.json."""
+@dataclass(frozen=True)
+class Submission:
+    parsed: ParsedSpec
+    changed: bool  # False when the inbox already held these exact bytes
+
+
+def submit_spec(objects: ObjectStore, data: bytes, source: str) -> Submission:
+    """Validate a spec file and store it in the inbox at specs/<product_id>.json.
+
+    Identical bytes already in the inbox are left alone, so resubmitting is a no-op.
+    """
     parsed = parse_spec(data, source)
-    objects.put(keys.spec_key(parsed.spec.product_id), data, "application/json")
-    return parsed
+    key = keys.spec_key(parsed.spec.product_id)
+    current = objects.head(key)
+    if current is not None and current.sha256 == parsed.sha256:
+        return Submission(parsed, changed=False)
+    objects.put(key, data, "application/json")
+    return Submission(parsed, changed=True)
 
 
 def load_spec(objects: ObjectStore, product_id: str) -> ParsedSpec:

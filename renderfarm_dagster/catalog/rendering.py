@@ -10,7 +10,7 @@ from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.pool import RenderPool
 from renderfarm_dagster.render.contact_sheet import contact_sheet
 from renderfarm_dagster.render.variant import render_fingerprint
-from renderfarm_dagster.spec import EXTENSIONS, ProductSpec
+from renderfarm_dagster.spec import EXTENSIONS, OutputSpec, ProductSpec
 from renderfarm_dagster.storage import CheckpointStore, ObjectStore, OutputCheckpoint
 
 CONTENT_TYPES = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}
@@ -47,7 +47,7 @@ def plan(
         missing = []
         for output in spec.outputs:
             checkpoint = recorded.get((variant.variant_id, output.name))
-            if checkpoint and _still_valid(checkpoint, spec, objects):
+            if checkpoint and _still_valid(checkpoint, spec, output, objects):
                 done.append(checkpoint)
             else:
                 missing.append(output.name)
@@ -56,10 +56,9 @@ def plan(
     return todo, done
 
 
-def _still_valid(checkpoint: OutputCheckpoint, spec: ProductSpec, objects: ObjectStore) -> bool:
-    output = next((o for o in spec.outputs if o.name == checkpoint.output_name), None)
-    if output is None:
-        return False
+def _still_valid(
+    checkpoint: OutputCheckpoint, spec: ProductSpec, output: OutputSpec, objects: ObjectStore
+) -> bool:
     if checkpoint.fingerprint != render_fingerprint(spec, checkpoint.variant_id, output):
         return False
     info = objects.head(checkpoint.key)

@@ -12,7 +12,10 @@ from tests.conftest import spec_bytes
 
 def test_valid_spec_is_accepted_with_a_run_key_of_its_content(spec_doc, storage):
     objects = storage.objects()
-    parsed = submit_spec(objects, spec_bytes(spec_doc), "local.json")
+    submission = submit_spec(objects, spec_bytes(spec_doc), "local.json")
+    assert submission.changed
+    assert not submit_spec(objects, spec_bytes(spec_doc), "again.json").changed
+    parsed = submission.parsed
     decision = read_inbox_spec(objects, "specs/test-shoe.json")
     assert isinstance(decision, AcceptedSpec)
     assert decision.run_key == f"test-shoe:{parsed.sha256}"
