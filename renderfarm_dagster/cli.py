@@ -99,10 +99,10 @@ def _submit(paths: Sequence[Path], instance, objects) -> tuple[list[str], int]:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    from renderfarm_dagster.deployment import storage_resource
+    from renderfarm_dagster.deployment import storage
 
     instance = _instance()
-    _, rejected = _submit(list(_spec_files(args.specs)), instance, storage_resource().objects())
+    _, rejected = _submit(list(_spec_files(args.specs)), instance, storage().objects())
     return EXIT_INVALID if rejected else EXIT_OK
 
 
@@ -120,14 +120,14 @@ def _example_specs(folder: Path) -> list[Path]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from renderfarm_dagster.definitions import defs
-    from renderfarm_dagster.deployment import local_data_dir, storage_resource
+    from renderfarm_dagster.deployment import local_data_dir, storage
 
     if os.environ.get("RENDERFARM_DEPLOYMENT", "local") != "local":
         raise SystemExit(
             "renderfarm demo runs on the local deployment; unset RENDERFARM_DEPLOYMENT"
         )
     instance = _instance()
-    objects = storage_resource().objects()
+    objects = storage().objects()
     data_dir = local_data_dir()
     print(f"Submitting the example catalog (Dagster instance: {os.environ['DAGSTER_HOME']})")
     products, _ = _submit(_example_specs(data_dir / "examples"), instance, objects)

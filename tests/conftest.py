@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from renderfarm_dagster.defs.resources import LocalStorageResource
+from renderfarm_dagster.defs.resources import LocalMessagingResource, LocalStorageResource
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "renderfarm_dagster" / "examples"
 
@@ -68,6 +68,11 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def storage(data_dir: Path) -> LocalStorageResource:
     return LocalStorageResource(data_dir=str(data_dir))
+
+
+@pytest.fixture
+def messaging(data_dir: Path) -> LocalMessagingResource:
+    return LocalMessagingResource(data_dir=str(data_dir))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.pool import RenderPool
 from renderfarm_dagster.render.contact_sheet import contact_sheet
-from renderfarm_dagster.render.variant import render_fingerprint
+from renderfarm_dagster.render.variant import RenderedOutput, render_fingerprint
 from renderfarm_dagster.spec import EXTENSIONS, OutputSpec, ProductSpec
 from renderfarm_dagster.storage import CheckpointStore, ObjectStore, OutputCheckpoint
 
@@ -71,9 +71,14 @@ def render_product(
     checkpoints: CheckpointStore,
     pool: RenderPool,
     run_id: str,
+    attempt: int = 0,
     log: Callable[[str], None] = lambda message: None,
 ) -> ProductRenderReport:
-    """Render every output of `spec` not already done; checkpoint each variant as it lands."""
+    """Render every output of `spec` not already done; checkpoint each variant as it lands.
+
+    `attempt` counts the interruptions before this run, so that checkpoints of an interrupted
+    run that is still shutting down never replace those of its retry.
+    """
     started = time.monotonic()
     todo, done = plan(spec, objects, checkpoints)
     report = ProductRenderReport(
@@ -87,33 +92,19 @@ def render_product(
         log(f"{spec.product_id}: {len(done)} outputs already rendered, {len(todo)} variants to go")
     jobs = [(spec, variant_id, names) for variant_id, names in todo.items()]
     for finished, outputs in enumerate(pool.render(jobs), start=1):
-        landed = []
-        for output in outputs:
-            key = keys.output_key(
-                spec.product_id, output.variant_id, output.output_name, EXTENSIONS[output.format]
-            )
-            info = objects.put(key, output.data, CONTENT_TYPES[output.format])
-            landed.append(
-                OutputCheckpoint(
-                    product_id=spec.product_id,
-                    variant_id=output.variant_id,
-                    output_name=output.output_name,
-                    key=key,
-                    fingerprint=output.fingerprint,
-                    sha256=info.sha256,
-                    size=info.size,
-                    format=output.format,
-                    width=output.width,
-                    height=output.height,
-                    run_id=run_id,
-                )
-            )
-            report.rendered += 1
-            report.bytes_written += info.size
-            report.total_bytes += info.size
-        # Recorded only after every object of the variant is stored: a checkpoint never
-        # points at an object that is not there.
-        checkpoints.record(landed)
+        landed: list[OutputCheckpoint] = []
+        try:
+            for output in outputs:
+                checkpoint = _store(spec, output, objects, run_id, attempt)
+                landed.append(checkpoint)
+                report.rendered += 1
+                report.bytes_written += checkpoint.size
+                report.total_bytes += checkpoint.size
+        finally:
+            # Recorded only once its object is stored, so a checkpoint never points at nothing;
+            # in `finally` so that an interruption (SIGTERM) mid-variant still records what
+            # landed, and the retry redoes only the rest.
+            checkpoints.record(landed)
         if finished % 10 == 0 or finished == len(jobs):
             log(f"{spec.product_id}: {finished}/{len(jobs)} variants rendered")
     report.preview = _contact_sheet(spec, objects)
@@ -121,6 +112,29 @@ def render_product(
     objects.put(report.preview_key, report.preview, "image/jpeg")
     report.duration_s = time.monotonic() - started
     return report
+
+
+def _store(
+    spec: ProductSpec, output: RenderedOutput, objects: ObjectStore, run_id: str, attempt: int
+) -> OutputCheckpoint:
+    key = keys.output_key(
+        spec.product_id, output.variant_id, output.output_name, EXTENSIONS[output.format]
+    )
+    info = objects.put(key, output.data, CONTENT_TYPES[output.format])
+    return OutputCheckpoint(
+        product_id=spec.product_id,
+        variant_id=output.variant_id,
+        output_name=output.output_name,
+        key=key,
+        fingerprint=output.fingerprint,
+        sha256=info.sha256,
+        size=info.size,
+        format=output.format,
+        width=output.width,
+        height=output.height,
+        run_id=run_id,
+        attempt=attempt,
+    )
 
 
 def _contact_sheet(spec: ProductSpec, objects: ObjectStore) -> bytes:

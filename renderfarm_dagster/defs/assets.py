@@ -14,9 +14,10 @@ from renderfarm_dagster.catalog.manifest import (
 )
 from renderfarm_dagster.catalog.pool import RenderPool
 from renderfarm_dagster.catalog.rendering import ProductRenderReport, render_product
+from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.partitions import products
-from renderfarm_dagster.defs.resources import StorageResource
-from renderfarm_dagster.deployment import partitions_per_run
+from renderfarm_dagster.defs.resources import MessagingResource, StorageResource
+from renderfarm_dagster.deployment import partitions_per_run, ui_url
 from renderfarm_dagster.render.contact_sheet import downscale_jpeg
 from renderfarm_dagster.spec import SpecError
 
@@ -56,25 +57,58 @@ def rendered_variants(
     context: dg.AssetExecutionContext, config: RenderConfig, storage: StorageResource
 ) -> dg.MaterializeResult:
     objects, checkpoints = storage.objects(), storage.checkpoints()
+    attempt = _attempt(context.run)
     reports = []
-    with RenderPool(config.workers) as pool:
+    if attempt:
         context.log.info(
-            f"rendering {len(context.partition_keys)} product(s) with {pool.workers} worker(s)"
+            f"retry {attempt} of run {context.run.tags.get(tags.RETRY_OF)}: resuming from "
+            "checkpoints"
         )
-        for product_id in context.partition_keys:
-            try:
-                parsed = load_spec(objects, product_id)
-            except SpecError as error:
-                raise _spec_failure(error) from None
-            report = render_product(
-                parsed.spec, objects, checkpoints, pool, context.run.run_id, context.log.info
-            )
+    try:
+        with RenderPool(config.workers) as pool:
             context.log.info(
-                f"{product_id}: {report.rendered} rendered, {report.skipped} skipped "
-                f"in {report.duration_s:.1f}s"
+                f"rendering {len(context.partition_keys)} product(s) with {pool.workers} worker(s)"
             )
-            reports.append(report)
-    return dg.MaterializeResult(metadata=_render_metadata(reports))
+            for product_id in context.partition_keys:
+                try:
+                    parsed = load_spec(objects, product_id)
+                except SpecError as error:
+                    raise _spec_failure(error) from None
+                report = render_product(
+                    parsed.spec,
+                    objects,
+                    checkpoints,
+                    pool,
+                    context.run.run_id,
+                    attempt,
+                    context.log.info,
+                )
+                context.log.info(
+                    f"{product_id}: {report.rendered} rendered, {report.skipped} skipped "
+                    f"in {report.duration_s:.1f}s"
+                )
+                reports.append(report)
+    except dg.DagsterExecutionInterruptedError:
+        # SIGTERM: on Fargate Spot, the two-minute warning. What landed is checkpointed; the
+        # tag tells the failure notifier this run will be retried, not reported.
+        context.instance.add_run_tags(context.run.run_id, {tags.INTERRUPTED: "sigterm"})
+        context.log.warning(
+            f"interrupted after {sum(r.rendered for r in reports)} outputs of finished products; "
+            "everything stored is checkpointed"
+        )
+        raise
+    metadata = _render_metadata(reports)
+    if attempt:
+        metadata["retry_of"] = context.run.tags.get(tags.RETRY_OF, "")
+        metadata["attempt"] = attempt
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _attempt(run: dg.DagsterRun) -> int:
+    raw = run.tags.get(tags.INTERRUPTIONS, "0")
+    if not raw.isdigit():
+        raise dg.Failure(description=f"run tag {tags.INTERRUPTIONS}={raw!r} is not a count")
+    return int(raw)
 
 
 def _render_metadata(reports: list[ProductRenderReport]) -> dict:
@@ -119,9 +153,10 @@ def _render_metadata(reports: list[ProductRenderReport]) -> dict:
     ),
 )
 def product_manifest(
-    context: dg.AssetExecutionContext, storage: StorageResource
+    context: dg.AssetExecutionContext, storage: StorageResource, messaging: MessagingResource
 ) -> dg.MaterializeResult:
     objects, checkpoints = storage.objects(), storage.checkpoints()
+    notifier = messaging.notifier()
     written = []
     for product_id in context.partition_keys:
         try:
@@ -136,6 +171,7 @@ def product_manifest(
         )
         context.log.info(f"{product_id}: wrote {info.key} ({info.size} bytes)")
         written.append((info, manifest))
+        notifier.publish("product_rendered", _completion(context.run.run_id, info.key, manifest))
     return dg.MaterializeResult(
         metadata={
             "manifests": dg.MetadataValue.json({info.key: info.sha256 for info, _ in written}),
@@ -146,3 +182,16 @@ def product_manifest(
             ),
         }
     )
+
+
+def _completion(run_id: str, manifest_key: str, manifest: dict) -> dict:
+    outputs = [o for v in manifest["variants"] for o in v["outputs"]]
+    return {
+        "product_id": manifest["product_id"],
+        "run_id": run_id,
+        "manifest_key": manifest_key,
+        "variants": len(manifest["variants"]),
+        "outputs": len(outputs),
+        "bytes": sum(o["bytes"] for o in outputs),
+        "run_url": f"{ui_url()}/runs/{run_id}",
+    }

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.assets import product_manifest, rendered_variants
 
 render_catalog_job = dg.define_asset_job(
@@ -11,4 +12,7 @@ render_catalog_job = dg.define_asset_job(
     # Steps run in the run's own process: parallelism comes from the render pool inside the
     # step, and a process per step would re-import cairosvg and Dagster for nothing.
     executor_def=dg.in_process_executor,
+    # The spot sensor is the only thing that retries a run: with Dagster's run retries on too,
+    # one interruption would give two retries.
+    tags={tags.MAX_RETRIES: "0"},
 )

@@ -67,6 +67,9 @@ class OutputCheckpoint:
     width: int
     height: int
     run_id: str
+    # Which try of the render this is: 0 for the first run, n for the n-th retry after an
+    # interruption. A record from an older attempt never replaces one from a newer attempt.
+    attempt: int = 0
 
 
 class CheckpointStore(ABC):
@@ -74,8 +77,39 @@ class CheckpointStore(ABC):
 
     @abstractmethod
     def record(self, checkpoints: Sequence[OutputCheckpoint]) -> None:
-        """Record outputs as done, all or none; a later record of the same output replaces it."""
+        """Record outputs as done; each record stands alone (it names an object already stored).
+
+        A record replaces the stored one for the same output unless the stored one comes from a
+        newer attempt: a slow, interrupted run can never overwrite its retry's work. Replaying
+        a record is harmless.
+        """
 
     @abstractmethod
     def read(self, product_id: str) -> dict[tuple[str, str], OutputCheckpoint]:
         """Every checkpoint of a product, keyed by (variant_id, output_name)."""
+
+
+@dataclass(frozen=True)
+class Interruption:
+    """A run whose capacity AWS took back, as recorded before its event message is deleted."""
+
+    run_id: str  # the interrupted Dagster run
+    task_arn: str
+    event_id: str  # the EventBridge event that reported it first
+    recorded_at: float  # epoch seconds
+
+
+class InterruptionLedger(ABC):
+    """Durable record of interruptions, so a retry survives a sensor tick that dies midway."""
+
+    @abstractmethod
+    def record(self, interruption: Interruption) -> bool:
+        """Record an interruption of a run once; False when that run was already recorded."""
+
+    @abstractmethod
+    def pending(self, limit: int) -> list[Interruption]:
+        """Recorded interruptions whose retry is not yet known to exist, oldest first."""
+
+    @abstractmethod
+    def settle(self, run_id: str) -> None:
+        """The retry of this run exists: stop returning it from pending(); keep the record."""

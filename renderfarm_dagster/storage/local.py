@@ -1,4 +1,5 @@
-"""Local deployment storage: a folder is the bucket, SQLite holds the checkpoints."""
+"""Local deployment storage: a folder is the bucket, one SQLite file holds checkpoints and
+interruptions."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pathlib import Path
 from renderfarm_dagster.keys import InvalidKeyError, validate_foreign_key, validate_key
 from renderfarm_dagster.storage import (
     CheckpointStore,
+    Interruption,
+    InterruptionLedger,
     ObjectInfo,
     ObjectNotFoundError,
     ObjectStore,
@@ -108,29 +111,50 @@ CREATE TABLE IF NOT EXISTS output_checkpoints (
     width INTEGER NOT NULL,
     height INTEGER NOT NULL,
     run_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
     PRIMARY KEY (product_id, variant_id, output_name)
-)
+);
+CREATE TABLE IF NOT EXISTS interruptions (
+    run_id TEXT PRIMARY KEY,
+    task_arn TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    recorded_at REAL NOT NULL,
+    settled INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS pending_interruptions ON interruptions (settled, recorded_at);
 """
 _COLUMNS = (
     "product_id, variant_id, output_name, key, fingerprint, sha256, size, format, width, "
-    "height, run_id"
+    "height, run_id, attempt"
 )
 
 
-class SqliteCheckpointStore(CheckpointStore):
-    """Checkpoints in one SQLite file, safe for several processes (WAL, busy timeout)."""
+class _SqliteFile:
+    """One SQLite file, safe for several processes (WAL, busy timeout)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as connection, connection:
             connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute(_SCHEMA)
+            connection.executescript(_SCHEMA)
+            columns = {
+                row[1] for row in connection.execute("PRAGMA table_info(output_checkpoints)")
+            }
+            if "attempt" not in columns:
+                # Data folders made before attempts existed: their checkpoints are first attempts.
+                connection.execute(
+                    "ALTER TABLE output_checkpoints ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0"
+                )
 
     def _connect(self) -> sqlite3.Connection:
         # A connection per call: the store is used from run workers and forked processes,
         # and sqlite3 connections must not cross a fork.
         return sqlite3.connect(self.path, timeout=30)
+
+
+class SqliteCheckpointStore(_SqliteFile, CheckpointStore):
+    """Checkpoints in a table of the local deployment's SQLite file."""
 
     def record(self, checkpoints: Sequence[OutputCheckpoint]) -> None:
         rows = [
@@ -146,13 +170,17 @@ class SqliteCheckpointStore(CheckpointStore):
                 c.width,
                 c.height,
                 c.run_id,
+                c.attempt,
             )
             for c in checkpoints
         ]
+        updates = ", ".join(f"{column} = excluded.{column}" for column in _COLUMNS.split(", ")[3:])
         with closing(self._connect()) as connection, connection:
             connection.executemany(
-                f"INSERT OR REPLACE INTO output_checkpoints ({_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO output_checkpoints ({_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (product_id, variant_id, output_name) "
+                f"DO UPDATE SET {updates} WHERE excluded.attempt >= output_checkpoints.attempt",
                 rows,
             )
 
@@ -163,3 +191,34 @@ class SqliteCheckpointStore(CheckpointStore):
             ).fetchall()
         checkpoints = (OutputCheckpoint(*row) for row in rows)
         return {(c.variant_id, c.output_name): c for c in checkpoints}
+
+
+class SqliteInterruptionLedger(_SqliteFile, InterruptionLedger):
+    """Interruptions in a table of the local deployment's SQLite file."""
+
+    def record(self, interruption: Interruption) -> bool:
+        with closing(self._connect()) as connection, connection:
+            cursor = connection.execute(
+                "INSERT OR IGNORE INTO interruptions (run_id, task_arn, event_id, recorded_at) "
+                "VALUES (?, ?, ?, ?)",
+                (
+                    interruption.run_id,
+                    interruption.task_arn,
+                    interruption.event_id,
+                    interruption.recorded_at,
+                ),
+            )
+            return cursor.rowcount == 1
+
+    def pending(self, limit: int) -> list[Interruption]:
+        with closing(self._connect()) as connection:
+            rows = connection.execute(
+                "SELECT run_id, task_arn, event_id, recorded_at FROM interruptions "
+                "WHERE settled = 0 ORDER BY recorded_at, run_id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [Interruption(*row) for row in rows]
+
+    def settle(self, run_id: str) -> None:
+        with closing(self._connect()) as connection, connection:
+            connection.execute("UPDATE interruptions SET settled = 1 WHERE run_id = ?", (run_id,))

@@ -13,10 +13,15 @@ from renderfarm_dagster.catalog.inbox import submit_spec
 from renderfarm_dagster.defs.assets import product_manifest, rendered_variants
 from renderfarm_dagster.defs.checks import manifest_matches_spec, stored_outputs_checks
 from renderfarm_dagster.defs.partitions import products
+from renderfarm_dagster.defs.resources import LocalMessagingResource
 from tests.conftest import EXAMPLES
 
 ASSETS = [rendered_variants, product_manifest, manifest_matches_spec, stored_outputs_checks]
 RUN_CONFIG = {"ops": {"rendered_variants": {"config": {"workers": 2}}}}
+
+
+def resources_for(storage):
+    return {"storage": storage, "messaging": LocalMessagingResource(data_dir=storage.data_dir)}
 
 
 def submit_examples(storage, instance, names):
@@ -27,7 +32,14 @@ def submit_examples(storage, instance, names):
 
 def materialize(storage, instance, **kwargs):
     return dg.materialize(
-        ASSETS, instance=instance, resources={"storage": storage}, run_config=RUN_CONFIG, **kwargs
+        ASSETS,
+        instance=instance,
+        resources={
+            "storage": storage,
+            "messaging": LocalMessagingResource(data_dir=storage.data_dir),
+        },
+        run_config=RUN_CONFIG,
+        **kwargs,
     )
 
 
@@ -66,7 +78,10 @@ def test_rerun_skips_work_and_tampered_output_fails_the_checks(storage, instance
     check_only = dg.materialize(
         ASSETS,
         instance=instance,
-        resources={"storage": storage},
+        resources={
+            "storage": storage,
+            "messaging": LocalMessagingResource(data_dir=storage.data_dir),
+        },
         partition_key="summit-jacket",
         selection=dg.AssetSelection.assets(product_manifest),
         raise_on_error=False,

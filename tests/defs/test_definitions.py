@@ -2,6 +2,7 @@ import subprocess
 import sys
 
 import dagster as dg
+import pytest
 
 
 def test_definitions_load_with_job_sensor_and_checks(data_dir):
@@ -9,7 +10,8 @@ def test_definitions_load_with_job_sensor_and_checks(data_dir):
 
     dg.Definitions.validate_loadable(defs)
     assert defs.resolve_job_def("render_catalog") is not None
-    assert defs.resolve_sensor_def("spec_inbox_sensor") is not None
+    for sensor in ("spec_inbox_sensor", "spot_interruption_sensor", "render_failure_notifier"):
+        assert defs.resolve_sensor_def(sensor) is not None
     check_names = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert check_names == {
         "manifest_matches_spec",
@@ -31,12 +33,21 @@ def test_render_engine_imports_neither_dagster_nor_storage():
 
 
 def test_unknown_deployment_is_a_clear_error(monkeypatch):
-    from renderfarm_dagster.deployment import ConfigurationError, storage_resource
+    from renderfarm_dagster.deployment import ConfigurationError, resources
 
     monkeypatch.setenv("RENDERFARM_DEPLOYMENT", "moon")
-    try:
-        storage_resource()
-    except ConfigurationError as error:
-        assert "RENDERFARM_DEPLOYMENT='moon'" in str(error)
-    else:
-        raise AssertionError("expected ConfigurationError")
+    with pytest.raises(ConfigurationError, match="RENDERFARM_DEPLOYMENT='moon'"):
+        resources()
+
+
+def test_aws_deployment_names_every_missing_variable(monkeypatch):
+    from renderfarm_dagster.deployment import AWS_REQUIRED, ConfigurationError, resources
+
+    monkeypatch.setenv("RENDERFARM_DEPLOYMENT", "aws")
+    for name in AWS_REQUIRED:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RENDERFARM_BUCKET", "render-bucket")
+    with pytest.raises(ConfigurationError) as error:
+        resources()
+    assert "RENDERFARM_BUCKET" not in str(error.value)
+    assert all(name in str(error.value) for name in AWS_REQUIRED[1:])

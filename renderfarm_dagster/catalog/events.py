@@ -1,0 +1,140 @@
+"""Reading the queue messages the sensors consume: S3 notifications and spot interruptions.
+
+Pure functions from a message body to what it means; they know nothing of queues or Dagster.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+# Both stop codes mean "AWS took the Spot capacity back"; older documentation names the second.
+SPOT_STOP_CODES = frozenset({"SpotInterruption", "TerminationNotice"})
+_TASK_ARN = re.compile(r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task/[A-Za-z0-9_/-]{1,512}$")
+_INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
+
+
+class UnreadableMessage(ValueError):
+    """A message this consumer cannot act on; the text names what is wrong and where."""
+
+
+def _load(body: str) -> dict[str, Any]:
+    try:
+        document = json.loads(body)
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise UnreadableMessage(f"not JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise UnreadableMessage(f"$: expected a JSON object, got {type(document).__name__}")
+    # S3 -> SNS -> SQS wraps the notification in an SNS envelope.
+    if document.get("Type") == "Notification" and isinstance(document.get("Message"), str):
+        return _load(document["Message"])
+    return document
+
+
+def _field(document: Any, path: str) -> Any:
+    value = document
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise UnreadableMessage(f"$.{path}: missing")
+        value = value[part]
+    return value
+
+
+def _string(document: Any, path: str) -> str:
+    value = _field(document, path)
+    if not isinstance(value, str):
+        raise UnreadableMessage(f"$.{path}: expected a string")
+    return value
+
+
+def created_keys(body: str) -> list[str]:
+    """Keys of objects created, from an S3 event notification or an EventBridge Object Created.
+
+    `s3:TestEvent` (sent when a notification is configured) and non-create events give [].
+    """
+    document = _load(body)
+    if document.get("Event") == "s3:TestEvent":
+        return []
+    if "Records" in document:
+        records = document["Records"]
+        if not isinstance(records, list):
+            raise UnreadableMessage("$.Records: expected a list")
+        keys = []
+        for index, record in enumerate(records):
+            name = _string(record, "eventName") if isinstance(record, dict) else None
+            if name is None:
+                raise UnreadableMessage(f"$.Records[{index}]: expected an object")
+            # ObjectCreated:Put, :Post, :Copy and :CompleteMultipartUpload all mean a new object.
+            if not name.startswith("ObjectCreated:"):
+                continue
+            try:
+                # Keys in S3 notifications are URL-encoded, spaces as '+'.
+                keys.append(unquote_plus(_string(record, "s3.object.key")))
+            except UnreadableMessage as error:
+                raise UnreadableMessage(f"$.Records[{index}]{str(error)[1:]}") from None
+        return keys
+    if document.get("source") == "aws.s3":
+        if document.get("detail-type") != "Object Created":
+            return []
+        # EventBridge carries the key as it is, not URL-encoded.
+        return [_string(document, "detail.object.key")]
+    raise UnreadableMessage("$: neither an S3 event notification nor an S3 EventBridge event")
+
+
+@dataclass(frozen=True)
+class TasksInterrupted:
+    """Spot capacity is being taken from these ECS tasks."""
+
+    event_id: str
+    task_arns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InstanceInterrupted:
+    """An EC2 spot instance is being taken back; the tasks on it must be looked up."""
+
+    event_id: str
+    instance_id: str
+
+
+@dataclass(frozen=True)
+class IgnoredEvent:
+    """A well-formed event that needs no action (another stop reason, a rebalance hint)."""
+
+    event_id: str
+    reason: str
+
+
+SpotEvent = TasksInterrupted | InstanceInterrupted | IgnoredEvent
+
+
+def spot_event(body: str) -> SpotEvent:
+    """What an EventBridge event on the spot-interruption queue asks for."""
+    document = _load(body)
+    event_id = _string(document, "id")
+    source, kind = _string(document, "source"), _string(document, "detail-type")
+    detail = _field(document, "detail")
+    if not isinstance(detail, dict):
+        raise UnreadableMessage("$.detail: expected an object")
+    if source == "aws.ecs" and kind == "ECS Task State Change":
+        stop_code = detail.get("stopCode")
+        if stop_code not in SPOT_STOP_CODES:
+            return IgnoredEvent(event_id, f"task state change with stopCode {stop_code!r}")
+        task_arn = _string(document, "detail.taskArn")
+        if not _TASK_ARN.match(task_arn):
+            raise UnreadableMessage(f"$.detail.taskArn: not an ECS task ARN: {task_arn[:200]!r}")
+        return TasksInterrupted(event_id, (task_arn,))
+    if source == "aws.ec2" and kind == "EC2 Spot Instance Interruption Warning":
+        instance_id = _string(document, "detail.instance-id")
+        if not _INSTANCE_ID.match(instance_id):
+            raise UnreadableMessage(f"$.detail.instance-id: not an instance id: {instance_id!r}")
+        return InstanceInterrupted(event_id, instance_id)
+    if source == "aws.ec2" and kind == "EC2 Instance Rebalance Recommendation":
+        # Only a hint that an interruption may come; the warning itself is what is acted on.
+        return IgnoredEvent(event_id, "rebalance recommendation")
+    if source == "aws.ecs" and kind == "ECS Service Action":
+        return IgnoredEvent(event_id, f"ECS service action {detail.get('eventName')!r}")
+    raise UnreadableMessage(f"$: unknown event {source!r} / {kind!r}")

@@ -1,0 +1,158 @@
+"""The spot-interruption sensor: an interrupted run gets exactly one retry, which resumes.
+
+Each tick first records every interruption in the durable ledger, then deletes the messages,
+then derives retry run requests from the ledger with run keys. A tick that dies anywhere loses
+nothing: unrecorded messages come back, recorded ones are in the ledger, and run keys make a
+request made twice launch once.
+"""
+
+import json
+import time
+
+import dagster as dg
+
+from renderfarm_dagster.catalog.events import (
+    IgnoredEvent,
+    InstanceInterrupted,
+    TasksInterrupted,
+    UnreadableMessage,
+    spot_event,
+)
+from renderfarm_dagster.defs import tags
+from renderfarm_dagster.defs.jobs import render_catalog_job
+from renderfarm_dagster.defs.resources import ClusterResource, MessagingResource, StorageResource
+from renderfarm_dagster.defs.runs import existing_run_keys
+from renderfarm_dagster.deployment import escalate_after_interruptions
+from renderfarm_dagster.storage import Interruption
+
+SENSOR_NAME = "spot_interruption_sensor"
+MAX_MESSAGES_PER_TICK = 100
+MAX_RETRIES_PER_TICK = 50
+# Fargate Spot sends SIGTERM with the warning and SIGKILL at most 120 s later. A run still
+# not finished after this long is dead, whatever its status says.
+SHUTDOWN_GRACE_S = 150
+# The on-demand capacity a retry asks for once its partitions were interrupted too often.
+ON_DEMAND = {"capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}]}
+# Tags of the interrupted run that its retry must not inherit.
+_NOT_INHERITED = (tags.ECS_TASK_ARN, tags.ECS_CLUSTER, tags.INTERRUPTED, tags.RETRY_OF)
+
+
+def _run_of_task(instance: dg.DagsterInstance, task_arn: str) -> dg.DagsterRun | None:
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={tags.ECS_TASK_ARN: task_arn}), limit=1)
+    return runs[0] if runs else None
+
+
+def retry_run_key(run_id: str) -> str:
+    return f"spot-retry:{run_id}"
+
+
+def _retry_request(run: dg.DagsterRun, escalate_after: int) -> dg.RunRequest:
+    interruptions = int(run.tags.get(tags.INTERRUPTIONS, "0")) + 1
+    inherited = {
+        key: value
+        for key, value in run.tags.items()
+        if key not in _NOT_INHERITED
+        and (
+            not key.startswith("dagster/")
+            or key in (tags.PARTITION_RANGE_START, tags.PARTITION_RANGE_END)
+        )
+    }
+    retry_tags = {
+        **inherited,
+        tags.RETRY_OF: run.run_id,
+        tags.INTERRUPTIONS: str(interruptions),
+    }
+    if interruptions >= escalate_after:
+        retry_tags[tags.ECS_RUN_TASK_KWARGS] = json.dumps(ON_DEMAND)
+    return dg.RunRequest(
+        run_key=retry_run_key(run.run_id),
+        partition_key=run.tags.get(tags.PARTITION),
+        tags=retry_tags,
+        asset_selection=list(run.asset_selection) if run.asset_selection else None,
+    )
+
+
+@dg.sensor(
+    name=SENSOR_NAME,
+    job=render_catalog_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Consumes spot-interruption events (EventBridge -> SQS). The interrupted run, found by "
+        "its ecs/task_arn tag, gets one retry for the same partitions that resumes from the "
+        "checkpoints; after repeated interruptions the retry asks for on-demand capacity."
+    ),
+)
+def spot_interruption_sensor(
+    context: dg.SensorEvaluationContext,
+    storage: StorageResource,
+    messaging: MessagingResource,
+    cluster: ClusterResource,
+) -> dg.SensorResult:
+    ledger = storage.interruptions()
+    queue = messaging.spot_events()
+    handled: list[str] = []
+    for message in queue.receive(MAX_MESSAGES_PER_TICK):
+        where = f"spot event message {message.message_id} (delivery {message.receive_count})"
+        try:
+            event = spot_event(message.body)
+        except UnreadableMessage as error:
+            context.log.error(f"{where} is unreadable, left for the dead-letter queue: {error}")
+            continue
+        if isinstance(event, IgnoredEvent):
+            context.log.info(f"{where}, event {event.event_id}: ignored, {event.reason}")
+            handled.append(message.receipt)
+            continue
+        if isinstance(event, TasksInterrupted):
+            task_arns = list(event.task_arns)
+        else:
+            task_arns = cluster.cluster().tasks_on_instance(event.instance_id)
+        runs = [(arn, run) for arn in task_arns if (run := _run_of_task(context.instance, arn))]
+        if isinstance(event, TasksInterrupted) and not runs:
+            context.log.error(
+                f"{where}, event {event.event_id}: no Dagster run has tag "
+                f"{tags.ECS_TASK_ARN}={task_arns[0]}; left for the dead-letter queue"
+            )
+            continue
+        for task_arn, run in runs:
+            interruption = Interruption(run.run_id, task_arn, event.event_id, time.time())
+            if ledger.record(interruption):
+                context.instance.add_run_tags(run.run_id, {tags.INTERRUPTED: event.event_id})
+                context.log.warning(
+                    f"run {run.run_id} interrupted (task {task_arn}, event {event.event_id})"
+                )
+        if isinstance(event, InstanceInterrupted) and not runs:
+            context.log.info(f"{where}: no Dagster run on instance {event.instance_id}")
+        handled.append(message.receipt)
+    # Only now: every interruption in these messages is in the ledger.
+    queue.delete(handled)
+
+    pending = ledger.pending(MAX_RETRIES_PER_TICK)
+    launched = existing_run_keys(
+        context.instance, SENSOR_NAME, (retry_run_key(i.run_id) for i in pending)
+    )
+    escalate_after = escalate_after_interruptions()
+    requests = []
+    for interruption in pending:
+        run = context.instance.get_run_by_id(interruption.run_id)
+        if retry_run_key(interruption.run_id) in launched:
+            ledger.settle(interruption.run_id)
+        elif run is None or run.status in (
+            dg.DagsterRunStatus.SUCCESS,
+            dg.DagsterRunStatus.CANCELED,
+            dg.DagsterRunStatus.CANCELING,
+        ):
+            status = "deleted" if run is None else run.status.value
+            context.log.info(f"run {interruption.run_id} is {status}: no retry needed")
+            ledger.settle(interruption.run_id)
+        elif not run.is_finished and time.time() - interruption.recorded_at < SHUTDOWN_GRACE_S:
+            # Still shutting down: retrying now would render beside it.
+            continue
+        else:
+            request = _retry_request(run, escalate_after)
+            context.log.warning(
+                f"retrying run {run.run_id} as {request.run_key} "
+                f"(interruption {request.tags[tags.INTERRUPTIONS]})"
+            )
+            requests.append(request)
+    return dg.SensorResult(run_requests=requests)

@@ -1,0 +1,25 @@
+"""Run tags this project reads and writes, and the ones of Dagster and dagster-aws it relies on."""
+
+# How many times the partitions of this run were interrupted before it: 0 on a first run.
+# Also the checkpoint attempt, so an interrupted run never overwrites its retry's checkpoints.
+INTERRUPTIONS = "renderfarm/interruptions"
+# The run a retry replaces.
+RETRY_OF = "renderfarm/retry_of"
+# Set on a run that was interrupted: "sigterm" by the run itself, or the EventBridge event id
+# by the spot sensor. A failed run with this tag is retried, not reported as a failure.
+INTERRUPTED = "renderfarm/interrupted"
+SPEC_SHA256 = "renderfarm/spec_sha256"
+
+# Dagster's partition tags: a run carries one partition, or a range for batched backfills.
+PARTITION = "dagster/partition"
+PARTITION_RANGE_START = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END = "dagster/asset_partition_range_end"
+# Dagster's own run retries: this project turns them off (see the README, "Spot interruptions").
+MAX_RETRIES = "dagster/max_retries"
+
+# dagster-aws's EcsRunLauncher records the task of each run, and reads extra run_task arguments
+# for a run from a tag:
+# https://github.com/dagster-io/dagster/blob/master/python_modules/libraries/dagster-aws/dagster_aws/ecs/launcher.py
+ECS_TASK_ARN = "ecs/task_arn"
+ECS_CLUSTER = "ecs/cluster"
+ECS_RUN_TASK_KWARGS = "ecs/run_task_kwargs"

@@ -1,0 +1,146 @@
+"""Local deployment messaging: SQLite queues with SQS's semantics, notifications to a file."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from renderfarm_dagster.messaging import EventQueue, Notifier, QueueMessage
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    message_id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    visible_at REAL NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    receipt TEXT
+);
+CREATE INDEX IF NOT EXISTS visible_messages ON messages (queue, visible_at, sequence);
+"""
+
+
+class SqliteQueue(EventQueue):
+    """A queue in a SQLite file: visibility timeout, receive count and a dead-letter queue.
+
+    It behaves as SQS does where the sensors depend on it, so the same sensor code and the same
+    contract tests run against both.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        name: str,
+        visibility_timeout_s: float = 300.0,
+        max_receive_count: int = 5,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.path = Path(path)
+        self.name = name
+        self.dead_letter_name = f"{name}-dlq"
+        self.visibility_timeout_s = visibility_timeout_s
+        self.max_receive_count = max_receive_count
+        self._clock = clock
+        self._connections: dict[tuple[int, int], sqlite3.Connection] = {}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = self._connect()
+        with connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        # One connection per process and thread, reused: opening and closing one per call
+        # costs a WAL checkpoint each time. Connections must not cross a fork or a thread.
+        key = (os.getpid(), threading.get_ident())
+        connection = self._connections.get(key)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            # WAL with synchronous=NORMAL survives a crashed process (what the sensors must
+            # survive); only a power cut can lose the last commits of a local queue.
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._connections[key] = connection
+        return connection
+
+    def send(self, body: str) -> str:
+        message_id = str(uuid.uuid4())
+        connection = self._connect()
+        connection.execute(
+            "INSERT INTO messages (queue, message_id, body, visible_at) VALUES (?, ?, ?, ?)",
+            (self.name, message_id, body, self._clock()),
+        )
+        return message_id
+
+    def receive(self, max_messages: int) -> list[QueueMessage]:
+        now = self._clock()
+        received = []
+        connection = self._connect()
+        # IMMEDIATE takes the write lock first, so two receivers never get the same delivery.
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            rows = connection.execute(
+                "SELECT sequence, message_id, body, receive_count FROM messages "
+                "WHERE queue = ? AND visible_at <= ? ORDER BY visible_at, sequence LIMIT ?",
+                (self.name, now, max_messages),
+            ).fetchall()
+            for sequence, message_id, body, receive_count in rows:
+                if receive_count >= self.max_receive_count:
+                    # SQS's redrive policy: the message goes to the dead-letter queue
+                    # instead of being delivered once more.
+                    connection.execute(
+                        "UPDATE messages SET queue = ?, receive_count = 0, receipt = NULL "
+                        "WHERE sequence = ?",
+                        (self.dead_letter_name, sequence),
+                    )
+                    continue
+                receipt = f"{message_id}/{uuid.uuid4()}"
+                connection.execute(
+                    "UPDATE messages SET visible_at = ?, receive_count = ?, receipt = ? "
+                    "WHERE sequence = ?",
+                    (now + self.visibility_timeout_s, receive_count + 1, receipt, sequence),
+                )
+                received.append(QueueMessage(message_id, body, receipt, receive_count + 1))
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        return received
+
+    def delete(self, receipts: Sequence[str]) -> None:
+        if not receipts:
+            return
+        connection = self._connect()
+        connection.executemany(
+            "DELETE FROM messages WHERE queue = ? AND receipt = ?",
+            [(self.name, receipt) for receipt in receipts],
+        )
+
+    def dead_letters(self) -> list[str]:
+        """Bodies in the dead-letter queue, oldest first (for inspection and tests)."""
+        connection = self._connect()
+        rows = connection.execute(
+            "SELECT body FROM messages WHERE queue = ? ORDER BY sequence",
+            (self.dead_letter_name,),
+        ).fetchall()
+        return [body for (body,) in rows]
+
+
+class FileNotifier(Notifier):
+    """Appends one JSON line per notification to a file: the local stand-in for an SNS topic."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def publish(self, event: str, message: Mapping[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps({"event": event, "message": message}, ensure_ascii=False) + "\n"
+        # One write of one line in append mode: concurrent writers never interleave lines.
+        with self.path.open("a", encoding="utf-8") as file:
+            file.write(line)

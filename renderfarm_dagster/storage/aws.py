@@ -1,0 +1,278 @@
+"""AWS deployment storage: S3 objects (SSE-KMS, SHA-256 checksums), DynamoDB checkpoints."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from renderfarm_dagster.keys import validate_foreign_key, validate_key
+from renderfarm_dagster.storage import (
+    CheckpointStore,
+    Interruption,
+    InterruptionLedger,
+    ObjectInfo,
+    ObjectNotFoundError,
+    ObjectStore,
+    ObjectSummary,
+    OutputCheckpoint,
+)
+
+
+class StorageIntegrityError(RuntimeError):
+    """S3 stored something other than what was sent, or without the encryption asked for."""
+
+
+def _b64_to_hex(value: str) -> str:
+    return base64.b64decode(value).hex()
+
+
+def _hex_to_b64(value: str) -> str:
+    return base64.b64encode(bytes.fromhex(value)).decode("ascii")
+
+
+def _error_code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
+class S3ObjectStore(ObjectStore):
+    """Objects at `s3://<bucket>/<key>`, encrypted with a customer-managed KMS key.
+
+    Keys are the layout's keys unchanged (no deployment prefix), so the keys in S3 event
+    notifications are the keys this store uses.
+    """
+
+    def __init__(self, client: Any, bucket: str, kms_key_id: str):
+        self.client = client
+        self.bucket = bucket
+        self.kms_key_id = kms_key_id
+
+    def put(self, key: str, data: bytes, content_type: str) -> ObjectInfo:
+        sha256 = hashlib.sha256(data).hexdigest()
+        # S3 recomputes the SHA-256 and refuses the put (BadDigest) when it differs from the
+        # one sent, so a corrupted upload never becomes an object.
+        response = self.client.put_object(
+            Bucket=self.bucket,
+            Key=validate_key(key),
+            Body=data,
+            ContentType=content_type,
+            ChecksumSHA256=_hex_to_b64(sha256),
+            ServerSideEncryption="aws:kms",
+            SSEKMSKeyId=self.kms_key_id,
+        )
+        if response.get("ChecksumSHA256") not in (None, _hex_to_b64(sha256)):
+            raise StorageIntegrityError(f"s3 stored {key} with a different SHA-256 than sent")
+        if response.get("ServerSideEncryption") != "aws:kms":
+            raise StorageIntegrityError(
+                f"s3 stored {key} with encryption {response.get('ServerSideEncryption')!r}, "
+                "not aws:kms"
+            )
+        return ObjectInfo(key=key, size=len(data), sha256=sha256)
+
+    def get(self, key: str) -> bytes:
+        try:
+            # ChecksumMode makes botocore verify the stored checksum against the bytes read.
+            response = self.client.get_object(
+                Bucket=self.bucket,
+                Key=validate_foreign_key(key),
+                ChecksumMode="ENABLED",
+            )
+        except ClientError as error:
+            if _error_code(error) in ("NoSuchKey", "404"):
+                raise ObjectNotFoundError(key) from None
+            raise
+        return response["Body"].read()
+
+    def head(self, key: str) -> ObjectInfo | None:
+        try:
+            response = self.client.head_object(
+                Bucket=self.bucket,
+                Key=validate_foreign_key(key),
+                ChecksumMode="ENABLED",
+            )
+        except ClientError as error:
+            if _error_code(error) in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise
+        checksum = response.get("ChecksumSHA256")
+        # Objects uploaded by others may have no checksum, or a multipart one ("...-3"), which
+        # is not the SHA-256 of the bytes: only then is the object read to hash it.
+        if checksum and "-" not in checksum:
+            return ObjectInfo(key=key, size=response["ContentLength"], sha256=_b64_to_hex(checksum))
+        try:
+            data = self.get(key)
+        except ObjectNotFoundError:
+            return None
+        return ObjectInfo(key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+    def list(self, prefix: str, start_after: str = "") -> Iterator[ObjectSummary]:
+        arguments = {"Bucket": self.bucket, "Prefix": prefix}
+        if start_after:
+            arguments["StartAfter"] = start_after
+        # The paginator follows continuation tokens; pages are fetched only as they are read,
+        # so a caller that stops early lists only what it used.
+        for page in self.client.get_paginator("list_objects_v2").paginate(**arguments):
+            for entry in page.get("Contents", []):
+                yield ObjectSummary(key=entry["Key"], size=entry["Size"])
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=validate_foreign_key(key))
+
+
+# The one table holds checkpoints and interruptions (single-table design): infra and the tests
+# create it from this definition.
+TABLE_KEY_SCHEMA = [
+    {"AttributeName": "pk", "KeyType": "HASH"},
+    {"AttributeName": "sk", "KeyType": "RANGE"},
+]
+PENDING_INDEX = "pending"
+TABLE_ATTRIBUTES = [
+    {"AttributeName": "pk", "AttributeType": "S"},
+    {"AttributeName": "sk", "AttributeType": "S"},
+    {"AttributeName": "pending", "AttributeType": "S"},
+    {"AttributeName": "recorded_at", "AttributeType": "N"},
+]
+# Sparse: only unsettled interruptions carry the "pending" attribute, so the index holds exactly
+# the work still to do and a query of it costs nothing per settled record.
+TABLE_INDEXES = [
+    {
+        "IndexName": PENDING_INDEX,
+        "KeySchema": [
+            {"AttributeName": "pending", "KeyType": "HASH"},
+            {"AttributeName": "recorded_at", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+]
+TTL_ATTRIBUTE = "expires_at"
+_CHECKPOINT_FIELDS = {
+    "key": "S",
+    "fingerprint": "S",
+    "sha256": "S",
+    "size": "N",
+    "format": "S",
+    "width": "N",
+    "height": "N",
+    "run_id": "S",
+    "attempt": "N",
+}
+
+
+def _product_pk(product_id: str) -> str:
+    return f"product#{product_id}"
+
+
+class DynamoCheckpointStore(CheckpointStore):
+    """Checkpoints as items `product#<id>` / `output#<variant>#<output>`, expiring after a TTL."""
+
+    def __init__(self, client: Any, table: str, ttl_days: int):
+        self.client = client
+        self.table = table
+        self.ttl_s = ttl_days * 86_400
+
+    def record(self, checkpoints: Sequence[OutputCheckpoint]) -> None:
+        expires_at = int(time.time()) + self.ttl_s
+        for checkpoint in checkpoints:
+            item = {
+                "pk": {"S": _product_pk(checkpoint.product_id)},
+                "sk": {"S": f"output#{checkpoint.variant_id}#{checkpoint.output_name}"},
+                TTL_ATTRIBUTE: {"N": str(expires_at)},
+            }
+            for name, kind in _CHECKPOINT_FIELDS.items():
+                item[name] = {kind: str(getattr(checkpoint, name))}
+            try:
+                # Conditional: a replay or a newer attempt writes; an older attempt does not.
+                self.client.put_item(
+                    TableName=self.table,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(pk) OR attempt <= :attempt",
+                    ExpressionAttributeValues={":attempt": {"N": str(checkpoint.attempt)}},
+                )
+            except ClientError as error:
+                if _error_code(error) != "ConditionalCheckFailedException":
+                    raise
+
+    def read(self, product_id: str) -> dict[tuple[str, str], OutputCheckpoint]:
+        found = {}
+        pages = self.client.get_paginator("query").paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :output)",
+            ExpressionAttributeValues={
+                ":pk": {"S": _product_pk(product_id)},
+                ":output": {"S": "output#"},
+            },
+            ConsistentRead=True,
+        )
+        for page in pages:
+            for item in page["Items"]:
+                _, variant_id, output_name = item["sk"]["S"].split("#", 2)
+                values = {
+                    name: int(item[name][kind]) if kind == "N" else item[name][kind]
+                    for name, kind in _CHECKPOINT_FIELDS.items()
+                }
+                found[(variant_id, output_name)] = OutputCheckpoint(
+                    product_id=product_id, variant_id=variant_id, output_name=output_name, **values
+                )
+        return found
+
+
+class DynamoInterruptionLedger(InterruptionLedger):
+    """Interruptions as items `interruption#<run_id>`, pending ones in a sparse index."""
+
+    def __init__(self, client: Any, table: str, ttl_days: int):
+        self.client = client
+        self.table = table
+        self.ttl_s = ttl_days * 86_400
+
+    def record(self, interruption: Interruption) -> bool:
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": {"S": f"interruption#{interruption.run_id}"},
+                    "sk": {"S": "interruption"},
+                    "run_id": {"S": interruption.run_id},
+                    "task_arn": {"S": interruption.task_arn},
+                    "event_id": {"S": interruption.event_id},
+                    "recorded_at": {"N": repr(interruption.recorded_at)},
+                    "pending": {"S": "interruption"},
+                    TTL_ATTRIBUTE: {"N": str(int(interruption.recorded_at) + self.ttl_s)},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def pending(self, limit: int) -> list[Interruption]:
+        response = self.client.query(
+            TableName=self.table,
+            IndexName=PENDING_INDEX,
+            KeyConditionExpression="#pending = :pending",
+            ExpressionAttributeNames={"#pending": "pending"},
+            ExpressionAttributeValues={":pending": {"S": "interruption"}},
+            Limit=limit,
+        )
+        return [
+            Interruption(
+                run_id=item["run_id"]["S"],
+                task_arn=item["task_arn"]["S"],
+                event_id=item["event_id"]["S"],
+                recorded_at=float(item["recorded_at"]["N"]),
+            )
+            for item in response["Items"]
+        ]
+
+    def settle(self, run_id: str) -> None:
+        self.client.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"interruption#{run_id}"}, "sk": {"S": "interruption"}},
+            UpdateExpression="REMOVE #pending",
+            ExpressionAttributeNames={"#pending": "pending"},
+        )

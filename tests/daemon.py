@@ -1,0 +1,65 @@
+"""What the Dagster daemon does with a sensor tick's result, for driving sensors in tests.
+
+It applies partition requests, then launches each run request unless a run with the same run
+key from the same sensor exists (Dagster's own rule), then stores the cursor. A "killed" tick
+evaluates the sensor and applies nothing, as when the daemon dies before storing the result.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster._core.storage.dagster_run import DagsterRun
+from dagster._core.utils import make_new_run_id
+
+from renderfarm_dagster.defs.runs import RUN_KEY_TAG, SENSOR_NAME_TAG
+
+
+class SensorDriver:
+    def __init__(self, sensor: dg.SensorDefinition, instance, resources: dict):
+        self.sensor = sensor
+        self.instance = instance
+        self.resources = resources
+        self.cursor: str | None = None
+        self.launched: list[DagsterRun] = []
+        # Run keys are unique per sensor (Dagster's rule); one driver drives one sensor.
+        self._launched_keys: set[str] = set()
+
+    def evaluate(self) -> dg.SensorResult:
+        context = dg.build_sensor_context(
+            instance=self.instance, cursor=self.cursor, resources=self.resources
+        )
+        return self.sensor(context)
+
+    def tick(self) -> dg.SensorResult:
+        result = self.evaluate()
+        for request in result.dynamic_partitions_requests:
+            self.instance.add_dynamic_partitions(
+                request.partitions_def_name, list(request.partition_keys)
+            )
+        for request in result.run_requests:
+            self.launch(request)
+        if result.cursor is not None:
+            self.cursor = result.cursor
+        return result
+
+    def kill_mid_tick(self) -> dg.SensorResult:
+        """The sensor ran (and did its side effects); the daemon died before storing anything."""
+        return self.evaluate()
+
+    def launch(self, request: dg.RunRequest) -> DagsterRun | None:
+        if request.run_key in self._launched_keys:
+            return None
+        self._launched_keys.add(request.run_key)
+        tags = {**request.tags, RUN_KEY_TAG: request.run_key, SENSOR_NAME_TAG: self.sensor.name}
+        if request.partition_key:
+            tags["dagster/partition"] = request.partition_key
+        run = self.instance.add_run(
+            DagsterRun(
+                job_name="render_catalog",
+                run_id=make_new_run_id(),
+                tags=tags,
+                status=dg.DagsterRunStatus.NOT_STARTED,
+            )
+        )
+        self.launched.append(run)
+        return run

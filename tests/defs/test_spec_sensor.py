@@ -1,0 +1,274 @@
+"""The spec inbox sensor, tick by tick: (cursor, notifications, inbox) -> (partitions, runs)."""
+
+import copy
+import json
+import time
+
+import dagster as dg
+import pytest
+
+from renderfarm_dagster.defs import spec_sensor
+from renderfarm_dagster.defs.resources import LocalMessagingResource
+from renderfarm_dagster.defs.spec_sensor import SpecSensorCursor, spec_inbox_sensor
+from renderfarm_dagster.storage.local import LocalObjectStore
+from tests.conftest import spec_bytes
+from tests.daemon import SensorDriver
+from tests.events import load_event
+
+
+@pytest.fixture
+def driver(instance, storage, messaging):
+    return SensorDriver(spec_inbox_sensor, instance, {"storage": storage, "messaging": messaging})
+
+
+@pytest.fixture
+def queue(messaging):
+    return messaging.spec_events()
+
+
+@pytest.fixture
+def redelivering(instance, storage, data_dir):
+    """A driver whose queue redelivers unacknowledged messages at once (visibility timeout 0)."""
+    messaging = LocalMessagingResource(data_dir=str(data_dir), visibility_timeout_s=0)
+    driver = SensorDriver(spec_inbox_sensor, instance, {"storage": storage, "messaging": messaging})
+    return driver, messaging.spec_events()
+
+
+def put_spec(storage, doc, key=None):
+    storage.objects().put(
+        key or f"specs/{doc['product_id']}.json", spec_bytes(doc), "application/json"
+    )
+
+
+def notification(*keys: str, event_name="ObjectCreated:Put") -> str:
+    """An S3 event notification as S3 sends it to SQS (keys URL-encoded)."""
+    template = load_event("s3_notification_sqs_put.json")["Records"][0]
+    records = []
+    for key in keys:
+        record = copy.deepcopy(template)
+        record["eventName"] = event_name
+        record["s3"]["object"]["key"] = key
+        records.append(record)
+    return json.dumps({"Records": records})
+
+
+def skip_sweeps(driver):
+    """Put the next reconciliation sweep far in the future: only notifications are read."""
+    driver.cursor = SpecSensorCursor(next_sweep_at=time.time() + 3600).serialize()
+
+
+def added(result):
+    return [k for r in result.dynamic_partitions_requests for k in r.partition_keys]
+
+
+def test_new_spec_registers_partition_and_requests_a_run(driver, storage, spec_doc):
+    put_spec(storage, spec_doc)
+    result = driver.tick()
+    assert added(result) == ["test-shoe"]
+    (request,) = result.run_requests
+    assert request.partition_key == "test-shoe"
+    assert request.run_key.startswith("test-shoe:")
+    assert SpecSensorCursor.parse(result.cursor).sweep_after == ""
+
+
+def test_unchanged_spec_requests_nothing_and_changed_spec_requests_a_new_run(
+    driver, storage, spec_doc
+):
+    put_spec(storage, spec_doc)
+    first = driver.tick().run_requests[0].run_key
+    again = driver.tick()
+    assert again.run_requests == [] and again.dynamic_partitions_requests == []
+    spec_doc["title"] = "Test Shoe, new title"
+    put_spec(storage, spec_doc)
+    (changed,) = driver.tick().run_requests
+    assert changed.run_key != first
+    assert len(driver.launched) == 2
+
+
+def test_invalid_spec_is_rejected_and_the_rest_still_processed(driver, storage, spec_doc, data_dir):
+    put_spec(storage, spec_doc)
+    broken = {**spec_doc, "product_id": "broken", "template": "nope"}
+    put_spec(storage, broken)
+    # Dropped by hand into the inbox folder: a name outside the key layout, and not even JSON.
+    (data_dir / "bucket" / "specs" / "Weird Name.json").write_bytes(b"{")
+    result = driver.tick()
+    assert added(result) == ["test-shoe"]
+    objects = storage.objects()
+    assert objects.head("specs/broken.json") is None
+    assert b"template" in objects.get("rejected/broken.json.error.json")
+    rejected = [s.key for s in objects.list("rejected/")]
+    assert any(k.startswith("rejected/weird-name-") and k.endswith(".error.json") for k in rejected)
+    assert [s.key for s in objects.list("specs/")] == ["specs/test-shoe.json"]
+
+
+def test_sweep_is_bounded_survives_a_deleted_cursor_key_and_wraps(
+    driver, storage, spec_doc, monkeypatch
+):
+    monkeypatch.setattr(spec_sensor, "MAX_SWEEP_PER_TICK", 2)
+    for name in ("a1", "a2", "a3"):
+        put_spec(storage, {**spec_doc, "product_id": name})
+    first = driver.tick()
+    assert [r.partition_key for r in first.run_requests] == ["a1", "a2"]
+    assert SpecSensorCursor.parse(first.cursor).sweep_after == "specs/a2.json"
+    # The cursor key is deleted before the next tick: the sweep continues after it anyway.
+    storage.objects().delete("specs/a2.json")
+    second = driver.tick()
+    assert [r.partition_key for r in second.run_requests] == ["a3"]
+    assert SpecSensorCursor.parse(second.cursor).sweep_after == ""
+    # A spec changed behind the sweep's position is seen by the next sweep.
+    put_spec(storage, {**spec_doc, "product_id": "a1", "title": "changed"})
+    third = driver.tick()
+    assert [r.partition_key for r in third.run_requests] == ["a1"]
+
+
+def test_specs_uploaded_in_the_same_second_are_all_seen(driver, storage, spec_doc):
+    # dagster-aws's get_objects keeps a LastModified cursor and loses uploads sharing the
+    # cursor's second; the sweep orders by key and the notifications carry every key.
+    for index in range(5):
+        put_spec(storage, {**spec_doc, "product_id": f"same-second-{index}"})
+    assert len(driver.tick().run_requests) == 5
+
+
+def test_notification_is_handled_without_listing_the_bucket(
+    driver, storage, queue, spec_doc, monkeypatch
+):
+    skip_sweeps(driver)
+    put_spec(storage, spec_doc)
+
+    def no_listing(self, prefix, start_after=""):
+        raise AssertionError("a notification tick must not list the bucket")
+
+    monkeypatch.setattr(LocalObjectStore, "list", no_listing)
+    queue.send(notification("specs/test-shoe.json"))
+    result = driver.tick()
+    assert [r.partition_key for r in result.run_requests] == ["test-shoe"]
+    # The message is deleted by the next tick, once this tick's cursor (and runs) are stored.
+    assert len(SpecSensorCursor.parse(result.cursor).acks) == 1
+    driver.tick()
+    assert SpecSensorCursor.parse(driver.cursor).acks == []
+    assert queue.receive(10) == []
+
+
+def test_url_encoded_keys_test_events_and_other_events(driver, storage, queue, spec_doc):
+    skip_sweeps(driver)
+    put_spec(storage, spec_doc)
+    queue.send(json.dumps(load_event("s3_test_event.json")))
+    queue.send(notification("specs/test-shoe.json", event_name="ObjectRemoved:Delete"))
+    queue.send(notification("manifests/x.json"))  # not a spec
+    # A key with a space and a '+', encoded as S3 encodes it: rejected under its real name.
+    (storage.objects().root / "specs" / "shot 01+v2.json").write_bytes(b"{}")
+    queue.send(json.dumps(load_event("s3_notification_sqs_put.json")))
+    result = driver.tick()
+    assert result.run_requests == []
+    assert len(SpecSensorCursor.parse(result.cursor).acks) == 4
+    report = storage.objects().list("rejected/")
+    assert any("shot-01-v2" in summary.key for summary in report)
+
+
+@pytest.mark.parametrize(
+    "event_name",
+    ["ObjectCreated:Put", "ObjectCreated:Copy", "ObjectCreated:CompleteMultipartUpload"],
+)
+def test_every_kind_of_object_creation_counts(driver, storage, queue, spec_doc, event_name):
+    skip_sweeps(driver)
+    put_spec(storage, spec_doc)
+    queue.send(notification("specs/test-shoe.json", event_name=event_name))
+    assert [r.partition_key for r in driver.tick().run_requests] == ["test-shoe"]
+
+
+def test_poison_message_is_left_for_the_dead_letter_queue_and_blocks_nothing(
+    redelivering, storage, spec_doc
+):
+    driver, queue = redelivering
+    skip_sweeps(driver)
+    put_spec(storage, spec_doc)
+    queue.send("this is not json")
+    queue.send(notification("specs/test-shoe.json"))
+    result = driver.tick()
+    assert [r.partition_key for r in result.run_requests] == ["test-shoe"]
+    assert len(SpecSensorCursor.parse(result.cursor).acks) == 1
+    for _ in range(queue.max_receive_count + 1):
+        driver.tick()
+    assert queue.dead_letters() == ["this is not json"]
+    assert len(driver.launched) == 1
+
+
+def test_a_tick_killed_after_reading_notifications_loses_nothing(redelivering, storage, spec_doc):
+    driver, queue = redelivering
+    skip_sweeps(driver)
+    put_spec(storage, spec_doc)
+    queue.send(notification("specs/test-shoe.json"))
+    killed = driver.kill_mid_tick()
+    assert len(killed.run_requests) == 1  # computed, then lost with the daemon
+    # The message was not deleted: it comes back and the next tick requests the run.
+    result = driver.tick()
+    assert [r.partition_key for r in result.run_requests] == ["test-shoe"]
+    # Redelivered again before the ack (visibility timeout 0): same run key, no second run.
+    driver.tick()
+    driver.tick()
+    assert len(driver.launched) == 1
+    assert queue.receive(10) == []
+
+
+def test_a_tick_that_dies_mid_rejection_is_completed_by_the_next(
+    driver, storage, spec_doc, monkeypatch
+):
+    put_spec(storage, spec_doc)
+    put_spec(storage, {**spec_doc, "product_id": "broken", "template": "nope"})
+    objects = storage.objects()
+    real_delete = LocalObjectStore.delete
+
+    def die_before_delete(self, key):
+        raise SystemExit("daemon killed")
+
+    # The rejected copy and report are written, then the daemon dies before the delete and
+    # before the tick's cursor and run requests are stored.
+    monkeypatch.setattr(LocalObjectStore, "delete", die_before_delete)
+    with pytest.raises(SystemExit):
+        driver.tick()
+    monkeypatch.setattr(LocalObjectStore, "delete", real_delete)
+    assert objects.head("specs/broken.json") is not None
+    assert objects.head("rejected/broken.json.error.json") is not None
+
+    retry = driver.tick()
+    assert [r.partition_key for r in retry.run_requests] == ["test-shoe"]
+    assert objects.head("specs/broken.json") is None
+    assert [s.key for s in objects.list("rejected/")] == [
+        "rejected/broken.json",
+        "rejected/broken.json.error.json",
+    ]
+    assert driver.tick().run_requests == []
+    assert len(driver.launched) == 1
+
+
+def test_ten_thousand_specs_each_become_one_partition_and_one_run(storage, messaging, spec_doc):
+    count = 10_000
+    objects, queue = storage.objects(), messaging.spec_events()
+    keys = []
+    for index in range(count):
+        doc = {**spec_doc, "product_id": f"bulk-{index:05d}"}
+        keys.append(objects.put(f"specs/{doc['product_id']}.json", spec_bytes(doc), "json").key)
+        queue.send(notification(keys[-1]))
+    # At-least-once delivery: some notifications arrive twice.
+    for key in keys[::500]:
+        queue.send(notification(key))
+    # An in-memory instance: the file-backed test instance would spend minutes on 10,000 runs.
+    with dg.DagsterInstance.ephemeral() as instance:
+        driver = SensorDriver(
+            spec_inbox_sensor, instance, {"storage": storage, "messaging": messaging}
+        )
+        skip_sweeps(driver)
+        ticks, slowest, busy = 0, 0.0, True
+        while busy:
+            started = time.monotonic()
+            result = driver.tick()
+            slowest = max(slowest, time.monotonic() - started)
+            ticks += 1
+            assert len(result.run_requests) <= spec_sensor.MAX_MESSAGES_PER_TICK
+            assert ticks <= count // spec_sensor.MAX_MESSAGES_PER_TICK + 3
+            busy = bool(result.run_requests or SpecSensorCursor.parse(driver.cursor).acks)
+        run_keys = [run.tags["dagster/run_key"] for run in driver.launched]
+        assert len(run_keys) == len(set(run_keys)) == count
+        assert len(instance.get_dynamic_partitions("products")) == count
+    assert queue.receive(10) == []
+    print(f"{count} specs: {ticks} ticks, slowest tick {slowest:.2f}s")
