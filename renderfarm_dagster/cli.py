@@ -102,7 +102,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
     from renderfarm_dagster.deployment import storage
 
     instance = _instance()
-    _, rejected = _submit(list(_spec_files(args.specs)), instance, storage().objects())
+    with storage() as resource:
+        _, rejected = _submit(list(_spec_files(args.specs)), instance, resource.objects())
     return EXIT_INVALID if rejected else EXIT_OK
 
 
@@ -127,7 +128,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "renderfarm demo runs on the local deployment; unset RENDERFARM_DEPLOYMENT"
         )
     instance = _instance()
-    objects = storage().objects()
+    with storage() as resource:
+        objects = resource.objects()
     data_dir = local_data_dir()
     print(f"Submitting the example catalog (Dagster instance: {os.environ['DAGSTER_HOME']})")
     products, _ = _submit(_example_specs(data_dir / "examples"), instance, objects)

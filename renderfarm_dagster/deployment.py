@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -106,9 +107,11 @@ def resources() -> dict[str, dg.ConfigurableResource]:
     return _RESOURCES_BY_DEPLOYMENT[deployment_name()]()
 
 
-def storage() -> StorageResource:
+@contextmanager
+def storage() -> Iterator[StorageResource]:
     """The storage resource with its environment variables resolved, for use outside a run."""
-    return resources()["storage"].process_config_and_initialize()
+    with resources()["storage"].process_config_and_initialize_cm() as initialized:
+        yield initialized
 
 
 def local_data_dir() -> Path:

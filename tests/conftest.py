@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from pathlib import Path
 
 import dagster as dg
@@ -79,3 +80,30 @@ def messaging(data_dir: Path) -> LocalMessagingResource:
 def instance():
     with dg.instance_for_test() as test_instance:
         yield test_instance
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """A moto server on a free loopback port for the whole session, reached over real HTTP."""
+    from moto.server import ThreadedMotoServer
+
+    # One access-log line per request would bury every test's own output.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_endpoint, monkeypatch):
+    """A fresh aws deployment on the moto server, selected for everything this test loads."""
+    from tests.aws import CREDENTIALS, provision
+
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    deployment = provision(moto_endpoint)
+    for name, value in deployment.environment().items():
+        monkeypatch.setenv(name, value)
+    return deployment

@@ -46,10 +46,11 @@ class S3ObjectStore(ObjectStore):
     notifications are the keys this store uses.
     """
 
-    def __init__(self, client: Any, bucket: str, kms_key_id: str):
+    def __init__(self, client: Any, bucket: str, kms_key_id: str, list_page_size: int = 1000):
         self.client = client
         self.bucket = bucket
         self.kms_key_id = kms_key_id
+        self.list_page_size = list_page_size
 
     def put(self, key: str, data: bytes, content_type: str) -> ObjectInfo:
         sha256 = hashlib.sha256(data).hexdigest()
@@ -60,12 +61,15 @@ class S3ObjectStore(ObjectStore):
             Key=validate_key(key),
             Body=data,
             ContentType=content_type,
+            ChecksumAlgorithm="SHA256",
             ChecksumSHA256=_hex_to_b64(sha256),
             ServerSideEncryption="aws:kms",
             SSEKMSKeyId=self.kms_key_id,
         )
-        if response.get("ChecksumSHA256") not in (None, _hex_to_b64(sha256)):
-            raise StorageIntegrityError(f"s3 stored {key} with a different SHA-256 than sent")
+        if response.get("ChecksumSHA256") != _hex_to_b64(sha256):
+            raise StorageIntegrityError(
+                f"s3 stored {key} with SHA-256 {response.get('ChecksumSHA256')!r}, not the one sent"
+            )
         if response.get("ServerSideEncryption") != "aws:kms":
             raise StorageIntegrityError(
                 f"s3 stored {key} with encryption {response.get('ServerSideEncryption')!r}, "
@@ -110,7 +114,11 @@ class S3ObjectStore(ObjectStore):
         return ObjectInfo(key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest())
 
     def list(self, prefix: str, start_after: str = "") -> Iterator[ObjectSummary]:
-        arguments = {"Bucket": self.bucket, "Prefix": prefix}
+        arguments: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Prefix": prefix,
+            "PaginationConfig": {"PageSize": self.list_page_size},
+        }
         if start_after:
             arguments["StartAfter"] = start_after
         # The paginator follows continuation tokens; pages are fetched only as they are read,

@@ -48,7 +48,33 @@ def test_a_new_render_of_an_output_replaces_its_checkpoint(checkpoint_store):
     assert checkpoint_store.read("p1")[("v1", "hero")] == newer
 
 
-def test_checkpoints_persist_across_store_instances(checkpoint_store):
+def test_checkpoints_persist_across_store_instances(storage_resource, checkpoint_store):
     checkpoint_store.record([checkpoint()])
-    reopened = type(checkpoint_store)(checkpoint_store.path)
+    reopened = storage_resource.checkpoints()
+    assert reopened is not checkpoint_store
     assert reopened.read("p1") == {("v1", "hero"): checkpoint()}
+
+
+def test_an_older_attempt_never_replaces_a_newer_one(checkpoint_store):
+    retry = dataclasses.replace(checkpoint(), sha256="b" * 64, run_id="retry", attempt=1)
+    checkpoint_store.record([retry])
+    # The interrupted first attempt flushes late: its record is ignored, not an error.
+    checkpoint_store.record([dataclasses.replace(checkpoint(), run_id="first", attempt=0)])
+    assert checkpoint_store.read("p1")[("v1", "hero")] == retry
+    second_retry = dataclasses.replace(retry, sha256="c" * 64, run_id="retry-2", attempt=2)
+    checkpoint_store.record([second_retry])
+    assert checkpoint_store.read("p1")[("v1", "hero")] == second_retry
+
+
+def test_many_checkpoints_read_back_in_one_call(checkpoint_store):
+    # More than one page of a DynamoDB query is 1 MB; this checks pagination is followed
+    # wherever the store has it, and that ids with '#' or '-' split back correctly.
+    records = [
+        checkpoint(f"variant-{index:03d}", name)
+        for index in range(150)
+        for name in ("hero", "thumb_2x")
+    ]
+    checkpoint_store.record(records)
+    read = checkpoint_store.read("p1")
+    assert len(read) == 300
+    assert read[("variant-149", "thumb_2x")] == records[-1]

@@ -1,0 +1,187 @@
+"""An aws deployment on a moto server: what infra creates in a real account, made with boto3.
+
+Tests reach it over HTTP through the same endpoint override the code reads
+(RENDERFARM_AWS_ENDPOINT_URL); nothing in boto3 or in the adapters is patched.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+
+import boto3
+
+from renderfarm_dagster.storage.aws import (
+    TABLE_ATTRIBUTES,
+    TABLE_INDEXES,
+    TABLE_KEY_SCHEMA,
+    TTL_ATTRIBUTE,
+)
+
+REGION = "us-east-1"
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+# Short, so redelivery and the dead-letter queue can be seen within a test.
+VISIBILITY_TIMEOUT_S = 1
+MAX_RECEIVE_COUNT = 3
+
+
+@dataclass(frozen=True)
+class AwsDeployment:
+    endpoint: str
+    bucket: str
+    kms_key_id: str
+    table: str
+    spec_queue_url: str
+    spec_dlq_url: str
+    spot_queue_url: str
+    spot_dlq_url: str
+    topic_arn: str
+    # A queue subscribed to the topic, so tests can read the notifications.
+    topic_queue_url: str
+    cluster: str
+    event_bus_rule: str
+
+    def client(self, service: str):
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
+
+    def environment(self) -> dict[str, str]:
+        return {
+            **CREDENTIALS,
+            "RENDERFARM_DEPLOYMENT": "aws",
+            "RENDERFARM_AWS_ENDPOINT_URL": self.endpoint,
+            "RENDERFARM_BUCKET": self.bucket,
+            "RENDERFARM_KMS_KEY_ID": self.kms_key_id,
+            "RENDERFARM_TABLE": self.table,
+            "RENDERFARM_SPEC_QUEUE_URL": self.spec_queue_url,
+            "RENDERFARM_SPOT_QUEUE_URL": self.spot_queue_url,
+            "RENDERFARM_TOPIC_ARN": self.topic_arn,
+            "RENDERFARM_ECS_CLUSTER": self.cluster,
+        }
+
+    def notifications(self) -> list[dict]:
+        """Every notification published so far (read from the subscribed queue)."""
+        sqs = self.client("sqs")
+        found = []
+        while True:
+            batch = sqs.receive_message(
+                QueueUrl=self.topic_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not batch:
+                return found
+            for message in batch:
+                found.append(json.loads(json.loads(message["Body"])["Message"]))
+                sqs.delete_message(
+                    QueueUrl=self.topic_queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+
+
+def _queue_with_dead_letters(sqs, name: str) -> tuple[str, str]:
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    url = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": str(VISIBILITY_TIMEOUT_S),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+            ),
+        },
+    )["QueueUrl"]
+    return url, dlq_url
+
+
+def _arn(sqs, url: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+
+
+def provision(endpoint: str) -> AwsDeployment:
+    """A fresh, uniquely named deployment: bucket, key, table, queues, topic, event rule."""
+    suffix = uuid.uuid4().hex[:10]
+
+    def client(service):
+        return boto3.client(service, endpoint_url=endpoint, region_name=REGION)
+
+    sqs, s3 = client("sqs"), client("s3")
+    kms_key_id = client("kms").create_key(Description="renderfarm objects")["KeyMetadata"]["KeyId"]
+
+    table = f"renderfarm-{suffix}"
+    dynamodb = client("dynamodb")
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=TABLE_KEY_SCHEMA,
+        AttributeDefinitions=TABLE_ATTRIBUTES,
+        GlobalSecondaryIndexes=TABLE_INDEXES,
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+    )
+
+    spec_queue_url, spec_dlq_url = _queue_with_dead_letters(sqs, f"specs-{suffix}")
+    spot_queue_url, spot_dlq_url = _queue_with_dead_letters(sqs, f"spot-{suffix}")
+
+    bucket = f"renderfarm-{suffix}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": _arn(sqs, spec_queue_url),
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "specs/"}]}},
+                }
+            ]
+        },
+    )
+
+    sns = client("sns")
+    topic_arn = sns.create_topic(Name=f"renderfarm-{suffix}")["TopicArn"]
+    topic_queue_url = sqs.create_queue(QueueName=f"notifications-{suffix}")["QueueUrl"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=_arn(sqs, topic_queue_url))
+
+    events = client("events")
+    rule = f"spot-{suffix}"
+    events.put_rule(
+        Name=rule,
+        EventPattern=json.dumps(
+            {
+                "source": ["aws.ecs", "aws.ec2"],
+                "detail-type": [
+                    "ECS Task State Change",
+                    "EC2 Spot Instance Interruption Warning",
+                    "EC2 Instance Rebalance Recommendation",
+                ],
+            }
+        ),
+    )
+    events.put_targets(Rule=rule, Targets=[{"Id": "spot", "Arn": _arn(sqs, spot_queue_url)}])
+
+    cluster = f"render-{suffix}"
+    client("ecs").create_cluster(clusterName=cluster)
+    return AwsDeployment(
+        endpoint=endpoint,
+        bucket=bucket,
+        kms_key_id=kms_key_id,
+        table=table,
+        spec_queue_url=spec_queue_url,
+        spec_dlq_url=spec_dlq_url,
+        spot_queue_url=spot_queue_url,
+        spot_dlq_url=spot_dlq_url,
+        topic_arn=topic_arn,
+        topic_queue_url=topic_queue_url,
+        cluster=cluster,
+        event_bus_rule=rule,
+    )
