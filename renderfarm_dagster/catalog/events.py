@@ -36,9 +36,10 @@ def _load(body: str) -> dict[str, Any]:
 
 def _field(document: Any, path: str) -> Any:
     value = document
-    for part in path.split("."):
+    parts = path.split(".")
+    for depth, part in enumerate(parts):
         if not isinstance(value, dict) or part not in value:
-            raise UnreadableMessage(f"$.{path}: missing")
+            raise UnreadableMessage(f"$.{'.'.join(parts[: depth + 1])}: missing")
         value = value[part]
     return value
 
