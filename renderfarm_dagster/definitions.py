@@ -10,10 +10,16 @@ from renderfarm_dagster.defs.spec_sensor import spec_inbox_sensor
 from renderfarm_dagster.defs.spot_sensor import spot_interruption_sensor
 from renderfarm_dagster.deployment import resources
 
-defs = dg.Definitions(
-    assets=[rendered_variants, product_manifest],
-    asset_checks=[manifest_matches_spec, stored_outputs_checks],
-    jobs=[render_catalog_job],
-    sensors=[spec_inbox_sensor, spot_interruption_sensor, render_failure_notifier],
-    resources=resources(),
-)
+
+def build_definitions() -> dg.Definitions:
+    """Definitions with the resources of the deployment the environment names right now."""
+    return dg.Definitions(
+        assets=[rendered_variants, product_manifest],
+        asset_checks=[manifest_matches_spec, stored_outputs_checks],
+        jobs=[render_catalog_job],
+        sensors=[spec_inbox_sensor, spot_interruption_sensor, render_failure_notifier],
+        resources=resources(),
+    )
+
+
+defs = build_definitions()

@@ -17,6 +17,8 @@ import sys
 
 # 128 + SIGTERM, as a shell reports a process killed by SIGTERM.
 EXIT_TERMINATED = 128 + signal.SIGTERM
+# As a shell reports a command it cannot find or run.
+EXIT_NOT_RUNNABLE = 127
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     if not command:
         print("usage: renderfarm-worker <command> [args...]", file=sys.stderr)
         return 2
-    child = subprocess.Popen(command)
+    try:
+        child = subprocess.Popen(command)
+    except OSError as error:
+        print(f"renderfarm-worker: cannot run {command[0]!r}: {error}", file=sys.stderr)
+        return EXIT_NOT_RUNNABLE
     terminated = False
 
     def forward(signum, frame):
@@ -39,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     code = child.wait()
-    if terminated and code == 0:
+    if terminated:
+        # Whatever the child made of it (`dagster api execute_run` exits 0, `dagster job
+        # execute` 1): the worker was stopped, and says so.
         return EXIT_TERMINATED
     # A child killed by a signal has a negative code; report it as a shell would.
     return 128 - code if code < 0 else code

@@ -25,10 +25,10 @@ class SensorDriver:
         self._launched_keys: set[str] = set()
 
     def evaluate(self) -> dg.SensorResult:
-        context = dg.build_sensor_context(
+        with dg.build_sensor_context(
             instance=self.instance, cursor=self.cursor, resources=self.resources
-        )
-        return self.sensor(context)
+        ) as context:
+            return self.sensor(context)
 
     def tick(self) -> dg.SensorResult:
         result = self.evaluate()

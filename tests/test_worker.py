@@ -40,3 +40,7 @@ def test_a_child_killed_by_a_signal_is_reported_as_a_shell_would():
 
 def test_no_command_is_a_usage_error():
     assert start().wait(timeout=30) == 2
+
+
+def test_a_command_that_cannot_run_is_reported():
+    assert start("/nonexistent/dagster").wait(timeout=30) == 127

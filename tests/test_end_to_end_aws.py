@@ -1,0 +1,207 @@
+"""The aws deployment end to end, on a moto server over HTTP.
+
+A spec uploaded to S3 -> S3 notification -> spec sensor tick -> a real run worker process
+(`renderfarm-worker dagster job execute`) -> outputs in S3 under the KMS key, checkpoints in
+DynamoDB -> SIGTERM mid-render, as Fargate Spot sends -> the worker exits non-zero -> ECS spot
+events (through EventBridge) for its task -> one retry run -> only the missing outputs are
+rendered -> the checks pass -> a completion notification on SNS.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from renderfarm_dagster.definitions import build_definitions
+from renderfarm_dagster.defs import tags
+from renderfarm_dagster.defs.runs import RUN_KEY_TAG, SENSOR_NAME_TAG
+from renderfarm_dagster.deployment import resources, storage
+from tests.conftest import spec_bytes
+from tests.daemon import SensorDriver
+from tests.events import load_event
+
+VARIANTS = 48
+# One render process: slow enough that SIGTERM lands mid-render.
+RUN_CONFIG = {"ops": {"rendered_variants": {"config": {"workers": 1}}}}
+
+
+def big_spec(spec_doc) -> dict:
+    palette = [("#d62828", "#003049"), ("#1d4e89", "#f4a259"), ("#2d6a4f", "#d8f3dc")]
+    spec_doc["product_id"] = "spot-shoe"
+    spec_doc["variants"] = [
+        {
+            "variant_id": f"colour-{index:02d}",
+            "label": f"Colour {index}",
+            "colors": dict(zip(("primary", "accent"), palette[index % 3], strict=True)),
+        }
+        for index in range(VARIANTS)
+    ]
+    spec_doc["outputs"] = [
+        {"name": "hero", "width": 1000, "height": 1000, "format": "png"},
+        {"name": "listing", "width": 400, "height": 400, "format": "webp", "quality": 80},
+        {"name": "thumb", "width": 160, "height": 160, "format": "jpeg"},
+    ]
+    return spec_doc
+
+
+@pytest.fixture
+def dagster_home(tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        yield instance
+
+
+def wait_for(condition, timeout_s, what):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def test_upload_interrupt_retry_resume_notify(aws, dagster_home, spec_doc, tmp_path):
+    instance = dagster_home
+    spec = big_spec(spec_doc)
+    total_outputs = VARIANTS * len(spec["outputs"])
+    s3 = aws.client("s3")
+
+    # 1. A user uploads a spec; S3 notifies the spec queue.
+    s3.put_object(Bucket=aws.bucket, Key="specs/spot-shoe.json", Body=spec_bytes(spec))
+
+    # 2. The spec sensor registers the partition and requests a run.
+    defs = build_definitions()
+    deployment = resources()
+    spec_driver = SensorDriver(defs.resolve_sensor_def("spec_inbox_sensor"), instance, deployment)
+    result = spec_driver.evaluate()
+    (request,) = result.run_requests
+    assert json.loads(result.cursor)["acks"], "the S3 notification was consumed"
+    for partitions in result.dynamic_partitions_requests:
+        instance.add_dynamic_partitions(partitions.partitions_def_name, partitions.partition_keys)
+
+    # 3. The daemon launches it: a run worker process, wrapped as in the worker image.
+    config = tmp_path / "run_config.json"
+    config.write_text(json.dumps(RUN_CONFIG))
+    run_tags = {
+        **request.tags,
+        RUN_KEY_TAG: request.run_key,
+        SENSOR_NAME_TAG: "spec_inbox_sensor",
+        tags.PARTITION: request.partition_key,
+    }
+    worker = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "renderfarm-worker"),
+            str(Path(sys.executable).parent / "dagster"),
+            "job",
+            "execute",
+            "-m",
+            "renderfarm_dagster.definitions",
+            "-j",
+            "render_catalog",
+            "-c",
+            str(config),
+            "--tags",
+            json.dumps(run_tags),
+        ],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    with storage() as deployed:
+        checkpoints = deployed.checkpoints()
+        # 4. Fargate Spot takes the capacity back mid-render: SIGTERM.
+        try:
+            wait_for(
+                lambda: worker.poll() is not None or len(checkpoints.read("spot-shoe")) >= 6,
+                120,
+                "renders to land",
+            )
+            assert worker.poll() is None, f"the worker exited early:\n{worker.stderr.read()}"
+        finally:
+            worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=120)
+        assert worker.returncode == 143, stderr[-3000:]
+        done_before_retry = len(checkpoints.read("spot-shoe"))
+    assert 6 <= done_before_retry < total_outputs, "SIGTERM must land mid-render"
+
+    (interrupted,) = instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: request.run_key}))
+    assert interrupted.status == dg.DagsterRunStatus.FAILURE
+    assert interrupted.tags[tags.INTERRUPTED] == "sigterm"
+
+    # 5. What EcsRunLauncher records when it launches the task, then ECS's events for it,
+    #    through EventBridge: the warning twice and the STOPPED event, out of order.
+    warning = load_event("ecs_task_fargate_spot_warning.json")
+    stopped = load_event("ecs_task_fargate_spot_stopped.json")
+    task_arn = warning["detail"]["taskArn"]
+    instance.add_run_tags(interrupted.run_id, {tags.ECS_TASK_ARN: task_arn})
+    aws.client("events").put_events(
+        Entries=[
+            {
+                "Source": e["source"],
+                "DetailType": e["detail-type"],
+                "Detail": json.dumps(e["detail"]),
+            }
+            for e in (stopped, warning, warning)
+        ]
+    )
+
+    # 6. The spot sensor asks for one retry, however often it ticks before the run exists.
+    spot_driver = SensorDriver(
+        defs.resolve_sensor_def("spot_interruption_sensor"), instance, deployment
+    )
+    requests = spot_driver.evaluate().run_requests + spot_driver.evaluate().run_requests
+    assert {r.run_key for r in requests} == {f"spot-retry:{interrupted.run_id}"}
+    retry_request = requests[0]
+    assert retry_request.tags[tags.INTERRUPTIONS] == "1"
+
+    # 7. The retry resumes: only the missing outputs are rendered.
+    retry = defs.resolve_job_def("render_catalog").execute_in_process(
+        instance=instance,
+        partition_key=retry_request.partition_key,
+        run_config=RUN_CONFIG,
+        tags={
+            **retry_request.tags,
+            RUN_KEY_TAG: retry_request.run_key,
+            SENSOR_NAME_TAG: "spot_interruption_sensor",
+        },
+    )
+    assert retry.success  # the blocking manifest and output checks passed
+    rendered = retry.asset_materializations_for_node("rendered_variants")[0].metadata
+    assert rendered["skipped"].value == done_before_retry
+    assert rendered["rendered"].value == total_outputs - done_before_retry
+    assert rendered["retry_of"].value == interrupted.run_id
+    checks = retry.get_asset_check_evaluations()
+    assert checks and all(check.passed for check in checks)
+    assert spot_driver.evaluate().run_requests == []  # settled: nothing more to retry
+
+    # 8. Every output is in S3 under the KMS key, and checkpointed.
+    with storage() as deployed:
+        assert len(deployed.checkpoints().read("spot-shoe")) == total_outputs
+    head = s3.head_object(Bucket=aws.bucket, Key="renders/spot-shoe/colour-47/hero.png")
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["SSEKMSKeyId"].endswith(aws.kms_key_id)
+
+    # 9. One completion notification, from the retry.
+    (completed,) = aws.notifications()
+    assert completed == {
+        "event": "product_rendered",
+        "product_id": "spot-shoe",
+        "run_id": retry.run_id,
+        "manifest_key": "manifests/spot-shoe.json",
+        "variants": VARIANTS,
+        "outputs": total_outputs,
+        "bytes": completed["bytes"],
+        "run_url": f"http://localhost:3000/runs/{retry.run_id}",
+    }
+    assert completed["bytes"] > 0
