@@ -134,10 +134,11 @@ def spot_interruption_sensor(
     escalate_after = escalate_after_interruptions()
     requests = []
     for interruption in pending:
-        run = context.instance.get_run_by_id(interruption.run_id)
         if retry_run_key(interruption.run_id) in launched:
             ledger.settle(interruption.run_id)
-        elif run is None or run.status in (
+            continue
+        run = context.instance.get_run_by_id(interruption.run_id)
+        if run is None or run.status in (
             dg.DagsterRunStatus.SUCCESS,
             dg.DagsterRunStatus.CANCELED,
             dg.DagsterRunStatus.CANCELING,
