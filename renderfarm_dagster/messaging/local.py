@@ -140,7 +140,8 @@ class FileNotifier(Notifier):
 
     def publish(self, event: str, message: Mapping[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"event": event, "message": message}, ensure_ascii=False) + "\n"
+        # The same body as the SNS message, so consumers read both alike.
+        line = json.dumps({"event": event, **message}, ensure_ascii=False) + "\n"
         # One write of one line in append mode: concurrent writers never interleave lines.
         with self.path.open("a", encoding="utf-8") as file:
             file.write(line)

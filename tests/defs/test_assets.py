@@ -60,6 +60,12 @@ def test_example_product_materialises_with_all_checks_passing(storage, instance,
     assert {c.partition for c in checks} == {product_id}
     render = metadata(result, "rendered_variants")
     assert render["rendered"] == render["outputs"] > 0 and render["skipped"] == 0
+    notifications = Path(storage.data_dir, "notifications.jsonl").read_text().splitlines()
+    (completed,) = [json.loads(line) for line in notifications]
+    assert completed["event"] == "product_rendered" and completed["product_id"] == product_id
+    assert completed["run_id"] == result.run_id
+    assert completed["outputs"] == render["outputs"]
+    assert completed["manifest_key"] == f"manifests/{product_id}.json"
     assert render["preview"].startswith(f"![{product_id} contact sheet](data:image/jpeg;base64,")
     objects = storage.objects()
     manifest = json.loads(objects.get(f"manifests/{product_id}.json"))

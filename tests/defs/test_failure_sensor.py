@@ -44,9 +44,8 @@ def published(data_dir):
 def test_a_failed_run_is_reported_with_its_reason_and_a_link(instance, data_dir, messaging):
     run = failed_run(instance, data_dir)
     notify(instance, run, messaging)
-    (notification,) = published(data_dir)
-    assert notification["event"] == "render_failed"
-    message = notification["message"]
+    (message,) = published(data_dir)
+    assert message["event"] == "render_failed"
     assert message["product_id"] == "ghost" and message["run_id"] == run.run_id
     assert "no spec stored" in message["reason"]
     assert message["run_url"].endswith(f"/runs/{run.run_id}")
