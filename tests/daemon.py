@@ -11,7 +11,7 @@ import dagster as dg
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.utils import make_new_run_id
 
-from renderfarm_dagster.defs.runs import RUN_KEY_TAG, SENSOR_NAME_TAG
+from renderfarm_dagster.defs import tags
 
 
 class SensorDriver:
@@ -50,14 +50,18 @@ class SensorDriver:
         if request.run_key in self._launched_keys:
             return None
         self._launched_keys.add(request.run_key)
-        tags = {**request.tags, RUN_KEY_TAG: request.run_key, SENSOR_NAME_TAG: self.sensor.name}
+        run_tags = {
+            **request.tags,
+            tags.RUN_KEY: request.run_key,
+            tags.SENSOR_NAME: self.sensor.name,
+        }
         if request.partition_key:
-            tags["dagster/partition"] = request.partition_key
+            run_tags[tags.PARTITION] = request.partition_key
         run = self.instance.add_run(
             DagsterRun(
                 job_name="render_catalog",
                 run_id=make_new_run_id(),
-                tags=tags,
+                tags=run_tags,
                 status=dg.DagsterRunStatus.NOT_STARTED,
             )
         )

@@ -20,7 +20,6 @@ import pytest
 
 from renderfarm_dagster.definitions import build_definitions
 from renderfarm_dagster.defs import tags
-from renderfarm_dagster.defs.runs import RUN_KEY_TAG, SENSOR_NAME_TAG
 from renderfarm_dagster.deployment import resources, storage
 from tests.conftest import spec_bytes
 from tests.daemon import SensorDriver
@@ -94,8 +93,8 @@ def test_upload_interrupt_retry_resume_notify(aws, dagster_home, spec_doc, tmp_p
     config.write_text(json.dumps(RUN_CONFIG))
     run_tags = {
         **request.tags,
-        RUN_KEY_TAG: request.run_key,
-        SENSOR_NAME_TAG: "spec_inbox_sensor",
+        tags.RUN_KEY: request.run_key,
+        tags.SENSOR_NAME: "spec_inbox_sensor",
         tags.PARTITION: request.partition_key,
     }
     worker = subprocess.Popen(
@@ -135,7 +134,7 @@ def test_upload_interrupt_retry_resume_notify(aws, dagster_home, spec_doc, tmp_p
         done_before_retry = len(checkpoints.read("spot-shoe"))
     assert 6 <= done_before_retry < total_outputs, "SIGTERM must land mid-render"
 
-    (interrupted,) = instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: request.run_key}))
+    (interrupted,) = instance.get_runs(filters=dg.RunsFilter(tags={tags.RUN_KEY: request.run_key}))
     assert interrupted.status == dg.DagsterRunStatus.FAILURE
     assert interrupted.tags[tags.INTERRUPTED] == "sigterm"
 
@@ -172,8 +171,8 @@ def test_upload_interrupt_retry_resume_notify(aws, dagster_home, spec_doc, tmp_p
         run_config=RUN_CONFIG,
         tags={
             **retry_request.tags,
-            RUN_KEY_TAG: retry_request.run_key,
-            SENSOR_NAME_TAG: "spot_interruption_sensor",
+            tags.RUN_KEY: retry_request.run_key,
+            tags.SENSOR_NAME: "spot_interruption_sensor",
         },
     )
     assert retry.success  # the blocking manifest and output checks passed

@@ -4,9 +4,7 @@ from collections.abc import Iterable
 
 import dagster as dg
 
-# Dagster's own tags: it dedupes a sensor's run requests by these two.
-RUN_KEY_TAG = "dagster/run_key"
-SENSOR_NAME_TAG = "dagster/sensor_name"
+from renderfarm_dagster.defs import tags
 
 
 def existing_run_keys(
@@ -21,6 +19,6 @@ def existing_run_keys(
     if not wanted:
         return set()
     runs = instance.get_runs(
-        filters=dg.RunsFilter(tags={RUN_KEY_TAG: wanted, SENSOR_NAME_TAG: sensor_name})
+        filters=dg.RunsFilter(tags={tags.RUN_KEY: wanted, tags.SENSOR_NAME: sensor_name})
     )
-    return {run.tags[RUN_KEY_TAG] for run in runs}
+    return {run.tags[tags.RUN_KEY] for run in runs}

@@ -14,6 +14,9 @@ SPEC_SHA256 = "renderfarm/spec_sha256"
 PARTITION = "dagster/partition"
 PARTITION_RANGE_START = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END = "dagster/asset_partition_range_end"
+# Dagster's own: it dedupes a sensor's run requests by these two.
+RUN_KEY = "dagster/run_key"
+SENSOR_NAME = "dagster/sensor_name"
 # Dagster's own run retries: this project turns them off (see the README, "Spot interruptions").
 MAX_RETRIES = "dagster/max_retries"
 
