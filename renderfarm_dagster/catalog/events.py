@@ -34,20 +34,21 @@ def _load(body: str) -> dict[str, Any]:
     return document
 
 
-def _field(document: Any, path: str) -> Any:
+def _field(document: Any, path: str, where: str = "$") -> Any:
+    """The value at dotted `path` in `document`, which itself sits at JSON path `where`."""
     value = document
     parts = path.split(".")
     for depth, part in enumerate(parts):
         if not isinstance(value, dict) or part not in value:
-            raise UnreadableMessage(f"$.{'.'.join(parts[: depth + 1])}: missing")
+            raise UnreadableMessage(f"{where}.{'.'.join(parts[: depth + 1])}: missing")
         value = value[part]
     return value
 
 
-def _string(document: Any, path: str) -> str:
-    value = _field(document, path)
+def _string(document: Any, path: str, where: str = "$") -> str:
+    value = _field(document, path, where)
     if not isinstance(value, str):
-        raise UnreadableMessage(f"$.{path}: expected a string")
+        raise UnreadableMessage(f"{where}.{path}: expected a string")
     return value
 
 
@@ -65,17 +66,14 @@ def created_keys(body: str) -> list[str]:
             raise UnreadableMessage("$.Records: expected a list")
         keys = []
         for index, record in enumerate(records):
-            name = _string(record, "eventName") if isinstance(record, dict) else None
-            if name is None:
-                raise UnreadableMessage(f"$.Records[{index}]: expected an object")
+            where = f"$.Records[{index}]"
+            if not isinstance(record, dict):
+                raise UnreadableMessage(f"{where}: expected an object")
             # ObjectCreated:Put, :Post, :Copy and :CompleteMultipartUpload all mean a new object.
-            if not name.startswith("ObjectCreated:"):
+            if not _string(record, "eventName", where).startswith("ObjectCreated:"):
                 continue
-            try:
-                # Keys in S3 notifications are URL-encoded, spaces as '+'.
-                keys.append(unquote_plus(_string(record, "s3.object.key")))
-            except UnreadableMessage as error:
-                raise UnreadableMessage(f"$.Records[{index}]{str(error)[1:]}") from None
+            # Keys in S3 notifications are URL-encoded, spaces as '+'.
+            keys.append(unquote_plus(_string(record, "s3.object.key", where)))
         return keys
     if document.get("source") == "aws.s3":
         if document.get("detail-type") != "Object Created":
