@@ -3,6 +3,7 @@ interruptions."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import sqlite3
@@ -123,10 +124,8 @@ CREATE TABLE IF NOT EXISTS interruptions (
 );
 CREATE INDEX IF NOT EXISTS pending_interruptions ON interruptions (settled, recorded_at);
 """
-_COLUMNS = (
-    "product_id, variant_id, output_name, key, fingerprint, sha256, size, format, width, "
-    "height, run_id, attempt"
-)
+_COLUMNS = ", ".join(field.name for field in dataclasses.fields(OutputCheckpoint))
+_PLACEHOLDERS = ", ".join("?" for _ in dataclasses.fields(OutputCheckpoint))
 
 
 class _SqliteFile:
@@ -157,28 +156,12 @@ class SqliteCheckpointStore(_SqliteFile, CheckpointStore):
     """Checkpoints in a table of the local deployment's SQLite file."""
 
     def record(self, checkpoints: Sequence[OutputCheckpoint]) -> None:
-        rows = [
-            (
-                c.product_id,
-                c.variant_id,
-                c.output_name,
-                c.key,
-                c.fingerprint,
-                c.sha256,
-                c.size,
-                c.format,
-                c.width,
-                c.height,
-                c.run_id,
-                c.attempt,
-            )
-            for c in checkpoints
-        ]
+        # The table's columns are the dataclass's fields, in order.
+        rows = [dataclasses.astuple(c) for c in checkpoints]
         updates = ", ".join(f"{column} = excluded.{column}" for column in _COLUMNS.split(", ")[3:])
         with closing(self._connect()) as connection, connection:
             connection.executemany(
-                f"INSERT INTO output_checkpoints ({_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                f"INSERT INTO output_checkpoints ({_COLUMNS}) VALUES ({_PLACEHOLDERS}) "
                 "ON CONFLICT (product_id, variant_id, output_name) "
                 f"DO UPDATE SET {updates} WHERE excluded.attempt >= output_checkpoints.attempt",
                 rows,
