@@ -174,13 +174,17 @@ def _product_pk(product_id: str) -> str:
     return f"product#{product_id}"
 
 
-class DynamoCheckpointStore(CheckpointStore):
-    """Checkpoints as items `product#<id>` / `output#<variant>#<output>`, expiring after a TTL."""
+class _DynamoTable:
+    """The deployment's one DynamoDB table; every item expires `ttl_days` after its write."""
 
     def __init__(self, client: Any, table: str, ttl_days: int):
         self.client = client
         self.table = table
         self.ttl_s = ttl_days * 86_400
+
+
+class DynamoCheckpointStore(_DynamoTable, CheckpointStore):
+    """Checkpoints as items `product#<id>` / `output#<variant>#<output>`, expiring after a TTL."""
 
     def record(self, checkpoints: Sequence[OutputCheckpoint]) -> None:
         expires_at = int(time.time()) + self.ttl_s
@@ -228,13 +232,8 @@ class DynamoCheckpointStore(CheckpointStore):
         return found
 
 
-class DynamoInterruptionLedger(InterruptionLedger):
+class DynamoInterruptionLedger(_DynamoTable, InterruptionLedger):
     """Interruptions as items `interruption#<run_id>`, pending ones in a sparse index."""
-
-    def __init__(self, client: Any, table: str, ttl_days: int):
-        self.client = client
-        self.table = table
-        self.ttl_s = ttl_days * 86_400
 
     def record(self, interruption: Interruption) -> bool:
         try:
