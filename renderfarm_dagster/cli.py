@@ -128,11 +128,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "renderfarm demo runs on the local deployment; unset RENDERFARM_DEPLOYMENT"
         )
     instance = _instance()
-    with storage() as resource:
-        objects = resource.objects()
     data_dir = local_data_dir()
     print(f"Submitting the example catalog (Dagster instance: {os.environ['DAGSTER_HOME']})")
-    products, _ = _submit(_example_specs(data_dir / "examples"), instance, objects)
+    with storage() as resource:
+        products, _ = _submit(_example_specs(data_dir / "examples"), instance, resource.objects())
     job = defs.resolve_job_def("render_catalog")
     run_config = {
         "ops": {"rendered_variants": {"config": {"workers": args.workers}}},
