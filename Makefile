@@ -6,12 +6,15 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export RENDERFARM_DATA_DIR ?= $(CURDIR)/renderfarm-data
 
-.PHONY: venv demo dev test lint format clean
+.PHONY: venv demo dev test test-packages lint format lock clean
 
-$(STAMP): pyproject.toml
+# Runtime dependencies at the versions the worker image ships (worker_image/constraints.txt).
+CONSTRAINTS := worker_image/constraints.txt
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --constraint $(CONSTRAINTS) -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -27,12 +30,21 @@ demo: venv $(DAGSTER_HOME)
 dev: venv $(DAGSTER_HOME)
 	$(BIN)/dagster dev -w workspace.yaml
 
-test: venv lint
+test: venv lint test-packages
 	$(BIN)/python -m pytest
+
+# Debian packages some tests need (PostgreSQL's server); installed when absent and run as root.
+test-packages:
+	bash tests/install-test-packages.sh
 
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint --config worker_image/.hadolint.yaml worker_image/Dockerfile
+
+# Re-pin the runtime dependency set after changing `dependencies` in pyproject.toml.
+lock: venv
+	$(BIN)/python worker_image/lock.py
 
 format: venv
 	$(BIN)/ruff format .
