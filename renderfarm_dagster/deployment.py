@@ -36,7 +36,8 @@ AWS_REQUIRED = (
     "RENDERFARM_TABLE",
     "RENDERFARM_SPEC_QUEUE_URL",
     "RENDERFARM_SPOT_QUEUE_URL",
-    "RENDERFARM_TOPIC_ARN",
+    "RENDERFARM_COMPLETION_TOPIC_ARN",
+    "RENDERFARM_FAILURE_TOPIC_ARN",
     "RENDERFARM_ECS_CLUSTER",
 )
 
@@ -80,7 +81,8 @@ def _aws_resources() -> dict[str, dg.ConfigurableResource]:
             aws=aws,
             spec_queue_url=dg.EnvVar("RENDERFARM_SPEC_QUEUE_URL"),
             spot_queue_url=dg.EnvVar("RENDERFARM_SPOT_QUEUE_URL"),
-            topic_arn=dg.EnvVar("RENDERFARM_TOPIC_ARN"),
+            completion_topic_arn=dg.EnvVar("RENDERFARM_COMPLETION_TOPIC_ARN"),
+            failure_topic_arn=dg.EnvVar("RENDERFARM_FAILURE_TOPIC_ARN"),
         ),
         "cluster": EcsClusterResource(aws=aws, cluster_name=dg.EnvVar("RENDERFARM_ECS_CLUSTER")),
     }

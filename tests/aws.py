@@ -42,8 +42,9 @@ class AwsDeployment:
     spec_dlq_url: str
     spot_queue_url: str
     spot_dlq_url: str
-    topic_arn: str
-    # A queue subscribed to the topic, so tests can read the notifications.
+    completion_topic_arn: str
+    failure_topic_arn: str
+    # A queue subscribed to both topics, so tests can read the notifications.
     topic_queue_url: str
     cluster: str
     event_bus_rule: str
@@ -61,12 +62,17 @@ class AwsDeployment:
             "RENDERFARM_TABLE": self.table,
             "RENDERFARM_SPEC_QUEUE_URL": self.spec_queue_url,
             "RENDERFARM_SPOT_QUEUE_URL": self.spot_queue_url,
-            "RENDERFARM_TOPIC_ARN": self.topic_arn,
+            "RENDERFARM_COMPLETION_TOPIC_ARN": self.completion_topic_arn,
+            "RENDERFARM_FAILURE_TOPIC_ARN": self.failure_topic_arn,
             "RENDERFARM_ECS_CLUSTER": self.cluster,
         }
 
     def notifications(self) -> list[dict]:
         """Every notification published so far (read from the subscribed queue)."""
+        return [json.loads(envelope["Message"]) for envelope in self.sns_envelopes()]
+
+    def sns_envelopes(self) -> list[dict]:
+        """Every SNS delivery so far, with its TopicArn and message attributes."""
         sqs = self.client("sqs")
         found = []
         while True:
@@ -76,7 +82,7 @@ class AwsDeployment:
             if not batch:
                 return found
             for message in batch:
-                found.append(json.loads(json.loads(message["Body"])["Message"]))
+                found.append(json.loads(message["Body"]))
                 sqs.delete_message(
                     QueueUrl=self.topic_queue_url, ReceiptHandle=message["ReceiptHandle"]
                 )
@@ -148,9 +154,11 @@ def provision(endpoint: str) -> AwsDeployment:
     )
 
     sns = client("sns")
-    topic_arn = sns.create_topic(Name=f"renderfarm-{suffix}")["TopicArn"]
+    completion_topic_arn = sns.create_topic(Name=f"completions-{suffix}")["TopicArn"]
+    failure_topic_arn = sns.create_topic(Name=f"failures-{suffix}")["TopicArn"]
     topic_queue_url = sqs.create_queue(QueueName=f"notifications-{suffix}")["QueueUrl"]
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=_arn(sqs, topic_queue_url))
+    for topic_arn in (completion_topic_arn, failure_topic_arn):
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=_arn(sqs, topic_queue_url))
 
     events = client("events")
     rule = f"spot-{suffix}"
@@ -180,7 +188,8 @@ def provision(endpoint: str) -> AwsDeployment:
         spec_dlq_url=spec_dlq_url,
         spot_queue_url=spot_queue_url,
         spot_dlq_url=spot_dlq_url,
-        topic_arn=topic_arn,
+        completion_topic_arn=completion_topic_arn,
+        failure_topic_arn=failure_topic_arn,
         topic_queue_url=topic_queue_url,
         cluster=cluster,
         event_bus_rule=rule,

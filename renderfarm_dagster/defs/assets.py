@@ -18,6 +18,7 @@ from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.partitions import products
 from renderfarm_dagster.defs.resources import MessagingResource, StorageResource
 from renderfarm_dagster.deployment import partitions_per_run, ui_url
+from renderfarm_dagster.messaging import PRODUCT_RENDERED
 from renderfarm_dagster.render.contact_sheet import downscale_jpeg
 from renderfarm_dagster.spec import SpecError
 
@@ -171,7 +172,7 @@ def product_manifest(
         )
         context.log.info(f"{product_id}: wrote {info.key} ({info.size} bytes)")
         written.append((info, manifest))
-        notifier.publish("product_rendered", _completion(context.run.run_id, info.key, manifest))
+        notifier.publish(PRODUCT_RENDERED, _completion(context.run.run_id, info.key, manifest))
     return dg.MaterializeResult(
         metadata={
             "manifests": dg.MetadataValue.json({info.key: info.sha256 for info, _ in written}),

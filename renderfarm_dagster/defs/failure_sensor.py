@@ -6,6 +6,7 @@ from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.jobs import render_catalog_job
 from renderfarm_dagster.defs.resources import MessagingResource
 from renderfarm_dagster.deployment import ui_url
+from renderfarm_dagster.messaging import RENDER_FAILED
 
 
 def run_products(run: dg.DagsterRun) -> dict[str, str]:
@@ -44,7 +45,7 @@ def render_failure_notifier(
         if event.event_specific_data and event.event_specific_data.error
     ]
     messaging.notifier().publish(
-        "render_failed",
+        RENDER_FAILED,
         {
             **run_products(run),
             "run_id": run.run_id,

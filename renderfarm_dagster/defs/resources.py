@@ -11,7 +11,7 @@ from dagster_aws.utils import ResourceWithBoto3Configuration, construct_boto_cli
 from pydantic import Field
 
 from renderfarm_dagster.cluster import Cluster, EcsCluster, LocalCluster
-from renderfarm_dagster.messaging import EventQueue, Notifier
+from renderfarm_dagster.messaging import PRODUCT_RENDERED, RENDER_FAILED, EventQueue, Notifier
 from renderfarm_dagster.messaging.aws import SnsNotifier, SqsQueue
 from renderfarm_dagster.messaging.local import FileNotifier, SqliteQueue
 from renderfarm_dagster.storage import CheckpointStore, InterruptionLedger, ObjectStore
@@ -165,7 +165,8 @@ class AwsMessagingResource(MessagingResource):
     aws: AwsClients
     spec_queue_url: str = Field(description="SQS queue receiving the bucket's notifications.")
     spot_queue_url: str = Field(description="SQS queue receiving spot-interruption events.")
-    topic_arn: str = Field(description="SNS topic for completion and failure notifications.")
+    completion_topic_arn: str = Field(description="SNS topic for product_rendered notifications.")
+    failure_topic_arn: str = Field(description="SNS topic for render_failed notifications.")
 
     def spec_events(self) -> EventQueue:
         return SqsQueue(self.aws.client("sqs"), self.spec_queue_url)
@@ -174,7 +175,10 @@ class AwsMessagingResource(MessagingResource):
         return SqsQueue(self.aws.client("sqs"), self.spot_queue_url)
 
     def notifier(self) -> Notifier:
-        return SnsNotifier(self.aws.client("sns"), self.topic_arn)
+        return SnsNotifier(
+            self.aws.client("sns"),
+            {PRODUCT_RENDERED: self.completion_topic_arn, RENDER_FAILED: self.failure_topic_arn},
+        )
 
 
 class EcsClusterResource(ClusterResource):

@@ -37,9 +37,14 @@ class EventQueue(ABC):
         """Delete the deliveries these receipts name; unknown or stale receipts are skipped."""
 
 
+# The notifications this project publishes; each has its own SNS topic in the aws deployment.
+PRODUCT_RENDERED = "product_rendered"
+RENDER_FAILED = "render_failed"
+
+
 class Notifier(ABC):
     """Publishes JSON notifications (see the README's Notifications section for the bodies)."""
 
     @abstractmethod
     def publish(self, event: str, message: Mapping[str, Any]) -> None:
-        """Publish one notification of kind `event` ("product_rendered", "render_failed")."""
+        """Publish one notification of kind `event` (PRODUCT_RENDERED or RENDER_FAILED)."""

@@ -70,16 +70,22 @@ class SqsQueue(EventQueue):
 
 
 class SnsNotifier(Notifier):
-    """Publishes to one SNS topic; the `event` message attribute lets subscribers filter."""
+    """Publishes each kind of notification to its own SNS topic (completions and failures go
+    to different people, and an alarm can watch the failure topic); the `event` message
+    attribute is set too, for subscribers of both."""
 
-    def __init__(self, client: Any, topic_arn: str):
+    def __init__(self, client: Any, topic_arns: Mapping[str, str]):
         self.client = client
-        self.topic_arn = topic_arn
+        self.topic_arns = dict(topic_arns)
 
     def publish(self, event: str, message: Mapping[str, Any]) -> None:
+        if event not in self.topic_arns:
+            raise ValueError(
+                f"no SNS topic for {event!r} notifications; known: {list(self.topic_arns)}"
+            )
         subject = f"renderfarm {event}: {message.get('product_id') or message.get('run_id', '')}"
         self.client.publish(
-            TopicArn=self.topic_arn,
+            TopicArn=self.topic_arns[event],
             Subject=subject[:_SNS_SUBJECT_MAX],
             Message=json.dumps({"event": event, **message}, ensure_ascii=False),
             MessageAttributes={"event": {"DataType": "String", "StringValue": event}},

@@ -2,11 +2,13 @@
 
 import base64
 import hashlib
+import json
 import time
 
 import pytest
 
-from renderfarm_dagster.deployment import storage
+from renderfarm_dagster.deployment import resources, storage
+from renderfarm_dagster.messaging import PRODUCT_RENDERED, RENDER_FAILED
 from renderfarm_dagster.storage import OutputCheckpoint
 from renderfarm_dagster.storage.aws import S3ObjectStore
 
@@ -59,3 +61,25 @@ def test_checkpoints_carry_a_ttl(aws, aws_storage):
     (item,) = aws.client("dynamodb").scan(TableName=aws.table)["Items"]
     expires_at = int(item["expires_at"]["N"])
     assert time.time() + 80 * 86_400 < expires_at < time.time() + 100 * 86_400
+
+
+def test_each_notification_goes_to_its_own_topic(aws):
+    with resources()["messaging"].process_config_and_initialize_cm() as messaging:
+        notifier = messaging.notifier()
+        notifier.publish(PRODUCT_RENDERED, {"product_id": "shoe", "run_id": "r1"})
+        notifier.publish(RENDER_FAILED, {"run_id": "r2", "reasons": ["boom"]})
+        with pytest.raises(ValueError, match="no SNS topic for 'product_deleted'"):
+            notifier.publish("product_deleted", {"product_id": "shoe"})
+
+    by_event = {
+        envelope["MessageAttributes"]["event"]["Value"]: envelope
+        for envelope in aws.sns_envelopes()
+    }
+    assert by_event.keys() == {PRODUCT_RENDERED, RENDER_FAILED}
+    assert by_event[PRODUCT_RENDERED]["TopicArn"] == aws.completion_topic_arn
+    assert by_event[RENDER_FAILED]["TopicArn"] == aws.failure_topic_arn
+    assert json.loads(by_event[RENDER_FAILED]["Message"]) == {
+        "event": RENDER_FAILED,
+        "run_id": "r2",
+        "reasons": ["boom"],
+    }
