@@ -40,6 +40,7 @@ test-packages:
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint infra/*.yaml
 	$(BIN)/hadolint --config worker_image/.hadolint.yaml worker_image/Dockerfile
 
 # Re-pin the runtime dependency set after changing `dependencies` in pyproject.toml.

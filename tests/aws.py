@@ -18,6 +18,7 @@ from renderfarm_dagster.storage.aws import (
     TABLE_KEY_SCHEMA,
     TTL_ATTRIBUTE,
 )
+from tests.infra_template import interruption_rule_patterns
 
 REGION = "us-east-1"
 CREDENTIALS = {
@@ -47,7 +48,7 @@ class AwsDeployment:
     # A queue subscribed to both topics, so tests can read the notifications.
     topic_queue_url: str
     cluster: str
-    event_bus_rule: str
+    cluster_arn: str
 
     def client(self, service: str):
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
@@ -160,25 +161,16 @@ def provision(endpoint: str) -> AwsDeployment:
     for topic_arn in (completion_topic_arn, failure_topic_arn):
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=_arn(sqs, topic_queue_url))
 
-    events = client("events")
-    rule = f"spot-{suffix}"
-    events.put_rule(
-        Name=rule,
-        EventPattern=json.dumps(
-            {
-                "source": ["aws.ecs", "aws.ec2"],
-                "detail-type": [
-                    "ECS Task State Change",
-                    "EC2 Spot Instance Interruption Warning",
-                    "EC2 Instance Rebalance Recommendation",
-                ],
-            }
-        ),
-    )
-    events.put_targets(Rule=rule, Targets=[{"Id": "spot", "Arn": _arn(sqs, spot_queue_url)}])
-
     cluster = f"render-{suffix}"
-    client("ecs").create_cluster(clusterName=cluster)
+    cluster_arn = client("ecs").create_cluster(clusterName=cluster)["cluster"]["clusterArn"]
+
+    # The stack's own interruption rules (infra/renderfarm.yaml), for this cluster.
+    events = client("events")
+    for rule, pattern in interruption_rule_patterns(cluster_arn).items():
+        events.put_rule(Name=f"{rule}-{suffix}", EventPattern=json.dumps(pattern))
+        events.put_targets(
+            Rule=f"{rule}-{suffix}", Targets=[{"Id": "spot", "Arn": _arn(sqs, spot_queue_url)}]
+        )
     return AwsDeployment(
         endpoint=endpoint,
         bucket=bucket,
@@ -192,5 +184,5 @@ def provision(endpoint: str) -> AwsDeployment:
         failure_topic_arn=failure_topic_arn,
         topic_queue_url=topic_queue_url,
         cluster=cluster,
-        event_bus_rule=rule,
+        cluster_arn=cluster_arn,
     )

@@ -142,6 +142,8 @@ def test_upload_interrupt_retry_resume_notify(aws, dagster_home, spec_doc, tmp_p
     #    through EventBridge: the warning twice and the STOPPED event, out of order.
     warning = load_event("ecs_task_fargate_spot_warning.json")
     stopped = load_event("ecs_task_fargate_spot_stopped.json")
+    for event in (warning, stopped):
+        event["detail"]["clusterArn"] = aws.cluster_arn
     task_arn = warning["detail"]["taskArn"]
     instance.add_run_tags(interrupted.run_id, {tags.ECS_TASK_ARN: task_arn})
     aws.client("events").put_events(
