@@ -25,21 +25,28 @@ def spot_stopped(task: Mapping[str, Any]) -> bool:
     return task.get("lastStatus") == "STOPPED" and task.get("stopCode") in SPOT_STOP_CODES
 
 
+def health_of_stopped_task(
+    reported: CheckRunHealthResult, task: Mapping[str, Any] | None
+) -> CheckRunHealthResult:
+    """The stock launcher's verdict, unless it says SUCCESS for a task spot reclaimed."""
+    if reported.status != WorkerStatus.SUCCESS or not (task and spot_stopped(task)):
+        return reported
+    return CheckRunHealthResult(
+        WorkerStatus.FAILED,
+        f"Task {task.get('taskArn')} was stopped by ECS ({task['stopCode']}: "
+        f"{task.get('stoppedReason', 'no reason given')}) before the run finished.",
+        run_worker_id=reported.run_worker_id,
+    )
+
+
 class SpotAwareEcsRunLauncher(EcsRunLauncher):
     """EcsRunLauncher whose health check reads a spot-reclaimed task as a failed worker."""
 
     def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
-        result = super().check_run_worker_health(run)
-        if result.status != WorkerStatus.SUCCESS:
-            return result
-        task_arn, cluster = run.tags.get(tags.ECS_TASK_ARN), run.tags.get(tags.ECS_CLUSTER)
-        described = self.ecs.describe_tasks(tasks=[task_arn], cluster=cluster).get("tasks", [])
-        if not (described and spot_stopped(described[0])):
-            return result
-        task = described[0]
-        return CheckRunHealthResult(
-            WorkerStatus.FAILED,
-            f"Task {task_arn} was stopped by ECS ({task['stopCode']}: "
-            f"{task.get('stoppedReason', 'no reason given')}) before the run finished.",
-            run_worker_id=result.run_worker_id,
-        )
+        reported = super().check_run_worker_health(run)
+        if reported.status != WorkerStatus.SUCCESS:
+            return reported
+        described = self.ecs.describe_tasks(
+            tasks=[run.tags[tags.ECS_TASK_ARN]], cluster=run.tags[tags.ECS_CLUSTER]
+        ).get("tasks", [])
+        return health_of_stopped_task(reported, described[0] if described else None)
