@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -107,3 +108,22 @@ def aws(moto_endpoint, monkeypatch):
     for name, value in deployment.environment().items():
         monkeypatch.setenv(name, value)
     return deployment
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A private PostgreSQL server for the session (Debian's binaries; see tests/postgres.py)."""
+    from tests.postgres import running_postgres, server_binaries
+
+    binaries = server_binaries()
+    if binaries is None:
+        reason = (
+            "PostgreSQL's server is not installed; `make test` installs it when run as root "
+            "(tests/install-test-packages.sh)"
+        )
+        # CI must run every test: there a missing server is a failure, not a skip.
+        if os.environ.get("RENDERFARM_REQUIRE_TEST_SERVICES"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with running_postgres(binaries) as server:
+        yield server
