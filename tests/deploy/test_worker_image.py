@@ -46,6 +46,17 @@ def only(keyword: str) -> str:
     return found[0]
 
 
+def shell_commands(starting_with: str) -> list[str]:
+    """The `&&`-joined commands of every RUN that start with `starting_with`, in order."""
+    return [
+        command.strip()
+        for name, arguments in instructions()
+        if name == "RUN"
+        for command in arguments.split("&&")
+        if command.strip().startswith(starting_with)
+    ]
+
+
 def constraint_pins() -> dict[str, str]:
     pins = {}
     for line in CONSTRAINTS.read_text().splitlines():
@@ -118,13 +129,7 @@ def test_stops_with_sigterm_and_runs_as_a_non_root_user():
 
 
 def test_system_packages_are_cairo_and_the_templates_font():
-    commands = [
-        command.strip()
-        for name, arguments in instructions()
-        if name == "RUN"
-        for command in arguments.split("&&")
-        if command.strip().startswith("apt-get install")
-    ]
+    commands = shell_commands("apt-get install")
     assert len(commands) == 1
     packages = {word for word in commands[0].split()[2:] if not word.startswith("-")}
     assert packages == {"libcairo2", "fonts-dejavu-core"}
@@ -132,14 +137,7 @@ def test_system_packages_are_cairo_and_the_templates_font():
 
 
 def test_python_packages_installed_are_the_projects_own_pinned_dependency_set():
-    pip_commands = [
-        command.strip()
-        for name, arguments in instructions()
-        if name == "RUN"
-        for command in arguments.split("&&")
-        if command.strip().startswith("pip ")
-    ]
-    assert pip_commands == [
+    assert shell_commands("pip ") == [
         "pip install --requirement worker_image/constraints.txt",
         "pip install --no-deps .",
         "pip check",
