@@ -74,19 +74,33 @@ class AwsDeployment:
 
     def sns_envelopes(self) -> list[dict]:
         """Every SNS delivery so far, with its TopicArn and message attributes."""
+        return self.drain(self.topic_queue_url)
+
+    def drain(self, queue_url: str) -> list[dict]:
+        """Receive and delete every message now visible on the queue; their JSON bodies."""
         sqs = self.client("sqs")
         found = []
-        while True:
-            batch = sqs.receive_message(
-                QueueUrl=self.topic_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-            ).get("Messages", [])
-            if not batch:
-                return found
+        while batch := sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages"):
             for message in batch:
                 found.append(json.loads(message["Body"]))
-                sqs.delete_message(
-                    QueueUrl=self.topic_queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return found
+
+    def put_events(self, events: list[dict]) -> None:
+        """Put AWS events (the shapes in tests/events/) on the default EventBridge bus."""
+        self.client("events").put_events(
+            Entries=[
+                {
+                    "Source": event["source"],
+                    "DetailType": event["detail-type"],
+                    "Detail": json.dumps(event["detail"]),
+                    "Resources": event.get("resources", []),
+                }
+                for event in events
+            ]
+        )
 
 
 def _queue_with_dead_letters(sqs, name: str) -> tuple[str, str]:

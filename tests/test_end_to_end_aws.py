@@ -146,16 +146,7 @@ def test_upload_interrupt_retry_resume_notify(aws, dagster_home, spec_doc, tmp_p
         event["detail"]["clusterArn"] = aws.cluster_arn
     task_arn = warning["detail"]["taskArn"]
     instance.add_run_tags(interrupted.run_id, {tags.ECS_TASK_ARN: task_arn})
-    aws.client("events").put_events(
-        Entries=[
-            {
-                "Source": e["source"],
-                "DetailType": e["detail-type"],
-                "Detail": json.dumps(e["detail"]),
-            }
-            for e in (stopped, warning, warning)
-        ]
-    )
+    aws.put_events([stopped, warning, warning])
 
     # 6. The spot sensor asks for one retry, however often it ticks before the run exists.
     spot_driver = SensorDriver(

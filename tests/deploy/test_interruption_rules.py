@@ -4,33 +4,14 @@ interruption queue; ordinary task stops and other clusters' tasks do not."""
 from __future__ import annotations
 
 import copy
-import json
 
 from tests.events import load_event
 
 
 def deliver(aws, events: list[dict]) -> list[dict]:
     """Put `events` on the default bus; return what arrived on the interruption queue."""
-    aws.client("events").put_events(
-        Entries=[
-            {
-                "Source": event["source"],
-                "DetailType": event["detail-type"],
-                "Detail": json.dumps(event["detail"]),
-                "Resources": event.get("resources", []),
-            }
-            for event in events
-        ]
-    )
-    sqs = aws.client("sqs")
-    arrived = []
-    while batch := sqs.receive_message(
-        QueueUrl=aws.spot_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-    ).get("Messages"):
-        for message in batch:
-            arrived.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=aws.spot_queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return arrived
+    aws.put_events(events)
+    return aws.drain(aws.spot_queue_url)
 
 
 def in_cluster(name: str, cluster_arn: str, **detail) -> dict:
