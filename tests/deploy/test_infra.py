@@ -103,13 +103,15 @@ def test_every_dagster_container_gets_the_same_complete_environment():
     for task in DAGSTER_TASKS[1:]:
         assert container(task)["Environment"] == first["Environment"], task
         assert container(task)["Secrets"] == first["Secrets"], task
-    provided = {v["Name"] for v in first["Environment"]} | {s["Name"] for s in first["Secrets"]}
+    environment = {v["Name"]: v["Value"] for v in first["Environment"]}
+    secrets = {s["Name"] for s in first["Secrets"]}
+    provided = set(environment) | secrets
     workspace = yaml.safe_load((ROOT / "deploy" / "workspace.yaml").read_text())
     needed = set(AWS_REQUIRED) | environment_variables(INSTANCE) | environment_variables(workspace)
     assert needed <= provided, f"not set by the task definitions: {sorted(needed - provided)}"
     # The password only ever comes from Secrets Manager.
-    assert "DAGSTER_PG_PASSWORD" not in {v["Name"] for v in first["Environment"]}
-    environment = {v["Name"]: v["Value"] for v in first["Environment"]}
+    assert secrets == {"DAGSTER_PG_PASSWORD"}
+    assert "DAGSTER_PG_PASSWORD" not in environment
     assert environment["PGSSLMODE"] == "require"
     assert (
         environment["RENDERFARM_RUN_TASK_DEFINITION"]
