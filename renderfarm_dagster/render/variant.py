@@ -12,6 +12,7 @@ from fractions import Fraction
 from importlib.metadata import version
 
 import cairocffi
+import pyvips
 
 from renderfarm_dagster.render.raster import encode, rasterize, resize
 from renderfarm_dagster.render.templates import TEMPLATES, VariantContent
@@ -41,6 +42,7 @@ def renderer_versions() -> dict[str, str]:
         "cairosvg": version("cairosvg"),
         "cairo": cairocffi.cairo_version_string(),
         "pillow": version("pillow"),
+        "libvips": ".".join(str(pyvips.version(part)) for part in range(3)),
     }
 
 
@@ -66,21 +68,33 @@ def render_variant(
 ) -> list[RenderedOutput]:
     """Render the named outputs (all by default) of one variant.
 
-    Outputs sharing an aspect ratio are drawn once, at the largest of their sizes, and the
-    smaller ones are derived from that drawing with Pillow.
+    The spec's outputs sharing an aspect ratio are drawn once, at the largest of their sizes;
+    each smaller one is derived with Pillow from the next larger rendition, which is cheaper
+    than going back to the full drawing. The chain is always the spec's whole set, whatever
+    is asked for, so an output rendered alone (a resumed run) has the same bytes as in a full
+    render.
     """
     template = TEMPLATES[spec.template]
     content = VariantContent.from_spec(spec, variant_id)
     wanted = [o for o in spec.outputs if output_names is None or o.name in output_names]
+    wanted_names = {o.name for o in wanted}
     by_aspect: dict[Fraction, list[OutputSpec]] = defaultdict(list)
-    for output in wanted:
+    for output in spec.outputs:
         by_aspect[Fraction(output.width, output.height)].append(output)
     rendered: dict[str, RenderedOutput] = {}
     for aspect, outputs in by_aspect.items():
-        largest = max(outputs, key=lambda o: o.width * o.height)
-        drawing = rasterize(template.svg(content, aspect), largest.width, largest.height)
-        for output in outputs:
-            image = resize(drawing, output.width, output.height)
+        largest_first = sorted(outputs, key=lambda o: o.width * o.height, reverse=True)
+        # Past the smallest wanted output, the rest of the chain is not needed.
+        while largest_first and largest_first[-1].name not in wanted_names:
+            largest_first.pop()
+        if not largest_first:
+            continue
+        largest = largest_first[0]
+        image = rasterize(template.svg(content, aspect), largest.width, largest.height)
+        for output in largest_first:
+            image = resize(image, output.width, output.height)
+            if output.name not in wanted_names:
+                continue
             rendered[output.name] = RenderedOutput(
                 variant_id=variant_id,
                 output_name=output.name,

@@ -30,7 +30,13 @@ def test_manifest_lists_every_output_deterministically(rendered):
     manifest = build_manifest(parsed, checkpoints.read("test-shoe"))
     assert manifest["spec_sha256"] == parsed.sha256
     assert manifest["template"] == {"name": "product-card", "version": 1}
-    assert set(manifest["renderer"]) == {"renderfarm-dagster", "cairosvg", "cairo", "pillow"}
+    assert set(manifest["renderer"]) == {
+        "renderfarm-dagster",
+        "cairosvg",
+        "cairo",
+        "pillow",
+        "libvips",
+    }
     hero = manifest["variants"][0]["outputs"][0]
     assert hero["key"] == "renders/test-shoe/red/hero.png"
     assert set(hero) == {"name", "key", "format", "width", "height", "bytes", "sha256"}

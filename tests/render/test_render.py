@@ -132,3 +132,38 @@ def test_other_aspect_ratios_get_margins_not_distortion(spec_doc):
         # The card is centred: both side margins show the backdrop colour.
         assert image.getpixel((5, 50)) == image.getpixel((294, 50))
         assert hashlib.sha256(output.data).hexdigest() == output.sha256
+
+
+def test_an_output_rendered_alone_has_the_bytes_it_has_in_a_full_render(spec_doc):
+    # A resumed run renders only a variant's missing outputs; the bytes must not depend on it.
+    spec_doc["outputs"] = [
+        {"name": "hero", "width": 400, "height": 400, "format": "png"},
+        {"name": "listing", "width": 200, "height": 200, "format": "webp"},
+        {"name": "thumb", "width": 64, "height": 64, "format": "jpeg"},
+        {"name": "banner", "width": 300, "height": 100, "format": "png"},
+    ]
+    spec = parsed(spec_doc)
+    full = {o.output_name: o.sha256 for o in render_variant(spec, "red")}
+    for name in full:
+        (alone,) = render_variant(spec, "red", [name])
+        assert alone.sha256 == full[name], name
+    pair = {o.output_name: o.sha256 for o in render_variant(spec, "red", ["thumb", "banner"])}
+    assert pair == {"thumb": full["thumb"], "banner": full["banner"]}
+
+
+def png_chunks(data: bytes) -> list[bytes]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, position = [], 8
+    while position < len(data):
+        length = int.from_bytes(data[position : position + 4], "big")
+        chunks.append(data[position + 4 : position + 8])
+        position += 12 + length
+    return chunks
+
+
+def test_png_outputs_carry_pixels_and_resolution_only(spec_doc):
+    (hero,) = render_variant(parsed(spec_doc), "red", ["hero"])
+    assert [c for c in png_chunks(hero.data) if c != b"IDAT"] == [b"IHDR", b"pHYs", b"IEND"]
+    with Image.open(io.BytesIO(hero.data)) as image:
+        assert image.mode == "RGB"
+        assert round(image.info["dpi"][0]) == 96
