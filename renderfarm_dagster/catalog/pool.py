@@ -51,6 +51,8 @@ class RenderPool:
     def __init__(self, workers: int = 0):
         self.workers = workers or available_cpus()
         self._executor: ProcessPoolExecutor | None = None
+        # Submitted and not yet handed to the caller: what `finish_started` can still save.
+        self._in_flight: set[Future] = set()
 
     def __enter__(self) -> RenderPool:
         return self
@@ -84,16 +86,29 @@ class RenderPool:
             return
         pool = self._pool()
         # At most two variants queued per worker: memory stays bounded for 500-variant specs.
-        pending: set[Future] = set()
         queue = iter(jobs)
         for job in queue:
-            pending.add(pool.submit(_render, job))
-            if len(pending) >= 2 * self.workers:
+            self._in_flight.add(pool.submit(_render, job))
+            if len(self._in_flight) >= 2 * self.workers:
                 break
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        while self._in_flight:
+            done, _ = wait(self._in_flight, return_when=FIRST_COMPLETED)
             for future in done:
                 for job in queue:
-                    pending.add(pool.submit(_render, job))
+                    self._in_flight.add(pool.submit(_render, job))
                     break
+                # Leaves the in-flight set only as it is handed over: an interruption while
+                # the caller stores one variant leaves the others for `finish_started`.
+                self._in_flight.discard(future)
+                yield future.result()
+
+    def finish_started(self) -> Iterator[list[RenderedOutput]]:
+        """After `render` was interrupted: cancel the variants not started, and yield those
+        already being drawn as they finish (each takes well under a second), so the caller can
+        keep them instead of a retry drawing them again. Variants that failed are dropped;
+        the retry renders them."""
+        in_flight, self._in_flight = self._in_flight, set()
+        started = [future for future in in_flight if not future.cancel()]
+        for future in started:
+            if future.exception() is None:
                 yield future.result()

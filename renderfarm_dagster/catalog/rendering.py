@@ -91,27 +91,54 @@ def render_product(
     if done:
         log(f"{spec.product_id}: {len(done)} outputs already rendered, {len(todo)} variants to go")
     jobs = [(spec, variant_id, names) for variant_id, names in todo.items()]
-    for finished, outputs in enumerate(pool.render(jobs), start=1):
-        landed: list[OutputCheckpoint] = []
-        try:
-            for output in outputs:
-                checkpoint = _store(spec, output, objects, run_id, attempt)
-                landed.append(checkpoint)
-                report.rendered += 1
-                report.bytes_written += checkpoint.size
-                report.total_bytes += checkpoint.size
-        finally:
-            # Recorded only once its object is stored, so a checkpoint never points at nothing;
-            # in `finally` so that an interruption (SIGTERM) mid-variant still records what
-            # landed, and the retry redoes only the rest.
-            checkpoints.record(landed)
-        if finished % 10 == 0 or finished == len(jobs):
-            log(f"{spec.product_id}: {finished}/{len(jobs)} variants rendered")
+    try:
+        for finished, outputs in enumerate(pool.render(jobs), start=1):
+            _store_variant(spec, outputs, objects, checkpoints, run_id, attempt, report)
+            if finished % 10 == 0 or finished == len(jobs):
+                log(f"{spec.product_id}: {finished}/{len(jobs)} variants rendered")
+    except BaseException as stop:
+        if isinstance(stop, Exception):
+            raise  # a failure, not an interruption: the store itself may be what failed
+        # SIGTERM (on Fargate Spot, a two-minute warning) arrives as a BaseException such as
+        # Dagster's DagsterExecutionInterruptedError or KeyboardInterrupt. The variants the
+        # workers are drawing finish in well under a second: storing them now means the retry
+        # does not draw them again.
+        saved = 0
+        for outputs in pool.finish_started():
+            _store_variant(spec, outputs, objects, checkpoints, run_id, attempt, report)
+            saved += 1
+        if saved:
+            log(f"{spec.product_id}: interrupted; stored the {saved} variant(s) already drawn")
+        raise
     report.preview = _contact_sheet(spec, objects)
     report.preview_key = keys.preview_key(spec.product_id)
     objects.put(report.preview_key, report.preview, "image/jpeg")
     report.duration_s = time.monotonic() - started
     return report
+
+
+def _store_variant(
+    spec: ProductSpec,
+    outputs: list[RenderedOutput],
+    objects: ObjectStore,
+    checkpoints: CheckpointStore,
+    run_id: str,
+    attempt: int,
+    report: ProductRenderReport,
+) -> None:
+    landed: list[OutputCheckpoint] = []
+    try:
+        for output in outputs:
+            checkpoint = _store(spec, output, objects, run_id, attempt)
+            landed.append(checkpoint)
+            report.rendered += 1
+            report.bytes_written += checkpoint.size
+            report.total_bytes += checkpoint.size
+    finally:
+        # Recorded only once its object is stored, so a checkpoint never points at nothing;
+        # in `finally` so that an interruption (SIGTERM) mid-variant still records what
+        # landed, and the retry redoes only the rest.
+        checkpoints.record(landed)
 
 
 def _store(

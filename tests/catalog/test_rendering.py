@@ -93,3 +93,51 @@ def test_pool_renders_in_parallel_with_the_same_results(spec_doc, stores):
         report = render_product(spec_of(spec_doc), objects, checkpoints, pool, "run-1")
     assert report.rendered == 9
     assert rendering.CONTACT_SHEET_MAX_VARIANTS >= 3
+
+
+def test_an_interruption_stores_the_variants_already_being_drawn(spec_doc, stores, monkeypatch):
+    # 12 variants over 2 workers: up to 4 are in flight when the first one is being stored.
+    spec_doc["variants"] = [
+        {
+            "variant_id": f"v{i:02d}",
+            "label": f"Variant {i}",
+            "colors": spec_doc["variants"][0]["colors"],
+        }
+        for i in range(12)
+    ]
+    objects, checkpoints = stores
+    spec = spec_of(spec_doc)
+    real_record = checkpoints.record
+    calls = []
+
+    def interrupt_after_the_first_variant(batch):
+        real_record(batch)
+        calls.append(batch)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # what SIGTERM becomes inside a run
+
+    monkeypatch.setattr(checkpoints, "record", interrupt_after_the_first_variant)
+    with RenderPool(workers=2) as pool, pytest.raises(KeyboardInterrupt):
+        render_product(spec, objects, checkpoints, pool, "run-1")
+    monkeypatch.undo()
+    stored = checkpoints.read("test-shoe")
+    stored_variants = {variant_id for variant_id, _ in stored}
+    # The first variant, plus the ones the workers had started: none of them is lost.
+    assert 2 <= len(stored_variants) <= 1 + 2 * 2
+    assert len(stored) == 3 * len(stored_variants)
+    with RenderPool(workers=1) as pool:
+        resumed = render_product(spec, objects, checkpoints, pool, "run-2")
+    assert resumed.skipped == len(stored)
+    assert resumed.rendered == 3 * (12 - len(stored_variants))
+
+
+def test_a_failure_is_raised_without_storing_more(spec_doc, stores, monkeypatch):
+    objects, checkpoints = stores
+
+    def storage_down(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(objects, "put", storage_down)
+    with RenderPool(workers=2) as pool, pytest.raises(OSError, match="disk full"):
+        render_product(spec_of(spec_doc), objects, checkpoints, pool, "run-1")
+    assert checkpoints.read("test-shoe") == {}
