@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -13,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from renderfarm_dagster.messaging import EventQueue, Notifier, QueueMessage
+from renderfarm_dagster.sqlite_file import SqliteConnections
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -49,29 +47,12 @@ class SqliteQueue(EventQueue):
         self.visibility_timeout_s = visibility_timeout_s
         self.max_receive_count = max_receive_count
         self._clock = clock
-        self._connections: dict[tuple[int, int], sqlite3.Connection] = {}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = self._connect()
-        with connection:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(_SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        # One connection per process and thread, reused: opening and closing one per call
-        # costs a WAL checkpoint each time. Connections must not cross a fork or a thread.
-        key = (os.getpid(), threading.get_ident())
-        connection = self._connections.get(key)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            # WAL with synchronous=NORMAL survives a crashed process (what the sensors must
-            # survive); only a power cut can lose the last commits of a local queue.
-            connection.execute("PRAGMA synchronous=NORMAL")
-            self._connections[key] = connection
-        return connection
+        self._database = SqliteConnections(self.path)
+        self._database.get().executescript(_SCHEMA)
 
     def send(self, body: str) -> str:
         message_id = str(uuid.uuid4())
-        connection = self._connect()
+        connection = self._database.get()
         connection.execute(
             "INSERT INTO messages (queue, message_id, body, visible_at) VALUES (?, ?, ?, ?)",
             (self.name, message_id, body, self._clock()),
@@ -81,10 +62,8 @@ class SqliteQueue(EventQueue):
     def receive(self, max_messages: int) -> list[QueueMessage]:
         now = self._clock()
         received = []
-        connection = self._connect()
-        # IMMEDIATE takes the write lock first, so two receivers never get the same delivery.
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+        # The write lock comes first, so two receivers never get the same delivery.
+        with self._database.transaction() as connection:
             rows = connection.execute(
                 "SELECT sequence, message_id, body, receive_count FROM messages "
                 "WHERE queue = ? AND visible_at <= ? ORDER BY visible_at, sequence LIMIT ?",
@@ -107,16 +86,12 @@ class SqliteQueue(EventQueue):
                     (now + self.visibility_timeout_s, receive_count + 1, receipt, sequence),
                 )
                 received.append(QueueMessage(message_id, body, receipt, receive_count + 1))
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
         return received
 
     def delete(self, receipts: Sequence[str]) -> None:
         if not receipts:
             return
-        connection = self._connect()
+        connection = self._database.get()
         connection.executemany(
             "DELETE FROM messages WHERE queue = ? AND receipt = ?",
             [(self.name, receipt) for receipt in receipts],
@@ -124,7 +99,7 @@ class SqliteQueue(EventQueue):
 
     def dead_letters(self) -> list[str]:
         """Bodies in the dead-letter queue, oldest first (for inspection and tests)."""
-        connection = self._connect()
+        connection = self._database.get()
         rows = connection.execute(
             "SELECT body FROM messages WHERE queue = ? ORDER BY sequence",
             (self.dead_letter_name,),

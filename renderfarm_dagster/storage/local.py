@@ -6,13 +6,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import sqlite3
 import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import closing
 from pathlib import Path
 
 from renderfarm_dagster.keys import InvalidKeyError, validate_foreign_key, validate_key
+from renderfarm_dagster.sqlite_file import SqliteConnections
 from renderfarm_dagster.storage import (
     CheckpointStore,
     Interruption,
@@ -133,10 +132,10 @@ class _SqliteFile:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as connection, connection:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(_SCHEMA)
+        self._database = SqliteConnections(self.path)
+        # executescript commits on its own; the schema is idempotent (IF NOT EXISTS).
+        self._database.get().executescript(_SCHEMA)
+        with self._database.transaction() as connection:
             columns = {
                 row[1] for row in connection.execute("PRAGMA table_info(output_checkpoints)")
             }
@@ -146,11 +145,6 @@ class _SqliteFile:
                     "ALTER TABLE output_checkpoints ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0"
                 )
 
-    def _connect(self) -> sqlite3.Connection:
-        # A connection per call: the store is used from run workers and forked processes,
-        # and sqlite3 connections must not cross a fork.
-        return sqlite3.connect(self.path, timeout=30)
-
 
 class SqliteCheckpointStore(_SqliteFile, CheckpointStore):
     """Checkpoints in a table of the local deployment's SQLite file."""
@@ -159,7 +153,7 @@ class SqliteCheckpointStore(_SqliteFile, CheckpointStore):
         # The table's columns are the dataclass's fields, in order.
         rows = [dataclasses.astuple(c) for c in checkpoints]
         updates = ", ".join(f"{column} = excluded.{column}" for column in _COLUMNS.split(", ")[3:])
-        with closing(self._connect()) as connection, connection:
+        with self._database.transaction() as connection:
             connection.executemany(
                 f"INSERT INTO output_checkpoints ({_COLUMNS}) VALUES ({_PLACEHOLDERS}) "
                 "ON CONFLICT (product_id, variant_id, output_name) "
@@ -168,10 +162,13 @@ class SqliteCheckpointStore(_SqliteFile, CheckpointStore):
             )
 
     def read(self, product_id: str) -> dict[tuple[str, str], OutputCheckpoint]:
-        with closing(self._connect()) as connection:
-            rows = connection.execute(
+        rows = (
+            self._database.get()
+            .execute(
                 f"SELECT {_COLUMNS} FROM output_checkpoints WHERE product_id = ?", (product_id,)
-            ).fetchall()
+            )
+            .fetchall()
+        )
         checkpoints = (OutputCheckpoint(*row) for row in rows)
         return {(c.variant_id, c.output_name): c for c in checkpoints}
 
@@ -180,7 +177,7 @@ class SqliteInterruptionLedger(_SqliteFile, InterruptionLedger):
     """Interruptions in a table of the local deployment's SQLite file."""
 
     def record(self, interruption: Interruption) -> bool:
-        with closing(self._connect()) as connection, connection:
+        with self._database.transaction() as connection:
             cursor = connection.execute(
                 "INSERT OR IGNORE INTO interruptions (run_id, task_arn, event_id, recorded_at) "
                 "VALUES (?, ?, ?, ?)",
@@ -194,14 +191,17 @@ class SqliteInterruptionLedger(_SqliteFile, InterruptionLedger):
             return cursor.rowcount == 1
 
     def pending(self, limit: int) -> list[Interruption]:
-        with closing(self._connect()) as connection:
-            rows = connection.execute(
+        rows = (
+            self._database.get()
+            .execute(
                 "SELECT run_id, task_arn, event_id, recorded_at FROM interruptions "
                 "WHERE settled = 0 ORDER BY recorded_at, run_id LIMIT ?",
                 (limit,),
-            ).fetchall()
+            )
+            .fetchall()
+        )
         return [Interruption(*row) for row in rows]
 
     def settle(self, run_id: str) -> None:
-        with closing(self._connect()) as connection, connection:
+        with self._database.transaction() as connection:
             connection.execute("UPDATE interruptions SET settled = 1 WHERE run_id = ?", (run_id,))
