@@ -141,3 +141,19 @@ def test_a_failure_is_raised_without_storing_more(spec_doc, stores, monkeypatch)
     with RenderPool(workers=2) as pool, pytest.raises(OSError, match="disk full"):
         render_product(spec_of(spec_doc), objects, checkpoints, pool, "run-1")
     assert checkpoints.read("test-shoe") == {}
+
+
+def test_progress_is_logged_by_time_not_by_variant(spec_doc, stores, monkeypatch):
+    monkeypatch.setattr(rendering, "PROGRESS_INTERVAL_S", 0.0)
+    objects, checkpoints = stores
+    lines = []
+    with RenderPool(workers=1) as pool:
+        render_product(spec_of(spec_doc), objects, checkpoints, pool, "run-1", log=lines.append)
+    # Every variant but the last (the caller reports the end).
+    assert lines == ["test-shoe: 1/3 variants rendered", "test-shoe: 2/3 variants rendered"]
+    lines.clear()
+    monkeypatch.setattr(rendering, "PROGRESS_INTERVAL_S", 3600.0)
+    objects.delete("renders/test-shoe/red/hero.png")
+    with RenderPool(workers=1) as pool:
+        render_product(spec_of(spec_doc), objects, checkpoints, pool, "run-2", log=lines.append)
+    assert lines == ["test-shoe: 8 outputs already rendered, 1 variants to go"]
