@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from renderfarm_dagster.catalog.pool import available_cpus
 from renderfarm_dagster.spec import ProductSpec
 from renderfarm_dagster.storage import ObjectNotFoundError, ObjectStore
 
@@ -52,22 +54,32 @@ def stored_output_problems(
 ) -> tuple[list[str], list[str]]:
     """Problems with the stored outputs: (integrity: presence, size, sha256; image: decoding).
 
-    Each object is read once and serves both checks.
+    Each object is read once and serves both checks. Objects are read and decoded in threads:
+    Pillow's decoders and hashlib release the GIL and S3 reads wait on the network, so this
+    is several times faster than one object at a time (bench/: `make bench`).
     """
-    integrity, image = [], []
-    for variant_id, entry in manifest_entries(manifest):
-        where = f"variant {variant_id} output {entry.get('name')} ({entry.get('key')})"
-        try:
-            data = objects.get(entry["key"])
-        except ObjectNotFoundError:
-            integrity.append(f"{where}: object is missing")
-            continue
-        if len(data) != entry["bytes"]:
-            integrity.append(f"{where}: {len(data)} bytes, manifest says {entry['bytes']}")
-        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-            integrity.append(f"{where}: sha256 differs from the manifest")
-        image.extend(f"{where}: {p}" for p in image_problems(data, entry))
+    entries = list(manifest_entries(manifest))
+    with ThreadPoolExecutor(max_workers=2 * available_cpus()) as threads:
+        verdicts = list(threads.map(lambda entry: _output_problems(objects, *entry), entries))
+    integrity = [problem for found, _ in verdicts for problem in found]
+    image = [problem for _, found in verdicts for problem in found]
     return integrity, image
+
+
+def _output_problems(
+    objects: ObjectStore, variant_id: str, entry: dict[str, Any]
+) -> tuple[list[str], list[str]]:
+    where = f"variant {variant_id} output {entry.get('name')} ({entry.get('key')})"
+    try:
+        data = objects.get(entry["key"])
+    except ObjectNotFoundError:
+        return [f"{where}: object is missing"], []
+    integrity = []
+    if len(data) != entry["bytes"]:
+        integrity.append(f"{where}: {len(data)} bytes, manifest says {entry['bytes']}")
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        integrity.append(f"{where}: sha256 differs from the manifest")
+    return integrity, [f"{where}: {p}" for p in image_problems(data, entry)]
 
 
 def image_problems(data: bytes, entry: dict[str, Any]) -> list[str]:
