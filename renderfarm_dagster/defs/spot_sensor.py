@@ -46,7 +46,8 @@ def retry_run_key(run_id: str) -> str:
     return f"spot-retry:{run_id}"
 
 
-def _retry_request(run: dg.DagsterRun, escalate_after: int) -> dg.RunRequest:
+def retry_request(run: dg.DagsterRun, escalate_after: int) -> dg.RunRequest:
+    """The run that resumes an interrupted `run`: same partitions, the next attempt number."""
     interruptions = int(run.tags.get(tags.INTERRUPTIONS, "0")) + 1
     inherited = {
         key: value
@@ -150,7 +151,7 @@ def spot_interruption_sensor(
             # Still shutting down: retrying now would render beside it.
             continue
         else:
-            request = _retry_request(run, escalate_after)
+            request = retry_request(run, escalate_after)
             context.log.warning(
                 f"retrying run {run.run_id} as {request.run_key} "
                 f"(interruption {request.tags[tags.INTERRUPTIONS]})"
