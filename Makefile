@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export RENDERFARM_DATA_DIR ?= $(CURDIR)/renderfarm-data
 
-.PHONY: venv demo dev test test-packages lint format lock clean
+.PHONY: venv demo dev test test-packages lint format lock bench clean
 
 # Runtime dependencies at the versions the worker image ships (worker_image/constraints.txt).
 CONSTRAINTS := worker_image/constraints.txt
@@ -32,6 +32,10 @@ dev: venv $(DAGSTER_HOME)
 
 test: venv lint test-packages
 	$(BIN)/python -m pytest
+
+# Throughput figures and their targets (bench/); a few minutes, best on an otherwise idle machine.
+bench: venv
+	$(BIN)/python -m bench
 
 # Debian packages some tests need (PostgreSQL's server); installed when absent and run as root.
 test-packages:

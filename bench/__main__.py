@@ -1,0 +1,445 @@
+"""`python -m bench` (`make bench`): measure the render farm and judge it against its targets.
+
+Prints a table and writes the figures as JSON (bench/results.json by default). Exits 1 when a
+target is missed in a full run; `--quick` (a small catalog, one round) only checks that every
+figure can be produced and judges nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import catalog
+from renderfarm_dagster.catalog.pool import available_cpus
+from renderfarm_dagster.render.variant import renderer_versions
+from renderfarm_dagster.storage.local import SqliteCheckpointStore
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+RESULTS = ROOT / "bench" / "results.json"
+# A stuck step fails the benchmark instead of hanging `make bench`.
+STEP_TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class Size:
+    products: int
+    variants: int
+    rounds: int
+    single_core_variants: int
+    resume_products: int
+    interruptions: int
+
+
+FULL = Size(
+    products=20,
+    variants=25,
+    rounds=3,
+    single_core_variants=40,
+    resume_products=4,
+    interruptions=3,
+)
+QUICK = Size(
+    products=4,
+    variants=4,
+    rounds=1,
+    single_core_variants=4,
+    resume_products=2,
+    interruptions=1,
+)
+
+
+def step(name: str, *args: str, env: dict[str, str] | None = None) -> dict:
+    """Run one measured step of bench/steps.py in a fresh process; its report."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.steps", name, *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=STEP_TIMEOUT_S,
+    )
+    if completed.returncode:
+        raise SystemExit(f"bench step {name} failed:\n{completed.stderr[-4000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def fresh(workdir: Path, name: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=workdir))
+    return folder
+
+
+def dagster_env(workdir: Path) -> dict[str, str]:
+    """A fresh Dagster instance and local deployment, as `make demo` uses."""
+    home, data = fresh(workdir, "dagster-home"), fresh(workdir, "data")
+    (home / "dagster.yaml").write_text("")
+    return {
+        "DAGSTER_HOME": str(home),
+        "RENDERFARM_DATA_DIR": str(data),
+        "RENDERFARM_DEPLOYMENT": "local",
+    }
+
+
+def measure_single_core(folder: Path, size: Size) -> dict:
+    report = step(
+        "single-core",
+        "--catalog",
+        str(folder),
+        "--variants",
+        str(size.single_core_variants),
+        "--rounds",
+        str(max(3, size.rounds)),
+    )
+    throughput = {
+        side: report["variants"] / statistics.median(seconds)
+        for side, seconds in report["seconds"].items()
+    }
+    return {**report, "variants_per_s": throughput}
+
+
+def measure_loops_and_dagster(folder: Path, workdir: Path, size: Size, cpus: int) -> dict:
+    """Per round: the render loop on 1 worker, on every CPU, and the Dagster run on every CPU."""
+    rounds: dict[str, list[dict]] = {"loop_1": [], "loop_all": [], "dagster": []}
+    for _ in range(size.rounds):
+        for key, workers in (("loop_1", 1), ("loop_all", cpus)):
+            data_dir = fresh(workdir, key)
+            reference_data_dir = data_dir
+            rounds[key].append(
+                step(
+                    "loop",
+                    "--catalog",
+                    str(folder),
+                    "--data-dir",
+                    str(data_dir),
+                    "--workers",
+                    str(workers),
+                )
+            )
+        env = dagster_env(workdir)
+        run = step("dagster", "--catalog", str(folder), "--workers", str(cpus), env=env)
+        if not (run["success"] and run["checks_passed"] == run["checks"]):
+            raise SystemExit(f"the Dagster run failed or a check did not pass: {run}")
+        rounds["dagster"].append(run)
+    variants = rounds["dagster"][0]["variants"]
+    throughput = {
+        key: variants / statistics.median(r["seconds"] for r in reports)
+        for key, reports in rounds.items()
+    }
+    throughput["dagster_materialisation"] = variants / statistics.median(
+        r["materialisation_seconds"] for r in rounds["dagster"]
+    )
+    return {
+        "variants": variants,
+        "rounds": rounds,
+        "variants_per_s": throughput,
+        "worker_peak_rss_mib": max(
+            peak for report in rounds["loop_all"] for peak in report["worker_peak_rss_mib"]
+        ),
+        # An uninterrupted render, to compare the resumed one with.
+        "reference_data_dir": str(reference_data_dir),
+    }
+
+
+def measure_resume(folder: Path, workdir: Path, size: Size, cpus: int) -> dict:
+    """A batch run interrupted by SIGTERM `size.interruptions` times, each retry resuming.
+
+    Each attempt runs as a run worker does in production (`renderfarm-worker dagster job
+    execute`), with the tags the spot sensor gives a retry. After each attempt the checkpoints
+    say which outputs it stored; an output or variant stored by more than one attempt was
+    redone. Work the workers had started is stored during the shutdown, so nothing is drawn
+    and then dropped unseen.
+    """
+    import dagster as dg
+
+    from renderfarm_dagster.defs import tags
+
+    with warnings.catch_warnings():
+        # Dagster's beta/preview notices about APIs the definitions use; not bench output.
+        warnings.simplefilter("ignore")
+        from renderfarm_dagster.defs.spot_sensor import retry_request
+
+    subset = sorted(folder.glob("*.json"))[: size.resume_products]
+    specs = [json.loads(path.read_bytes()) for path in subset]
+    ids = [spec["product_id"] for spec in specs]
+    total_outputs = sum(len(s["variants"]) * len(s["outputs"]) for s in specs)
+    total_variants = sum(len(s["variants"]) for s in specs)
+    env = {**os.environ, **dagster_env(workdir)}
+    subprocess.run(
+        [str(BIN / "renderfarm"), "submit", *map(str, subset)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    config = workdir / "resume-run-config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "ops": {"rendered_variants": {"config": {"workers": cpus}}},
+                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+            }
+        )
+    )
+    checkpoints = SqliteCheckpointStore(Path(env["RENDERFARM_DATA_DIR"]) / "checkpoints.sqlite3")
+
+    def stored() -> dict[tuple[str, str, str], str]:
+        return {
+            (product_id, variant_id, output): checkpoint.run_id
+            for product_id in ids
+            for (variant_id, output), checkpoint in checkpoints.read(product_id).items()
+        }
+
+    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
+    instance = dg.DagsterInstance.get()
+    run_tags = {tags.PARTITION_RANGE_START: ids[0], tags.PARTITION_RANGE_END: ids[-1]}
+    attempts = []
+    for attempt in range(size.interruptions + 1):
+        started = time.perf_counter()
+        worker = subprocess.Popen(
+            [
+                str(BIN / "renderfarm-worker"),
+                str(BIN / "dagster"),
+                "job",
+                "execute",
+                "-m",
+                "renderfarm_dagster.definitions",
+                "-j",
+                "render_catalog",
+                "-c",
+                str(config),
+                "--tags",
+                json.dumps(run_tags),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        interrupted_at = None
+        if attempt < size.interruptions:
+            # Spread over the work and off the products' boundaries (15%, 40%, 65% for three),
+            # so that the signal finds variants being drawn.
+            target = int(total_outputs * (attempt + 0.6) / (size.interruptions + 1))
+            while worker.poll() is None and len(stored()) < target:
+                time.sleep(0.05)
+            if worker.poll() is not None:
+                raise SystemExit(f"attempt {attempt} ended before its SIGTERM:\n{worker.stderr}")
+            interrupted_at = len(stored())
+            worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=STEP_TIMEOUT_S)
+        expected_exit = 143 if interrupted_at is not None else 0
+        if worker.returncode != expected_exit:
+            raise SystemExit(f"attempt {attempt} exited {worker.returncode}:\n{stderr[-4000:]}")
+        (run,) = instance.get_runs(limit=1)
+        snapshot = stored()
+        attempts.append(
+            {
+                "run_id": run.run_id,
+                "status": run.status.value,
+                "seconds": time.perf_counter() - started,
+                "stored_when_signalled": interrupted_at,
+                "outputs_stored": sorted(
+                    "/".join(key) for key, run_id in snapshot.items() if run_id == run.run_id
+                ),
+            }
+        )
+        run_tags = dict(retry_request(run, escalate_after=sys.maxsize).tags)
+    instance.dispose()
+    if attempts[-1]["status"] != "SUCCESS" or len(snapshot) != total_outputs:
+        raise SystemExit(f"the last retry did not complete the batch: {attempts[-1]['status']}")
+    outputs_stored = sum(len(a["outputs_stored"]) for a in attempts)
+    variants_stored = sum(
+        len({key.rsplit("/", 1)[0] for key in a["outputs_stored"]}) for a in attempts
+    )
+    for attempt in attempts:
+        attempt["outputs_stored"] = len(attempt["outputs_stored"])
+    return {
+        "products": len(ids),
+        "variants": total_variants,
+        "outputs": total_outputs,
+        "interruptions": size.interruptions,
+        "attempts": attempts,
+        "outputs_redone": outputs_stored - total_outputs,
+        "variants_redone": variants_stored - total_variants,
+        "product_ids": ids,
+        "data_dir": env["RENDERFARM_DATA_DIR"],
+    }
+
+
+def same_outputs(product_ids: list[str], data_dir: str, reference_data_dir: str) -> bool:
+    """Whether two renders of the same products stored byte-identical outputs."""
+    stores = [
+        SqliteCheckpointStore(Path(folder) / "checkpoints.sqlite3")
+        for folder in (data_dir, reference_data_dir)
+    ]
+    for product_id in product_ids:
+        resumed, reference = (store.read(product_id) for store in stores)
+        if {k: c.sha256 for k, c in resumed.items()} != {k: c.sha256 for k, c in reference.items()}:
+            return False
+    return True
+
+
+def startup_seconds(module: str) -> float:
+    """Wall time of a fresh interpreter importing `module`: what each run pays before work."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", f"import {module}"], cwd=ROOT, check=True, stderr=subprocess.DEVNULL
+    )
+    return time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    measured: float
+    shown: str
+    target: str
+    met: bool | None  # None: reported, no target
+
+
+def figures(results: dict) -> list[Figure]:
+    single = results["single_core"]["variants_per_s"]
+    loops = results["throughput"]["variants_per_s"]
+    resume = results["resume"]
+    cpus = results["machine"]["cpus"]
+    speedup = single["project"] / single["baseline"]
+    overhead = loops["dagster_materialisation"] / loops["loop_all"]
+    with_checks = loops["dagster"] / loops["loop_all"]
+    efficiency = loops["loop_all"] / (cpus * loops["loop_1"])
+    redone = resume["variants_redone"] / resume["interruptions"]
+    peak = results["throughput"]["worker_peak_rss_mib"]
+    variants = results["throughput"]["variants"]
+    return [
+        Figure(
+            "render path vs baseline, 1 core",
+            speedup,
+            f"{speedup:.2f}x ({single['project']:.1f} vs {single['baseline']:.1f} variants/s)",
+            ">= 1.6x",
+            speedup >= 1.6,
+        ),
+        Figure(
+            f"Dagster materialisation vs bare render loop, {variants} variants",
+            overhead,
+            f"{overhead:.2f}x ({loops['dagster_materialisation']:.1f} vs "
+            f"{loops['loop_all']:.1f} variants/s)",
+            ">= 0.9x",
+            overhead >= 0.9,
+        ),
+        Figure(
+            "  the same run including every asset check",
+            with_checks,
+            f"{with_checks:.2f}x ({loops['dagster']:.1f} variants/s; the checks read back and "
+            "decode every output)",
+            "reported",
+            None,
+        ),
+        Figure(
+            f"parallel efficiency, {cpus} workers vs 1",
+            efficiency,
+            f"{efficiency:.2f} ({loops['loop_all']:.1f} vs {loops['loop_1']:.1f} variants/s)",
+            ">= 0.85",
+            efficiency >= 0.85,
+        ),
+        Figure(
+            "resume: variants redone per interruption",
+            redone,
+            f"{redone:.2f} ({resume['variants_redone']} in {resume['interruptions']} "
+            f"SIGTERMs over {resume['variants']} variants; outputs identical to an "
+            f"uninterrupted render: {'yes' if resume['identical'] else 'NO'})",
+            "<= 1",
+            redone <= 1 and resume["identical"],
+        ),
+        Figure("peak memory per render worker", peak, f"{peak:.0f} MiB", "reported", None),
+    ]
+
+
+def print_table(results: dict, rows: list[Figure], judged: bool) -> None:
+    machine = results["machine"]
+    print()
+    print(
+        f"renderfarm bench: {machine['cpus']} CPUs, Python {machine['python']}, "
+        f"{results['catalog']['products']} products x {results['catalog']['variants']} variants "
+        f"x 3 outputs, median of {results['catalog']['rounds']} rounds"
+    )
+    width = max(len(row.name) for row in rows)
+    print(f"{'figure':<{width}}  {'target':<9} {'ok':<4} measured")
+    for row in rows:
+        verdict = "-" if row.met is None or not judged else ("yes" if row.met else "NO")
+        print(f"{row.name:<{width}}  {row.target:<9} {verdict:<4} {row.shown}")
+    print(
+        "(process start and imports, not timed above: a Dagster run "
+        f"{results['startup_s']['dagster']:.1f}s, the render loop "
+        f"{results['startup_s']['render_loop']:.1f}s)"
+    )
+    if not judged:
+        print("(quick run: targets are judged only on the full catalog)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small catalog, one round")
+    parser.add_argument("--json", type=Path, default=RESULTS, help="where to write figures")
+    args = parser.parse_args(argv)
+    size = QUICK if args.quick else FULL
+    cpus = available_cpus()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="renderfarm-bench-") as scratch:
+        workdir = Path(scratch)
+        folder = workdir / "catalog"
+        catalog.write(folder, size.products, size.variants)
+        print(f"catalog: {size.products} products x {size.variants} variants in {folder}")
+        print("measuring the render path against the baseline on one core ...", flush=True)
+        single = measure_single_core(folder, size)
+        print(f"measuring 1 worker, {cpus} workers and the Dagster run ...", flush=True)
+        throughput = measure_loops_and_dagster(folder, workdir, size, cpus)
+        print(f"interrupting a batch run {size.interruptions} time(s) ...", flush=True)
+        resume = measure_resume(folder, workdir, size, cpus)
+        resume["identical"] = same_outputs(
+            resume.pop("product_ids"), resume.pop("data_dir"), throughput.pop("reference_data_dir")
+        )
+        results = {
+            "machine": {
+                "cpus": cpus,
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
+            "renderer": renderer_versions(),
+            "catalog": {
+                "products": size.products,
+                "variants": size.variants,
+                "rounds": size.rounds,
+            },
+            "single_core": single,
+            "throughput": throughput,
+            "resume": resume,
+            "startup_s": {
+                "dagster": startup_seconds("renderfarm_dagster.definitions"),
+                "render_loop": startup_seconds("renderfarm_dagster.catalog.rendering"),
+            },
+        }
+    rows = figures(results)
+    results["figures"] = [row.__dict__ for row in rows]
+    results["seconds"] = time.perf_counter() - started
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    print_table(results, rows, judged=not args.quick)
+    print(f"figures written to {args.json} ({results['seconds']:.0f}s)")
+    missed = [row.name for row in rows if row.met is False]
+    if missed and not args.quick:
+        print(f"missed: {', '.join(missed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Measured steps, each run in a fresh process by `python -m bench`, reporting JSON on stdout.
+
+A fresh process per step keeps one step's caches, worker pools and memory peaks out of the
+next. Timings start after imports: they compare render loops, not interpreter start-up (which
+`python -m bench` reports on its own line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from bench import baseline
+from renderfarm_dagster.catalog.inbox import submit_spec
+from renderfarm_dagster.catalog.pool import RenderPool
+from renderfarm_dagster.catalog.rendering import render_product
+from renderfarm_dagster.render.variant import render_variant
+from renderfarm_dagster.spec import ProductSpec, parse_spec
+from renderfarm_dagster.storage.local import LocalObjectStore, SqliteCheckpointStore
+
+
+def load_catalog(folder: Path) -> list[ProductSpec]:
+    return [parse_spec(path.read_bytes(), str(path)).spec for path in sorted(folder.glob("*.json"))]
+
+
+def sample_variants(specs: list[ProductSpec], count: int) -> list[tuple[ProductSpec, str]]:
+    """`count` variants spread over every product, so both templates are in the sample."""
+    per_product = max(1, count // len(specs))
+    picked = [(spec, v.variant_id) for spec in specs for v in spec.variants[:per_product]]
+    return picked[:count]
+
+
+def single_core(catalog: Path, variants: int, rounds: int) -> dict:
+    """The project's render path against the baseline, on one CPU, alternating by round."""
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    sample = sample_variants(load_catalog(catalog), variants)
+
+    def project() -> None:
+        for spec, variant_id in sample:
+            render_variant(spec, variant_id)
+
+    def reference() -> None:
+        for spec, variant_id in sample:
+            baseline.render_variant(spec, variant_id)
+
+    # First calls load fonts and warm caches; a warm worker is what production runs.
+    project()
+    reference()
+    seconds: dict[str, list[float]] = {"project": [], "baseline": []}
+    for _ in range(rounds):
+        for name, loop in (("baseline", reference), ("project", project)):
+            started = time.perf_counter()
+            loop()
+            seconds[name].append(time.perf_counter() - started)
+    return {"variants": len(sample), "seconds": seconds}
+
+
+def _render_workers_peak_rss_mib() -> list[float]:
+    """VmHWM (peak resident memory) of this process's render workers.
+
+    The workers are the forkserver's children, so grandchildren of this process; its direct
+    children are the forkserver and multiprocessing's resource tracker.
+    """
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name is in parentheses and may hold spaces: split after it.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    descendants, frontier = set(), {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier}
+        descendants |= frontier
+    workers = [pid for pid in descendants if parents[pid] != os.getpid()]
+    return [_peak_rss_mib(pid) for pid in sorted(workers)]
+
+
+def _peak_rss_mib(pid: int | str = "self") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+def render_loop(catalog: Path, data_dir: Path, workers: int) -> dict:
+    """The project's render loop alone: every product into a fresh local store."""
+    specs = load_catalog(catalog)
+    objects = LocalObjectStore(data_dir / "bucket")
+    checkpoints = SqliteCheckpointStore(data_dir / "checkpoints.sqlite3")
+    started = time.perf_counter()
+    with RenderPool(workers) as pool:
+        rendered = sum(
+            render_product(spec, objects, checkpoints, pool, "bench").rendered for spec in specs
+        )
+        seconds = time.perf_counter() - started
+        workers_peak = _render_workers_peak_rss_mib() if pool.workers > 1 else []
+    return {
+        "variants": sum(len(spec.variants) for spec in specs),
+        "outputs": rendered,
+        "seconds": seconds,
+        "workers": pool.workers,
+        "worker_peak_rss_mib": workers_peak or [_peak_rss_mib()],
+    }
+
+
+def dagster_run(catalog: Path, workers: int) -> dict:
+    """The same catalog materialised through Dagster, as `make demo` does, in one batch run.
+
+    DAGSTER_HOME and RENDERFARM_DATA_DIR come from the environment (fresh folders).
+    """
+    import dagster as dg
+
+    from renderfarm_dagster.definitions import defs
+    from renderfarm_dagster.defs import tags
+    from renderfarm_dagster.defs.assets import product_manifest, rendered_variants
+    from renderfarm_dagster.defs.partitions import products
+    from renderfarm_dagster.deployment import storage
+
+    specs = load_catalog(catalog)
+    ids = [spec.product_id for spec in specs]
+    with storage() as resource:
+        objects = resource.objects()
+        for path in sorted(catalog.glob("*.json")):
+            submit_spec(objects, path.read_bytes(), str(path))
+    instance = dg.DagsterInstance.get()
+    instance.add_dynamic_partitions(products.name, ids)
+    job = defs.resolve_job_def("render_catalog")
+    asset_steps = {rendered_variants.op.name, product_manifest.op.name}
+    wall_started = time.time()
+    started = time.perf_counter()
+    result = job.execute_in_process(
+        instance=instance,
+        run_config={"ops": {"rendered_variants": {"config": {"workers": workers}}}},
+        tags={tags.PARTITION_RANGE_START: ids[0], tags.PARTITION_RANGE_END: ids[-1]},
+        raise_on_error=False,
+    )
+    seconds = time.perf_counter() - started
+    checks = result.get_asset_check_evaluations()
+    stats = instance.get_run_step_stats(result.run_id)
+    # The checks run after both assets (they check the manifest): the run up to the end of
+    # the last asset step is the materialisation, start-up included.
+    materialised_at = max(stat.end_time for stat in stats if stat.step_key in asset_steps)
+    return {
+        "variants": sum(len(spec.variants) for spec in specs),
+        "seconds": seconds,
+        "materialisation_seconds": materialised_at - wall_started,
+        "success": result.success,
+        "checks_passed": sum(1 for check in checks if check.passed),
+        "checks": len(checks),
+        "step_seconds": {stat.step_key: stat.end_time - stat.start_time for stat in stats},
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.steps")
+    parser.add_argument("step", choices=["single-core", "loop", "dagster"])
+    parser.add_argument("--catalog", type=Path)
+    parser.add_argument("--data-dir", type=Path)
+    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--variants", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    if args.step == "single-core":
+        report = single_core(args.catalog, args.variants, args.rounds)
+    elif args.step == "loop":
+        report = render_loop(args.catalog, args.data_dir, args.workers)
+    else:
+        report = dagster_run(args.catalog, args.workers)
+    # The last line is the report; Dagster's own logging goes to stderr.
+    sys.stdout.write(json.dumps(report) + "\n")
+
+
+if __name__ == "__main__":
+    main()

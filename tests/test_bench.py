@@ -1,0 +1,77 @@
+"""The benchmark's reference pipeline gives users the same images, and `make bench` runs.
+
+No timing is asserted here: speed is judged by `make bench` alone (bench/).
+"""
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops, ImageStat
+
+from bench import baseline, catalog
+from renderfarm_dagster.render.variant import render_variant
+from renderfarm_dagster.spec import parse_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def decoded(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.convert("RGB")
+
+
+def mean_difference(a: Image.Image, b: Image.Image) -> float:
+    """Mean absolute difference per channel, in levels of 255."""
+    return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / 3
+
+
+@pytest.mark.parametrize("product", [0, 3], ids=["product-card", "banner"])
+def test_the_render_path_gives_the_baseline_images(product):
+    document = catalog.generate(products=product + 1, variants=2)[product]
+    spec = parse_spec(document, "bench").spec
+    variant_id = spec.variants[1].variant_id
+    reference = baseline.render_variant(spec, variant_id)
+    ours = {o.output_name: o for o in render_variant(spec, variant_id)}
+    assert set(ours) == set(reference) == {o.name for o in spec.outputs}
+    for output in spec.outputs:
+        mine, theirs = decoded(ours[output.name].data), decoded(reference[output.name])
+        assert mine.size == theirs.size == (output.width, output.height)
+        if output.format == "png":
+            # Lossless and drawn by the same cairo at the same size: the very same pixels.
+            assert mine.tobytes() == theirs.tobytes(), output.name
+        else:
+            # Derived sizes: a 2x2 average instead of Lanczos for the halving, then lossy
+            # encoding. Well under one level of 255 on average.
+            assert mean_difference(mine, theirs) < 1.0, output.name
+
+
+def test_the_catalog_is_the_same_for_the_same_arguments():
+    assert catalog.generate(3, 5) == catalog.generate(3, 5)
+    specs = [parse_spec(d, "bench").spec for d in catalog.generate(4, 5)]
+    assert {s.template for s in specs} == {"product-card", "banner"}
+    assert all(len(s.variants) == 5 for s in specs)
+
+
+def test_quick_bench_produces_every_figure(tmp_path):
+    results = tmp_path / "results.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--json", str(results)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads(results.read_text())
+    names = [figure["name"] for figure in report["figures"]]
+    assert len(names) == 6
+    for figure in report["figures"]:
+        assert figure["measured"] >= 0
+        assert figure["name"] in completed.stdout
+    assert report["resume"]["identical"] is True
+    assert report["resume"]["attempts"][0]["status"] == "FAILURE"
+    assert report["resume"]["attempts"][-1]["status"] == "SUCCESS"
