@@ -25,8 +25,9 @@ from tests.conftest import spec_bytes
 from tests.daemon import SensorDriver
 from tests.events import load_event
 
-VARIANTS = 48
-# One render process: slow enough that SIGTERM lands mid-render.
+# One render process and enough variants that SIGTERM lands mid-render even on a loaded CI
+# machine: a variant takes about 40 ms since PNG goes through libvips, and 48 were once too few.
+VARIANTS = 160
 RUN_CONFIG = {"ops": {"rendered_variants": {"config": {"workers": 1}}}}
 
 
