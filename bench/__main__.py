@@ -77,8 +77,7 @@ def step(name: str, *args: str, env: dict[str, str] | None = None) -> dict:
 
 
 def fresh(workdir: Path, name: str) -> Path:
-    folder = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=workdir))
-    return folder
+    return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=workdir))
 
 
 def dagster_env(workdir: Path) -> dict[str, str]:
@@ -206,41 +205,51 @@ def measure_resume(folder: Path, workdir: Path, size: Size, cpus: int) -> dict:
     attempts = []
     for attempt in range(size.interruptions + 1):
         started = time.perf_counter()
-        worker = subprocess.Popen(
-            [
-                str(BIN / "renderfarm-worker"),
-                str(BIN / "dagster"),
-                "job",
-                "execute",
-                "-m",
-                "renderfarm_dagster.definitions",
-                "-j",
-                "render_catalog",
-                "-c",
-                str(config),
-                "--tags",
-                json.dumps(run_tags),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        # A file, not a pipe: nobody reads while the run works, and a full pipe would stall it.
+        log = workdir / f"resume-attempt-{attempt}.log"
+        with log.open("w") as stderr:  # the worker keeps its own copy
+            worker = subprocess.Popen(
+                [
+                    str(BIN / "renderfarm-worker"),
+                    str(BIN / "dagster"),
+                    "job",
+                    "execute",
+                    "-m",
+                    "renderfarm_dagster.definitions",
+                    "-j",
+                    "render_catalog",
+                    "-c",
+                    str(config),
+                    "--tags",
+                    json.dumps(run_tags),
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         interrupted_at = None
         if attempt < size.interruptions:
             # Spread over the work and off the products' boundaries (15%, 40%, 65% for three),
             # so that the signal finds variants being drawn.
             target = int(total_outputs * (attempt + 0.6) / (size.interruptions + 1))
+            deadline = time.monotonic() + STEP_TIMEOUT_S
             while worker.poll() is None and len(stored()) < target:
+                if time.monotonic() > deadline:
+                    worker.kill()
+                    raise SystemExit(f"attempt {attempt} stored under {target} outputs in time")
                 time.sleep(0.05)
             if worker.poll() is not None:
-                raise SystemExit(f"attempt {attempt} ended before its SIGTERM:\n{worker.stderr}")
+                raise SystemExit(
+                    f"attempt {attempt} ended before its SIGTERM:\n{log.read_text()[-4000:]}"
+                )
             interrupted_at = len(stored())
             worker.send_signal(signal.SIGTERM)
-        _, stderr = worker.communicate(timeout=STEP_TIMEOUT_S)
+        worker.wait(timeout=STEP_TIMEOUT_S)
         expected_exit = 143 if interrupted_at is not None else 0
         if worker.returncode != expected_exit:
-            raise SystemExit(f"attempt {attempt} exited {worker.returncode}:\n{stderr[-4000:]}")
+            raise SystemExit(
+                f"attempt {attempt} exited {worker.returncode}:\n{log.read_text()[-4000:]}"
+            )
         (run,) = instance.get_runs(limit=1)
         snapshot = stored()
         attempts.append(

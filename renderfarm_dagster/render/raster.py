@@ -70,7 +70,7 @@ def resize(image: Image.Image, width: int, height: int) -> Image.Image:
     if image.size == (2 * width, 2 * height):
         # An exact halving averages each 2x2 block: the drawing is then a 4-sample
         # antialiased render of the smaller size. Ten times faster than Lanczos and within
-        # 0.3 of 255 of it on average (tests/render/test_render.py bounds the difference).
+        # 0.3 of 255 of it on average (tests/test_bench.py bounds the difference).
         return image.reduce(2)
     # reducing_gap lets Pillow first shrink by an integer factor, then Lanczos the rest.
     return image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
