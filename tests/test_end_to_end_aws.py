@@ -128,12 +128,18 @@ def test_upload_interrupt_retry_resume_notify(aws, dagster_home, spec_doc, tmp_p
                 "renders to land",
             )
             assert worker.poll() is None, f"the worker exited early:\n{worker.stderr.read()}"
+            stored_at_signal = len(checkpoints.read("spot-shoe"))
         finally:
+            signalled_at = time.monotonic()
             worker.send_signal(signal.SIGTERM)
         _, stderr = worker.communicate(timeout=120)
+        exited_after_s = time.monotonic() - signalled_at
         assert worker.returncode == 143, stderr[-3000:]
         done_before_retry = len(checkpoints.read("spot-shoe"))
-    assert 6 <= done_before_retry < total_outputs, "SIGTERM must land mid-render"
+    assert 6 <= done_before_retry < total_outputs, (
+        f"SIGTERM must land mid-render: sent at {stored_at_signal} stored outputs, the worker "
+        f"exited {exited_after_s:.1f}s later with {done_before_retry}:\n{stderr[-3000:]}"
+    )
 
     (interrupted,) = instance.get_runs(filters=dg.RunsFilter(tags={tags.RUN_KEY: request.run_key}))
     assert interrupted.status == dg.DagsterRunStatus.FAILURE
