@@ -18,6 +18,7 @@ from bench import baseline
 from renderfarm_dagster.catalog.inbox import submit_spec
 from renderfarm_dagster.catalog.pool import RenderPool
 from renderfarm_dagster.catalog.rendering import render_product
+from renderfarm_dagster.render.process_memory import keep_freed_memory
 from renderfarm_dagster.render.variant import render_variant
 from renderfarm_dagster.spec import ProductSpec, parse_spec
 from renderfarm_dagster.storage.local import LocalObjectStore, SqliteCheckpointStore
@@ -37,6 +38,8 @@ def sample_variants(specs: list[ProductSpec], count: int) -> list[tuple[ProductS
 def single_core(catalog: Path, variants: int, rounds: int) -> dict:
     """The project's render path against the baseline, on one CPU, alternating by round."""
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    # As in every process that renders (RenderPool); both sides share this process.
+    keep_freed_memory()
     sample = sample_variants(load_catalog(catalog), variants)
 
     def project() -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 
+from renderfarm_dagster.render.process_memory import keep_freed_memory
 from renderfarm_dagster.render.variant import RenderedOutput, render_variant
 from renderfarm_dagster.spec import ProductSpec
 
@@ -37,6 +38,7 @@ def _warm_up() -> None:
     # worker, before the first real variant, not once per variant.
     from renderfarm_dagster.render.raster import rasterize
 
+    keep_freed_memory()
     rasterize(b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>', 1, 1)
 
 
@@ -81,6 +83,7 @@ class RenderPool:
         jobs = list(jobs)
         if self.workers == 1 or len(jobs) <= 1:
             # Starting a worker costs more than rendering one variant here.
+            keep_freed_memory()
             for job in jobs:
                 yield _render(job)
             return
