@@ -38,7 +38,9 @@ class Size:
     products: int
     variants: int
     rounds: int
+    one_worker_rounds: int
     single_core_variants: int
+    single_core_rounds: int
     resume_products: int
     interruptions: int
 
@@ -46,8 +48,10 @@ class Size:
 FULL = Size(
     products=20,
     variants=25,
-    rounds=3,
+    rounds=5,
+    one_worker_rounds=3,
     single_core_variants=40,
+    single_core_rounds=3,
     resume_products=4,
     interruptions=3,
 )
@@ -55,7 +59,9 @@ QUICK = Size(
     products=4,
     variants=4,
     rounds=1,
+    one_worker_rounds=1,
     single_core_variants=4,
+    single_core_rounds=3,
     resume_products=2,
     interruptions=1,
 )
@@ -99,7 +105,7 @@ def measure_single_core(folder: Path, size: Size) -> dict:
         "--variants",
         str(size.single_core_variants),
         "--rounds",
-        str(max(3, size.rounds)),
+        str(size.single_core_rounds),
     )
     throughput = {
         side: report["variants"] / statistics.median(seconds)
@@ -109,45 +115,74 @@ def measure_single_core(folder: Path, size: Size) -> dict:
 
 
 def measure_loops_and_dagster(folder: Path, workdir: Path, size: Size, cpus: int) -> dict:
-    """Per round: the render loop on 1 worker, on every CPU, and the Dagster run on every CPU."""
+    """The render loop on every CPU, the Dagster run on every CPU and the loop on 1 worker.
+
+    They are measured round by round, back to back, the order reversed every other round, and
+    each ratio is the median of the ratios within a round: on a shared machine the speed drifts
+    by 10-20% from one minute to the next, and two runs made side by side share most of that
+    drift where two medians taken minutes apart do not. The 1-worker loop, the longest, is in
+    the first `size.one_worker_rounds` rounds only.
+    """
     rounds: dict[str, list[dict]] = {"loop_1": [], "loop_all": [], "dagster": []}
-    for _ in range(size.rounds):
-        for key, workers in (("loop_1", 1), ("loop_all", cpus)):
-            data_dir = fresh(workdir, key)
-            reference_data_dir = data_dir
-            rounds[key].append(
-                step(
-                    "loop",
-                    "--catalog",
-                    str(folder),
-                    "--data-dir",
-                    str(data_dir),
-                    "--workers",
-                    str(workers),
-                )
+    data_dirs: list[Path] = []
+
+    def loop(key: str, workers: int) -> None:
+        data_dirs.append(fresh(workdir, key))
+        rounds[key].append(
+            step(
+                "loop",
+                "--catalog",
+                str(folder),
+                "--data-dir",
+                str(data_dirs[-1]),
+                "--workers",
+                str(workers),
             )
-        env = dagster_env(workdir)
-        run = step("dagster", "--catalog", str(folder), "--workers", str(cpus), env=env)
+        )
+
+    def dagster() -> None:
+        run = step(
+            "dagster", "--catalog", str(folder), "--workers", str(cpus), env=dagster_env(workdir)
+        )
         if not (run["success"] and run["checks_passed"] == run["checks"]):
             raise SystemExit(f"the Dagster run failed or a check did not pass: {run}")
         rounds["dagster"].append(run)
+
+    for index in range(size.rounds):
+        steps = [lambda: loop("loop_all", cpus), dagster]
+        if index < size.one_worker_rounds:
+            steps.append(lambda: loop("loop_1", 1))
+        for measure in reversed(steps) if index % 2 else steps:
+            measure()
     variants = rounds["dagster"][0]["variants"]
     throughput = {
         key: variants / statistics.median(r["seconds"] for r in reports)
         for key, reports in rounds.items()
     }
-    throughput["dagster_materialisation"] = variants / statistics.median(
-        r["materialisation_seconds"] for r in rounds["dagster"]
-    )
+    with_dagster = list(zip(rounds["loop_all"], rounds["dagster"], strict=True))
+    with_one_worker = list(zip(rounds["loop_all"], rounds["loop_1"], strict=False))
     return {
         "variants": variants,
         "rounds": rounds,
         "variants_per_s": throughput,
+        # Within each round: Dagster's throughput over the loop's, and the loop on every CPU
+        # over `cpus` times the loop on one.
+        "paired": {
+            "dagster_materialisation": statistics.median(
+                bare["seconds"] / run["materialisation_seconds"] for bare, run in with_dagster
+            ),
+            "dagster_with_checks": statistics.median(
+                bare["seconds"] / run["seconds"] for bare, run in with_dagster
+            ),
+            "parallel_efficiency": statistics.median(
+                one["seconds"] / (cpus * every["seconds"]) for every, one in with_one_worker
+            ),
+        },
         "worker_peak_rss_mib": max(
             peak for report in rounds["loop_all"] for peak in report["worker_peak_rss_mib"]
         ),
         # An uninterrupted render, to compare the resumed one with.
-        "reference_data_dir": str(reference_data_dir),
+        "reference_data_dir": str(data_dirs[-1]),
     }
 
 
@@ -323,12 +358,16 @@ def figures(results: dict) -> list[Figure]:
     resume = results["resume"]
     cpus = results["machine"]["cpus"]
     speedup = single["project"] / single["baseline"]
-    overhead = loops["dagster_materialisation"] / loops["loop_all"]
-    with_checks = loops["dagster"] / loops["loop_all"]
-    efficiency = loops["loop_all"] / (cpus * loops["loop_1"])
+    paired = results["throughput"]["paired"]
+    overhead = paired["dagster_materialisation"]
+    with_checks = paired["dagster_with_checks"]
+    efficiency = paired["parallel_efficiency"]
     redone = resume["variants_redone"] / resume["interruptions"]
     peak = results["throughput"]["worker_peak_rss_mib"]
     variants = results["throughput"]["variants"]
+    median_materialisation = statistics.median(
+        run["materialisation_seconds"] for run in results["throughput"]["rounds"]["dagster"]
+    )
     return [
         Figure(
             "render path vs baseline, 1 core",
@@ -340,7 +379,7 @@ def figures(results: dict) -> list[Figure]:
         Figure(
             f"Dagster materialisation vs bare render loop, {variants} variants",
             overhead,
-            f"{overhead:.2f}x ({loops['dagster_materialisation']:.1f} vs "
+            f"{overhead:.2f}x ({variants / median_materialisation:.1f} vs "
             f"{loops['loop_all']:.1f} variants/s)",
             ">= 0.9x",
             overhead >= 0.9,
@@ -379,7 +418,8 @@ def print_table(results: dict, rows: list[Figure], judged: bool) -> None:
     print(
         f"renderfarm bench: {machine['cpus']} CPUs, Python {machine['python']}, "
         f"{results['catalog']['products']} products x {results['catalog']['variants']} variants "
-        f"x 3 outputs, median of {results['catalog']['rounds']} rounds"
+        f"x 3 outputs; each ratio the median of {results['catalog']['rounds']} rounds "
+        f"({results['catalog']['one_worker_rounds']} with the 1-worker loop) measured side by side"
     )
     width = max(len(row.name) for row in rows)
     print(f"{'figure':<{width}}  {'target':<9} {'ok':<4} measured")
@@ -428,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
                 "products": size.products,
                 "variants": size.variants,
                 "rounds": size.rounds,
+                "one_worker_rounds": size.one_worker_rounds,
             },
             "single_core": single,
             "throughput": throughput,
