@@ -38,7 +38,6 @@ class Size:
     products: int
     variants: int
     rounds: int
-    one_worker_rounds: int
     single_core_variants: int
     single_core_rounds: int
     resume_products: int
@@ -49,7 +48,6 @@ FULL = Size(
     products=20,
     variants=25,
     rounds=5,
-    one_worker_rounds=3,
     single_core_variants=40,
     single_core_rounds=3,
     resume_products=4,
@@ -59,7 +57,6 @@ QUICK = Size(
     products=4,
     variants=4,
     rounds=1,
-    one_worker_rounds=1,
     single_core_variants=4,
     single_core_rounds=3,
     resume_products=2,
@@ -120,8 +117,7 @@ def measure_loops_and_dagster(folder: Path, workdir: Path, size: Size, cpus: int
     They are measured round by round, back to back, the order reversed every other round, and
     each ratio is the median of the ratios within a round: on a shared machine the speed drifts
     by 10-20% from one minute to the next, and two runs made side by side share most of that
-    drift where two medians taken minutes apart do not. The 1-worker loop, the longest, is in
-    the first `size.one_worker_rounds` rounds only.
+    drift where two medians taken minutes apart do not.
     """
     rounds: dict[str, list[dict]] = {"loop_1": [], "loop_all": [], "dagster": []}
     data_dirs: list[Path] = []
@@ -148,10 +144,8 @@ def measure_loops_and_dagster(folder: Path, workdir: Path, size: Size, cpus: int
             raise SystemExit(f"the Dagster run failed or a check did not pass: {run}")
         rounds["dagster"].append(run)
 
+    steps = [lambda: loop("loop_all", cpus), dagster, lambda: loop("loop_1", 1)]
     for index in range(size.rounds):
-        steps = [lambda: loop("loop_all", cpus), dagster]
-        if index < size.one_worker_rounds:
-            steps.append(lambda: loop("loop_1", 1))
         for measure in reversed(steps) if index % 2 else steps:
             measure()
     variants = rounds["dagster"][0]["variants"]
@@ -160,7 +154,7 @@ def measure_loops_and_dagster(folder: Path, workdir: Path, size: Size, cpus: int
         for key, reports in rounds.items()
     }
     with_dagster = list(zip(rounds["loop_all"], rounds["dagster"], strict=True))
-    with_one_worker = list(zip(rounds["loop_all"], rounds["loop_1"], strict=False))
+    with_one_worker = list(zip(rounds["loop_all"], rounds["loop_1"], strict=True))
     return {
         "variants": variants,
         "rounds": rounds,
@@ -418,8 +412,8 @@ def print_table(results: dict, rows: list[Figure], judged: bool) -> None:
     print(
         f"renderfarm bench: {machine['cpus']} CPUs, Python {machine['python']}, "
         f"{results['catalog']['products']} products x {results['catalog']['variants']} variants "
-        f"x 3 outputs; each ratio the median of {results['catalog']['rounds']} rounds "
-        f"({results['catalog']['one_worker_rounds']} with the 1-worker loop) measured side by side"
+        f"x 3 outputs; each ratio the median of {results['catalog']['rounds']} rounds measured "
+        "side by side"
     )
     width = max(len(row.name) for row in rows)
     print(f"{'figure':<{width}}  {'target':<9} {'ok':<4} measured")
@@ -468,7 +462,6 @@ def main(argv: list[str] | None = None) -> int:
                 "products": size.products,
                 "variants": size.variants,
                 "rounds": size.rounds,
-                "one_worker_rounds": size.one_worker_rounds,
             },
             "single_core": single,
             "throughput": throughput,

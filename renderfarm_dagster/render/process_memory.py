@@ -4,10 +4,11 @@ A render allocates and frees a few large buffers per variant: the cairo surface 
 1200 px card, 64 MiB at the spec's 4096 px limit), its copy, the RGB image and its smaller
 renditions, the encoders' buffers. By default glibc hands large freed blocks back to the kernel
 (unmapping them, or trimming the heap's top), and the next variant's buffers are fresh pages
-that the kernel maps and zeroes one by one: about 1,700 page faults per 1200 px variant, a
-sixth of a worker's CPU time spent in the kernel (`make bench`). With both thresholds above the
-largest buffer, freed memory stays in the heap for the next variant; a worker's resident memory
-stays at its peak (about 90 MiB for a 1200 px card) instead of returning to it every variant.
+that the kernel maps and zeroes one by one: about 3,400 page faults per variant of the bench
+catalog, a sixth of a worker's CPU time spent in the kernel (`make bench`). With both
+thresholds above the largest buffer, freed memory stays in the heap for the next variant (about
+70 faults per variant); a worker's resident memory stays at its peak (about 90 MiB for a
+1200 px card) instead of returning to it every variant.
 """
 
 from __future__ import annotations
