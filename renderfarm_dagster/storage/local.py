@@ -123,8 +123,18 @@ CREATE TABLE IF NOT EXISTS interruptions (
 );
 CREATE INDEX IF NOT EXISTS pending_interruptions ON interruptions (settled, recorded_at);
 """
-_COLUMNS = ", ".join(field.name for field in dataclasses.fields(OutputCheckpoint))
-_PLACEHOLDERS = ", ".join("?" for _ in dataclasses.fields(OutputCheckpoint))
+# The checkpoint table's columns are OutputCheckpoint's fields, in order.
+_FIELDS = tuple(field.name for field in dataclasses.fields(OutputCheckpoint))
+_COLUMNS = ", ".join(_FIELDS)
+_CHECKPOINT_KEY = ("product_id", "variant_id", "output_name")
+# Built once: it runs for every stored variant. A newer attempt's checkpoint replaces an older
+# one's, never the reverse.
+_UPSERT_CHECKPOINTS = (
+    f"INSERT INTO output_checkpoints ({_COLUMNS}) VALUES ({', '.join('?' * len(_FIELDS))}) "
+    f"ON CONFLICT ({', '.join(_CHECKPOINT_KEY)}) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _FIELDS if name not in _CHECKPOINT_KEY)
+    + " WHERE excluded.attempt >= output_checkpoints.attempt"
+)
 
 
 class _SqliteFile:
@@ -150,16 +160,10 @@ class SqliteCheckpointStore(_SqliteFile, CheckpointStore):
     """Checkpoints in a table of the local deployment's SQLite file."""
 
     def record(self, checkpoints: Sequence[OutputCheckpoint]) -> None:
-        # The table's columns are the dataclass's fields, in order.
-        rows = [dataclasses.astuple(c) for c in checkpoints]
-        updates = ", ".join(f"{column} = excluded.{column}" for column in _COLUMNS.split(", ")[3:])
+        # Not dataclasses.astuple: it deep-copies every value, about 30 us a row against 2.
+        rows = [tuple(getattr(c, name) for name in _FIELDS) for c in checkpoints]
         with self._database.transaction() as connection:
-            connection.executemany(
-                f"INSERT INTO output_checkpoints ({_COLUMNS}) VALUES ({_PLACEHOLDERS}) "
-                "ON CONFLICT (product_id, variant_id, output_name) "
-                f"DO UPDATE SET {updates} WHERE excluded.attempt >= output_checkpoints.attempt",
-                rows,
-            )
+            connection.executemany(_UPSERT_CHECKPOINTS, rows)
 
     def read(self, product_id: str) -> dict[tuple[str, str], OutputCheckpoint]:
         rows = (
