@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
@@ -13,6 +14,10 @@ from renderfarm_dagster.render.variant import RenderedOutput, render_variant
 from renderfarm_dagster.spec import ProductSpec
 
 VariantJob = tuple[ProductSpec, str, tuple[str, ...]]
+# Variants submitted ahead per worker: enough that the workers keep drawing while this process
+# stores a variant or finishes a product (contact sheet, the next product's plan), few enough
+# that a 500-variant spec never has its rendered bytes waiting in memory.
+QUEUED_PER_WORKER = 3
 
 
 def available_cpus() -> int:
@@ -54,7 +59,7 @@ class RenderPool:
         self.workers = workers or available_cpus()
         self._executor: ProcessPoolExecutor | None = None
         # Submitted and not yet handed to the caller: what `finish_started` can still save.
-        self._in_flight: set[Future] = set()
+        self._in_flight: dict[Future, VariantJob] = {}
 
     def __enter__(self) -> RenderPool:
         return self
@@ -78,40 +83,46 @@ class RenderPool:
             )
         return self._executor
 
-    def render(self, jobs: Iterable[VariantJob]) -> Iterator[list[RenderedOutput]]:
-        """Yield each variant's outputs as soon as it is done, in completion order."""
-        jobs = list(jobs)
-        if self.workers == 1 or len(jobs) <= 1:
+    def render(
+        self, jobs: Iterable[VariantJob]
+    ) -> Iterator[tuple[VariantJob, list[RenderedOutput]]]:
+        """Yield each job with its variant's outputs as soon as it is done, in completion order.
+
+        `jobs` is consumed lazily, one job whenever a worker has room: it may plan the next
+        product while the workers draw.
+        """
+        jobs = iter(jobs)
+        first = list(itertools.islice(jobs, 2))
+        if self.workers == 1 or len(first) <= 1:
             # Starting a worker costs more than rendering one variant here.
             keep_freed_memory()
-            for job in jobs:
-                yield _render(job)
+            for job in itertools.chain(first, jobs):
+                yield job, _render(job)
             return
         pool = self._pool()
-        # At most two variants queued per worker: memory stays bounded for 500-variant specs.
-        queue = iter(jobs)
+        queue = itertools.chain(first, jobs)
         for job in queue:
-            self._in_flight.add(pool.submit(_render, job))
-            if len(self._in_flight) >= 2 * self.workers:
+            self._in_flight[pool.submit(_render, job)] = job
+            if len(self._in_flight) >= QUEUED_PER_WORKER * self.workers:
                 break
         while self._in_flight:
             done, _ = wait(self._in_flight, return_when=FIRST_COMPLETED)
             for future in done:
                 for job in queue:
-                    self._in_flight.add(pool.submit(_render, job))
+                    self._in_flight[pool.submit(_render, job)] = job
                     break
                 # Leaves the in-flight set only as it is handed over: an interruption while
                 # the caller stores one variant leaves the others for `finish_started`.
-                self._in_flight.discard(future)
-                yield future.result()
+                job = self._in_flight.pop(future)
+                yield job, future.result()
 
-    def finish_started(self) -> Iterator[list[RenderedOutput]]:
+    def finish_started(self) -> Iterator[tuple[VariantJob, list[RenderedOutput]]]:
         """After `render` was interrupted: cancel the variants not started, and yield those
         already being drawn as they finish (each takes well under a second), so the caller can
         keep them instead of a retry drawing them again. Variants that failed are dropped;
         the retry renders them."""
-        in_flight, self._in_flight = self._in_flight, set()
-        started = [future for future in in_flight if not future.cancel()]
-        for future in started:
+        in_flight, self._in_flight = self._in_flight, {}
+        started = [(future, job) for future, job in in_flight.items() if not future.cancel()]
+        for future, job in started:
             if future.exception() is None:
-                yield future.result()
+                yield job, future.result()

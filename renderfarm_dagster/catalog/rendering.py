@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from renderfarm_dagster import keys
-from renderfarm_dagster.catalog.pool import RenderPool
-from renderfarm_dagster.render.contact_sheet import contact_sheet
+from renderfarm_dagster.catalog.pool import RenderPool, VariantJob
+from renderfarm_dagster.render.contact_sheet import ContactSheet, contact_sheet
 from renderfarm_dagster.render.variant import RenderedOutput, render_fingerprint
 from renderfarm_dagster.spec import EXTENSIONS, OutputSpec, ProductSpec
 from renderfarm_dagster.storage import CheckpointStore, ObjectStore, OutputCheckpoint
@@ -32,8 +33,9 @@ class ProductRenderReport:
     bytes_written: int = 0
     total_bytes: int = 0
     duration_s: float = 0.0
+    # The contact sheet stored under `preview_key`, and a smaller copy for event metadata.
     preview_key: str = ""
-    preview: bytes = field(default=b"", repr=False)
+    preview_jpeg: bytes = field(default=b"", repr=False)
 
 
 def plan(
@@ -69,6 +71,89 @@ def _still_valid(
     return info is not None and info.sha256 == checkpoint.sha256 and info.size == checkpoint.size
 
 
+@dataclass
+class _Progress:
+    """A product whose variants are being drawn: what is left, and its report so far."""
+
+    spec: ProductSpec
+    report: ProductRenderReport
+    started: float
+    jobs: list[VariantJob]
+    stored: int = 0
+
+    @property
+    def to_render(self) -> int:
+        return len(self.jobs)
+
+
+def render_products(
+    specs: Iterable[ProductSpec],
+    objects: ObjectStore,
+    checkpoints: CheckpointStore,
+    pool: RenderPool,
+    run_id: str,
+    attempt: int = 0,
+    log: Callable[[str], None] = lambda message: None,
+) -> Iterator[ProductRenderReport]:
+    """Render every output of `specs` not already done, checkpointing each variant as it lands;
+    yield each product's report once its last variant is stored.
+
+    The products share one stream of variants through the pool: the next product is planned
+    and its variants queued while the workers still draw the last ones of the previous, so
+    they never sit idle at a product boundary while this process makes a contact sheet, plans
+    the next product or the caller logs and records the finished one. Close the generator
+    (`contextlib.closing`) before the pool if the caller may stop early: closing stores what
+    the workers had already drawn.
+
+    `attempt` counts the interruptions before this run, so that checkpoints of an interrupted
+    run that is still shutting down never replace those of its retry.
+    """
+    drawing: dict[str, _Progress] = {}
+    finished: deque[_Progress] = deque()
+
+    def variant_jobs() -> Iterator[VariantJob]:
+        # Runs in this process whenever the pool has room for another variant.
+        for spec in specs:
+            progress = _start(spec, objects, checkpoints, log)
+            if progress.to_render:
+                drawing[spec.product_id] = progress
+            else:
+                finished.append(progress)
+            yield from progress.jobs
+
+    next_progress = time.monotonic() + PROGRESS_INTERVAL_S
+    try:
+        for (spec, _, _), outputs in pool.render(variant_jobs()):
+            progress = drawing[spec.product_id]
+            _store_variant(spec, outputs, objects, checkpoints, run_id, attempt, progress.report)
+            progress.stored += 1
+            if progress.stored == progress.to_render:
+                finished.append(drawing.pop(spec.product_id))
+            elif time.monotonic() >= next_progress:
+                log(f"{spec.product_id}: {progress.stored}/{progress.to_render} variants rendered")
+                next_progress = time.monotonic() + PROGRESS_INTERVAL_S
+            while finished:
+                yield _finish(finished.popleft(), objects)
+    except BaseException as stop:
+        if isinstance(stop, Exception):
+            raise  # a failure, not an interruption: the store itself may be what failed
+        # SIGTERM (on Fargate Spot, a two-minute warning) arrives as a BaseException such as
+        # Dagster's DagsterExecutionInterruptedError or KeyboardInterrupt; a caller that stops
+        # early closes this generator (GeneratorExit). The variants the workers are drawing
+        # finish in well under a second: storing them now means the retry does not draw them
+        # again.
+        saved = 0
+        for (spec, _, _), outputs in pool.finish_started():
+            report = drawing[spec.product_id].report
+            _store_variant(spec, outputs, objects, checkpoints, run_id, attempt, report)
+            saved += 1
+        if saved:
+            log(f"interrupted; stored the {saved} variant(s) already drawn")
+        raise
+    while finished:
+        yield _finish(finished.popleft(), objects)
+
+
 def render_product(
     spec: ProductSpec,
     objects: ObjectStore,
@@ -78,11 +163,17 @@ def render_product(
     attempt: int = 0,
     log: Callable[[str], None] = lambda message: None,
 ) -> ProductRenderReport:
-    """Render every output of `spec` not already done; checkpoint each variant as it lands.
+    """`render_products` for one product."""
+    (report,) = render_products([spec], objects, checkpoints, pool, run_id, attempt, log)
+    return report
 
-    `attempt` counts the interruptions before this run, so that checkpoints of an interrupted
-    run that is still shutting down never replace those of its retry.
-    """
+
+def _start(
+    spec: ProductSpec,
+    objects: ObjectStore,
+    checkpoints: CheckpointStore,
+    log: Callable[[str], None],
+) -> _Progress:
     started = time.monotonic()
     todo, done = plan(spec, objects, checkpoints)
     report = ProductRenderReport(
@@ -95,31 +186,16 @@ def render_product(
     if done:
         log(f"{spec.product_id}: {len(done)} outputs already rendered, {len(todo)} variants to go")
     jobs = [(spec, variant_id, names) for variant_id, names in todo.items()]
-    next_progress = started + PROGRESS_INTERVAL_S
-    try:
-        for finished, outputs in enumerate(pool.render(jobs), start=1):
-            _store_variant(spec, outputs, objects, checkpoints, run_id, attempt, report)
-            if time.monotonic() >= next_progress and finished < len(jobs):
-                log(f"{spec.product_id}: {finished}/{len(jobs)} variants rendered")
-                next_progress = time.monotonic() + PROGRESS_INTERVAL_S
-    except BaseException as stop:
-        if isinstance(stop, Exception):
-            raise  # a failure, not an interruption: the store itself may be what failed
-        # SIGTERM (on Fargate Spot, a two-minute warning) arrives as a BaseException such as
-        # Dagster's DagsterExecutionInterruptedError or KeyboardInterrupt. The variants the
-        # workers are drawing finish in well under a second: storing them now means the retry
-        # does not draw them again.
-        saved = 0
-        for outputs in pool.finish_started():
-            _store_variant(spec, outputs, objects, checkpoints, run_id, attempt, report)
-            saved += 1
-        if saved:
-            log(f"{spec.product_id}: interrupted; stored the {saved} variant(s) already drawn")
-        raise
-    report.preview = _contact_sheet(spec, objects)
-    report.preview_key = keys.preview_key(spec.product_id)
-    objects.put(report.preview_key, report.preview, "image/jpeg")
-    report.duration_s = time.monotonic() - started
+    return _Progress(spec, report, started, jobs)
+
+
+def _finish(progress: _Progress, objects: ObjectStore) -> ProductRenderReport:
+    report = progress.report
+    sheet = _contact_sheet(progress.spec, objects)
+    report.preview_key = keys.preview_key(progress.spec.product_id)
+    objects.put(report.preview_key, sheet.jpeg, "image/jpeg")
+    report.preview_jpeg = sheet.preview_jpeg
+    report.duration_s = time.monotonic() - progress.started
     return report
 
 
@@ -170,7 +246,7 @@ def _store(
     )
 
 
-def _contact_sheet(spec: ProductSpec, objects: ObjectStore) -> bytes:
+def _contact_sheet(spec: ProductSpec, objects: ObjectStore) -> ContactSheet:
     # The smallest output of each variant is enough for a 160 px tile and cheapest to read.
     smallest = min(spec.outputs, key=lambda o: o.width * o.height)
     images = [

@@ -1,32 +1,26 @@
 """Rendered variants and manifests of each product, as partitioned assets."""
 
 import base64
+from contextlib import closing
 
 import dagster as dg
 from pydantic import Field
 
-from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.inbox import load_spec
-from renderfarm_dagster.catalog.manifest import (
-    IncompleteRenderError,
-    build_manifest,
-    manifest_bytes,
-)
+from renderfarm_dagster.catalog.manifest import IncompleteRenderError, publish_manifest
 from renderfarm_dagster.catalog.pool import RenderPool
-from renderfarm_dagster.catalog.rendering import ProductRenderReport, render_product
+from renderfarm_dagster.catalog.rendering import ProductRenderReport, render_products
 from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.partitions import products
 from renderfarm_dagster.defs.resources import MessagingResource, StorageResource
 from renderfarm_dagster.deployment import partitions_per_run, ui_url
-from renderfarm_dagster.messaging import PRODUCT_RENDERED
-from renderfarm_dagster.render.contact_sheet import downscale_jpeg
-from renderfarm_dagster.spec import SpecError
+from renderfarm_dagster.spec import ProductSpec, SpecError
+from renderfarm_dagster.storage import ObjectStore
 
 # Each backfill run renders up to N products: in production a run is a container whose cold
 # start (image pull, Python, imports) costs more than rendering one small product.
 BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=partitions_per_run())
 OWNERS = ["team:catalog-platform"]
-PREVIEW_WIDTH = 640
 
 
 class RenderConfig(dg.Config):
@@ -59,50 +53,57 @@ def rendered_variants(
 ) -> dg.MaterializeResult:
     objects, checkpoints = storage.objects(), storage.checkpoints()
     attempt = _attempt(context.run)
-    reports = []
     if attempt:
         context.log.info(
             f"retry {attempt} of run {context.run.tags.get(tags.RETRY_OF)}: resuming from "
             "checkpoints"
         )
+    # Every spec of the run is read before anything renders: an invalid one fails the run at
+    # once, with its errors, instead of after the products before it.
+    specs = [_load_spec(objects, product_id) for product_id in context.partition_keys]
+    rendered = 0
     try:
-        with RenderPool(config.workers) as pool:
-            context.log.info(
-                f"rendering {len(context.partition_keys)} product(s) with {pool.workers} worker(s)"
-            )
-            for product_id in context.partition_keys:
-                try:
-                    parsed = load_spec(objects, product_id)
-                except SpecError as error:
-                    raise _spec_failure(error) from None
-                report = render_product(
-                    parsed.spec,
-                    objects,
-                    checkpoints,
-                    pool,
-                    context.run.run_id,
-                    attempt,
-                    context.log.info,
+        with (
+            RenderPool(config.workers) as pool,
+            # Closed before the pool: an interruption stores what the workers already drew.
+            closing(
+                render_products(
+                    specs, objects, checkpoints, pool, context.run.run_id, attempt, context.log.info
                 )
+            ) as reports,
+        ):
+            context.log.info(f"rendering {len(specs)} product(s) with {pool.workers} worker(s)")
+            for report in reports:
                 context.log.info(
-                    f"{product_id}: {report.rendered} rendered, {report.skipped} skipped "
+                    f"{report.product_id}: {report.rendered} rendered, {report.skipped} skipped "
                     f"in {report.duration_s:.1f}s"
                 )
-                reports.append(report)
+                # Each partition's materialisation shows its own product, not the run's.
+                context.add_asset_metadata(
+                    _render_metadata(report), partition_key=report.product_id
+                )
+                rendered += report.rendered
     except dg.DagsterExecutionInterruptedError:
         # SIGTERM: on Fargate Spot, the two-minute warning. What landed is checkpointed; the
         # tag tells the failure notifier this run will be retried, not reported.
         context.instance.add_run_tags(context.run.run_id, {tags.INTERRUPTED: "sigterm"})
         context.log.warning(
-            f"interrupted after {sum(r.rendered for r in reports)} outputs of finished products; "
+            f"interrupted after {rendered} outputs of finished products; "
             "everything stored is checkpointed"
         )
         raise
-    metadata = _render_metadata(reports)
-    if attempt:
-        metadata["retry_of"] = context.run.tags.get(tags.RETRY_OF, "")
-        metadata["attempt"] = attempt
-    return dg.MaterializeResult(metadata=metadata)
+    if not attempt:
+        return dg.MaterializeResult()
+    return dg.MaterializeResult(
+        metadata={"retry_of": context.run.tags.get(tags.RETRY_OF, ""), "attempt": attempt}
+    )
+
+
+def _load_spec(objects: ObjectStore, product_id: str) -> ProductSpec:
+    try:
+        return load_spec(objects, product_id).spec
+    except SpecError as error:
+        raise _spec_failure(error) from None
 
 
 def _attempt(run: dg.DagsterRun) -> int:
@@ -112,33 +113,21 @@ def _attempt(run: dg.DagsterRun) -> int:
     return int(raw)
 
 
-def _render_metadata(reports: list[ProductRenderReport]) -> dict:
-    metadata = {
-        "products": len(reports),
-        "variants": sum(r.variants for r in reports),
-        "outputs": sum(r.outputs for r in reports),
-        "rendered": sum(r.rendered for r in reports),
-        "skipped": sum(r.skipped for r in reports),
-        "bytes_written": sum(r.bytes_written for r in reports),
-        "total_bytes": sum(r.total_bytes for r in reports),
-        "duration_s": round(sum(r.duration_s for r in reports), 3),
+def _render_metadata(report: ProductRenderReport) -> dict:
+    thumbnail = base64.b64encode(report.preview_jpeg).decode("ascii")
+    return {
+        "variants": report.variants,
+        "outputs": report.outputs,
+        "rendered": report.rendered,
+        "skipped": report.skipped,
+        "bytes_written": report.bytes_written,
+        "total_bytes": report.total_bytes,
+        "duration_s": round(report.duration_s, 3),
+        "contact_sheet_key": dg.MetadataValue.path(report.preview_key),
+        "preview": dg.MetadataValue.md(
+            f"![{report.product_id} contact sheet](data:image/jpeg;base64,{thumbnail})"
+        ),
     }
-    if len(reports) > 1:
-        rows = "\n".join(
-            f"| {r.product_id} | {r.variants} | {r.rendered} | {r.skipped} | {r.preview_key} |"
-            for r in reports
-        )
-        metadata["per_product"] = dg.MetadataValue.md(
-            "| product | variants | rendered | skipped | contact sheet |\n|---|---|---|---|---|\n"
-            + rows
-        )
-    first = reports[0]
-    thumbnail = base64.b64encode(downscale_jpeg(first.preview, PREVIEW_WIDTH)).decode("ascii")
-    metadata["contact_sheet_key"] = dg.MetadataValue.path(first.preview_key)
-    metadata["preview"] = dg.MetadataValue.md(
-        f"![{first.product_id} contact sheet](data:image/jpeg;base64,{thumbnail})"
-    )
-    return metadata
 
 
 @dg.asset(
@@ -158,41 +147,30 @@ def product_manifest(
 ) -> dg.MaterializeResult:
     objects, checkpoints = storage.objects(), storage.checkpoints()
     notifier = messaging.notifier()
-    written = []
+    run_url = f"{ui_url()}/runs/{context.run.run_id}"
     for product_id in context.partition_keys:
         try:
-            parsed = load_spec(objects, product_id)
-            manifest = build_manifest(parsed, checkpoints.read(product_id))
+            published = publish_manifest(
+                product_id, objects, checkpoints, notifier, context.run.run_id, run_url
+            )
         except SpecError as error:
             raise _spec_failure(error) from None
         except IncompleteRenderError as error:
             raise dg.Failure(description=str(error)) from None
-        info = objects.put(
-            keys.manifest_key(product_id), manifest_bytes(manifest), "application/json"
+        notification = published.notification
+        context.add_asset_metadata(
+            {
+                "manifest_key": dg.MetadataValue.path(published.info.key),
+                "manifest_sha256": published.info.sha256,
+                "manifest_bytes": published.info.size,
+                "variants": notification["variants"],
+                "outputs": notification["outputs"],
+                "output_bytes": notification["bytes"],
+            },
+            partition_key=product_id,
         )
-        context.log.info(f"{product_id}: wrote {info.key} ({info.size} bytes)")
-        written.append((info, manifest))
-        notifier.publish(PRODUCT_RENDERED, _completion(context.run.run_id, info.key, manifest))
-    return dg.MaterializeResult(
-        metadata={
-            "manifests": dg.MetadataValue.json({info.key: info.sha256 for info, _ in written}),
-            "variants": sum(len(m["variants"]) for _, m in written),
-            "outputs": sum(len(v["outputs"]) for _, m in written for v in m["variants"]),
-            "output_bytes": sum(
-                o["bytes"] for _, m in written for v in m["variants"] for o in v["outputs"]
-            ),
-        }
+    # One line for the step: each manifest is in its partition's materialisation.
+    context.log.info(
+        f"wrote {len(context.partition_keys)} manifest(s) and published their notifications"
     )
-
-
-def _completion(run_id: str, manifest_key: str, manifest: dict) -> dict:
-    outputs = [o for v in manifest["variants"] for o in v["outputs"]]
-    return {
-        "product_id": manifest["product_id"],
-        "run_id": run_id,
-        "manifest_key": manifest_key,
-        "variants": len(manifest["variants"]),
-        "outputs": len(outputs),
-        "bytes": sum(o["bytes"] for o in outputs),
-        "run_url": f"{ui_url()}/runs/{run_id}",
-    }
+    return dg.MaterializeResult()

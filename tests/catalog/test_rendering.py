@@ -1,9 +1,11 @@
 """Rendering a product into storage, and resuming after an interruption."""
 
+from contextlib import closing
+
 import pytest
 
 from renderfarm_dagster.catalog import rendering
-from renderfarm_dagster.catalog.pool import RenderPool
+from renderfarm_dagster.catalog.pool import QUEUED_PER_WORKER, RenderPool
 from renderfarm_dagster.catalog.rendering import plan, render_product
 from renderfarm_dagster.spec import parse_spec
 from tests.conftest import spec_bytes
@@ -96,7 +98,7 @@ def test_pool_renders_in_parallel_with_the_same_results(spec_doc, stores):
 
 
 def test_an_interruption_stores_the_variants_already_being_drawn(spec_doc, stores, monkeypatch):
-    # 12 variants over 2 workers: up to 4 are in flight when the first one is being stored.
+    # 12 variants over 2 workers: up to 6 are in flight when the first one is being stored.
     spec_doc["variants"] = [
         {
             "variant_id": f"v{i:02d}",
@@ -123,7 +125,7 @@ def test_an_interruption_stores_the_variants_already_being_drawn(spec_doc, store
     stored = checkpoints.read("test-shoe")
     stored_variants = {variant_id for variant_id, _ in stored}
     # The first variant, plus the ones the workers had started: none of them is lost.
-    assert 2 <= len(stored_variants) <= 1 + 2 * 2
+    assert 2 <= len(stored_variants) <= 1 + 2 * QUEUED_PER_WORKER
     assert len(stored) == 3 * len(stored_variants)
     with RenderPool(workers=1) as pool:
         resumed = render_product(spec, objects, checkpoints, pool, "run-2")
@@ -157,3 +159,64 @@ def test_progress_is_logged_by_time_not_by_variant(spec_doc, stores, monkeypatch
     with RenderPool(workers=1) as pool:
         render_product(spec_of(spec_doc), objects, checkpoints, pool, "run-2", log=lines.append)
     assert lines == ["test-shoe: 8 outputs already rendered, 1 variants to go"]
+
+
+def products_of(spec_doc, product_ids, variants=3):
+    colors = spec_doc["variants"][0]["colors"]
+    spec_doc["variants"] = [
+        {"variant_id": f"v{i:02d}", "label": f"Variant {i}", "colors": colors}
+        for i in range(variants)
+    ]
+    return [spec_of({**spec_doc, "product_id": product_id}) for product_id in product_ids]
+
+
+def test_products_stream_through_one_pool_and_report_as_each_is_stored(
+    spec_doc, stores, monkeypatch
+):
+    objects, checkpoints = stores
+    specs = products_of(spec_doc, ["p-a", "p-b", "p-c"])
+    with RenderPool(workers=1) as pool:
+        render_product(specs[1], objects, checkpoints, pool, "run-0")  # p-b is already done
+    happened = []
+    real_plan = rendering.plan
+
+    def recording_plan(spec, *args):
+        happened.append(f"plan {spec.product_id}")
+        return real_plan(spec, *args)
+
+    monkeypatch.setattr(rendering, "plan", recording_plan)
+    with RenderPool(workers=2) as pool:
+        for report in rendering.render_products(specs, objects, checkpoints, pool, "run-1"):
+            happened.append(f"report {report.product_id}")
+            # Reported only once every output and the contact sheet are stored.
+            assert len(checkpoints.read(report.product_id)) == 9
+            assert objects.head(report.preview_key) is not None
+            assert report.rendered + report.skipped == 9
+    # The next products are planned and queued before the first one is finished: the workers
+    # do not wait at product boundaries.
+    assert happened.index("plan p-c") < happened.index("report p-a")
+    assert sorted(h for h in happened if h.startswith("report")) == [
+        "report p-a",
+        "report p-b",
+        "report p-c",
+    ]
+
+
+def test_a_caller_that_stops_early_keeps_the_variants_already_being_drawn(spec_doc, stores):
+    objects, checkpoints = stores
+    specs = products_of(spec_doc, ["p-a", "p-b"], variants=8)
+    with (
+        RenderPool(workers=2) as pool,
+        closing(rendering.render_products(specs, objects, checkpoints, pool, "run-1")) as reports,
+    ):
+        first = next(reports)
+    # Closed after p-a: p-b's variants the workers had started are stored, not dropped.
+    assert first.product_id == "p-a" and first.rendered == 24
+    started = {variant_id for variant_id, _ in checkpoints.read("p-b")}
+    assert 1 <= len(started) <= 2 * QUEUED_PER_WORKER
+    for checkpoint in checkpoints.read("p-b").values():
+        assert objects.head(checkpoint.key).sha256 == checkpoint.sha256
+    with RenderPool(workers=1) as pool:
+        resumed = render_product(specs[1], objects, checkpoints, pool, "run-2")
+    assert resumed.skipped == 3 * len(started)
+    assert resumed.rendered == 3 * (8 - len(started))

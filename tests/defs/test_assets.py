@@ -127,7 +127,15 @@ def test_a_batch_run_renders_every_product_in_its_partition_range(storage, insta
     assert result.success
     render = metadata_by_partition(result, "rendered_variants")
     assert set(render) == set(names)
-    assert render["batch-b"]["products"] == 3
+    # Each partition's materialisation describes its own product.
+    assert {name: m["rendered"] for name, m in render.items()} == dict.fromkeys(names, 9)
+    for name, partition in render.items():
+        assert partition["contact_sheet_key"] == f"previews/{name}.jpg"
+        assert partition["preview"].startswith(f"![{name} contact sheet](data:image/")
+    manifests = metadata_by_partition(result, "product_manifest")
+    assert {name: m["manifest_key"] for name, m in manifests.items()} == {
+        name: f"manifests/{name}.json" for name in names
+    }
     assert all(c.passed for c in result.get_asset_check_evaluations())
     for name in names:
         assert storage.objects().head(f"manifests/{name}.json") is not None

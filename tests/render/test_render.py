@@ -10,6 +10,7 @@ from defusedxml import EntitiesForbidden
 from PIL import Image
 
 from renderfarm_dagster.catalog.pool import RenderPool
+from renderfarm_dagster.render.contact_sheet import contact_sheet
 from renderfarm_dagster.render.raster import ExternalResourceError, rasterize
 from renderfarm_dagster.render.templates import TEMPLATES, VariantContent
 from renderfarm_dagster.render.variant import render_variant
@@ -52,8 +53,8 @@ def test_same_spec_gives_same_bytes_in_this_and_other_processes(spec_doc):
     again = [o.sha256 for o in render_variant(spec, "red")]
     with RenderPool(workers=2) as pool:
         pooled = {
-            o[0].variant_id: [x.sha256 for x in o]
-            for o in pool.render(
+            variant_id: [o.sha256 for o in outputs]
+            for (_, variant_id, _), outputs in pool.render(
                 [(spec, "red", ("hero", "listing", "thumb")), (spec, "blue", ("hero",))]
             )
         }
@@ -167,3 +168,23 @@ def test_png_outputs_carry_pixels_and_resolution_only(spec_doc):
     with Image.open(io.BytesIO(hero.data)) as image:
         assert image.mode == "RGB"
         assert round(image.info["dpi"][0]) == 96
+
+
+def test_contact_sheet_tiles_every_image_and_has_a_small_preview():
+    def solid(size, colour):
+        buffer = io.BytesIO()
+        Image.new("RGB", size, colour).save(buffer, "JPEG")
+        return buffer.getvalue()
+
+    images = [solid((200, 200), "red")] * 8 + [solid((400, 150), "blue")]
+    sheet = contact_sheet(images, tile=160, columns=8, preview_width=640)
+    with Image.open(io.BytesIO(sheet.jpeg)) as full:
+        # 8 columns and 2 rows of 160 px tiles with 8 px gaps around them.
+        assert full.size == (8 * 168 + 8, 2 * 168 + 8)
+        assert full.getpixel((8 + 80, 8 + 80))[0] > 200  # a red tile
+        assert full.getpixel((8 + 168 + 80, 8 + 168 + 80)) == pytest.approx((255, 255, 255), abs=8)
+        assert full.getpixel((8 + 80, 8 + 168 + 80))[2] > 200  # the banner, fitted and centred
+    with Image.open(io.BytesIO(sheet.preview_jpeg)) as preview:
+        assert preview.width == 640 and preview.height == round(full.height * 640 / full.width)
+    with pytest.raises(ValueError, match="at least one image"):
+        contact_sheet([])
