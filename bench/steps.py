@@ -16,16 +16,32 @@ from pathlib import Path
 
 from bench import baseline
 from renderfarm_dagster.catalog.inbox import submit_spec
+from renderfarm_dagster.catalog.manifest import publish_manifest
 from renderfarm_dagster.catalog.pool import RenderPool
-from renderfarm_dagster.catalog.rendering import render_product
+from renderfarm_dagster.catalog.rendering import render_products
+from renderfarm_dagster.messaging.local import FileNotifier
 from renderfarm_dagster.render.process_memory import keep_freed_memory
 from renderfarm_dagster.render.variant import render_variant
 from renderfarm_dagster.spec import ProductSpec, parse_spec
+from renderfarm_dagster.storage import ObjectStore
 from renderfarm_dagster.storage.local import LocalObjectStore, SqliteCheckpointStore
 
 
 def load_catalog(folder: Path) -> list[ProductSpec]:
-    return [parse_spec(path.read_bytes(), str(path)).spec for path in sorted(folder.glob("*.json"))]
+    return [parse_spec(path.read_bytes(), str(path)).spec for path in _spec_files(folder)]
+
+
+def submit_catalog(folder: Path, objects: ObjectStore) -> list[ProductSpec]:
+    """Every spec of the catalog stored in the inbox, as `renderfarm submit` does, before the
+    timing starts: a run reads its specs from there."""
+    return [
+        submit_spec(objects, path.read_bytes(), str(path)).parsed.spec
+        for path in _spec_files(folder)
+    ]
+
+
+def _spec_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.json"))
 
 
 def sample_variants(specs: list[ProductSpec], count: int) -> list[tuple[ProductSpec, str]]:
@@ -92,15 +108,18 @@ def _peak_rss_mib(pid: int | str = "self") -> float:
 
 
 def render_loop(catalog: Path, data_dir: Path, workers: int) -> dict:
-    """The project's render loop alone: every product into a fresh local store."""
-    specs = load_catalog(catalog)
+    """The project's render loop alone: every product of the catalog rendered into a fresh
+    local store and its manifest published, the work of the Dagster run without Dagster."""
     objects = LocalObjectStore(data_dir / "bucket")
     checkpoints = SqliteCheckpointStore(data_dir / "checkpoints.sqlite3")
+    notifier = FileNotifier(data_dir / "notifications.jsonl")
+    specs = submit_catalog(catalog, objects)
     started = time.perf_counter()
     with RenderPool(workers) as pool:
-        rendered = sum(
-            render_product(spec, objects, checkpoints, pool, "bench").rendered for spec in specs
-        )
+        rendered = 0
+        for report in render_products(specs, objects, checkpoints, pool, "bench"):
+            publish_manifest(report.product_id, objects, checkpoints, notifier, "bench", "")
+            rendered += report.rendered
         seconds = time.perf_counter() - started
         workers_peak = _render_workers_peak_rss_mib() if pool.workers > 1 else []
     return {
@@ -125,12 +144,9 @@ def dagster_run(catalog: Path, workers: int) -> dict:
     from renderfarm_dagster.defs.partitions import products
     from renderfarm_dagster.deployment import storage
 
-    specs = load_catalog(catalog)
-    ids = [spec.product_id for spec in specs]
     with storage() as resource:
-        objects = resource.objects()
-        for path in sorted(catalog.glob("*.json")):
-            submit_spec(objects, path.read_bytes(), str(path))
+        specs = submit_catalog(catalog, resource.objects())
+    ids = [spec.product_id for spec in specs]
     instance = dg.DagsterInstance.get()
     instance.add_dynamic_partitions(products.name, ids)
     job = defs.resolve_job_def("render_catalog")
