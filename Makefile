@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export RENDERFARM_DATA_DIR ?= $(CURDIR)/renderfarm-data
 
-.PHONY: venv demo dev test test-packages lint format lock bench clean
+.PHONY: venv demo dev test test-packages lint format lock bench screenshots clean
 
 # Runtime dependencies at the versions the worker image ships (worker_image/constraints.txt).
 CONSTRAINTS := worker_image/constraints.txt
@@ -37,7 +37,11 @@ test: venv lint test-packages
 bench: venv
 	$(BIN)/python -m bench
 
-# Debian packages some tests need (PostgreSQL's server); installed when absent and run as root.
+# The README's UI screenshots, taken by the browser test from a real webserver (tests/ui/).
+screenshots: venv test-packages
+	RENDERFARM_SCREENSHOTS_DIR=$(CURDIR)/docs/images $(BIN)/python -m pytest tests/ui/test_browser.py
+
+# Debian packages some tests need (PostgreSQL's server, chromium); installed when absent, as root.
 test-packages:
 	bash tests/install-test-packages.sh
 
@@ -56,4 +60,4 @@ format: venv
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .dagster_home renderfarm-data .pytest_cache .ruff_cache
+	rm -rf $(VENV) .dagster_home renderfarm-data .pytest_cache .ruff_cache test-artifacts

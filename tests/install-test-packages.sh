@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs beyond the virtual environment: PostgreSQL's server for
 # the production launch-path test (tests/deploy/test_launch_path.py starts its own throwaway
-# cluster; nothing is configured system-wide). Run by `make test`; installs only what is absent.
+# cluster; nothing is configured system-wide), and chromium for the browser test
+# (tests/ui/test_browser.py). Run by `make test`; installs only what is absent.
 set -euo pipefail
 
 missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 # The throwaway server gets a self-signed certificate (TLS is required, as on RDS).
 command -v openssl >/dev/null || missing+=(openssl)
+command -v chromium >/dev/null || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

@@ -1,49 +1,11 @@
-"""Backfills as the UI launches them, through the real webserver and daemon.
-
-Four example products, two per run (RENDERFARM_PARTITIONS_PER_RUN=2). One product's spec is
-missing at first, so the run holding it fails; the backfill of the failed partitions, launched
-after the spec is back, re-runs only those products.
-"""
-
-from types import SimpleNamespace
+"""Backfills as the UI launches them, through the real webserver and daemon (conftest.py)."""
 
 import dagster as dg
-import pytest
 
-from tests.ui import graphql
+from tests.ui.conftest import MISSING, PRODUCTS
 
-PRODUCTS = ["city-commuter-bag", "nordlicht-thermobecher", "summit-jacket", "trail-runner-2"]
-MISSING = "summit-jacket"
 CHECKS = ["manifest_matches_spec", "outputs_match_manifest", "outputs_are_valid_images"]
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
-
-
-@pytest.fixture(scope="module")
-def backfills(dagster_ui):
-    ui = dagster_ui
-    # The spec sensor would request a run for every submitted spec by itself; here the
-    # backfills are what renders, as when a team re-renders its catalog from the UI.
-    graphql.stop_sensor(ui, "spec_inbox_sensor")
-    spec = ui.bucket / "specs" / f"{MISSING}.json"
-    aside = ui.folder / spec.name
-    spec.rename(aside)
-    ui.start_daemon()
-    first_id = graphql.launch_backfill(ui, PRODUCTS)
-    first = graphql.wait_for_backfill(ui, first_id)
-    after_first = graphql.partition_statuses(ui, "rendered_variants")
-    aside.rename(spec)
-    second_id = graphql.launch_backfill(ui, after_first["failed"])
-    second = graphql.wait_for_backfill(ui, second_id)
-    return SimpleNamespace(
-        ui=ui,
-        first=first,
-        after_first=after_first,
-        second=second,
-        after_second={
-            asset: graphql.partition_statuses(ui, asset)
-            for asset in ("rendered_variants", "product_manifest")
-        },
-    )
 
 
 def ranges(backfill: dict) -> dict[tuple[str, str], str]:
