@@ -27,8 +27,11 @@ $(DAGSTER_HOME):
 demo: venv $(DAGSTER_HOME)
 	$(BIN)/renderfarm demo
 
+# The UI on the local deployment, the example specs in the inbox for the spec sensor to render.
+DEV_PORT ?= 3000
 dev: venv $(DAGSTER_HOME)
-	$(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/renderfarm examples
+	$(BIN)/dagster dev -w workspace.yaml --host 127.0.0.1 --port $(DEV_PORT)
 
 test: venv lint test-packages
 	$(BIN)/python -m pytest

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from renderfarm_dagster import keys
@@ -107,16 +108,39 @@ def cmd_submit(args: argparse.Namespace) -> int:
     return EXIT_INVALID if rejected else EXIT_OK
 
 
-def _example_specs(folder: Path) -> list[Path]:
+def _bundled_examples() -> list[Traversable]:
     source = resources.files("renderfarm_dagster") / "examples"
+    return sorted(
+        (entry for entry in source.iterdir() if entry.name.endswith(".json")),
+        key=lambda entry: entry.name,
+    )
+
+
+def _example_specs(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for entry in sorted(source.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            path = folder / entry.name
-            path.write_bytes(entry.read_bytes())
-            paths.append(path)
+    for entry in _bundled_examples():
+        path = folder / entry.name
+        path.write_bytes(entry.read_bytes())
+        paths.append(path)
     return paths
+
+
+def cmd_examples(args: argparse.Namespace) -> int:
+    """Store the example specs in the inbox for the spec sensor, which registers and renders
+    them (`make dev`). Unlike `submit`, this needs no Dagster instance."""
+    from renderfarm_dagster.catalog.inbox import submit_spec
+    from renderfarm_dagster.deployment import storage
+
+    with storage() as resource:
+        objects = resource.objects()
+        for entry in _bundled_examples():
+            submission = submit_spec(objects, entry.read_bytes(), f"examples/{entry.name}")
+            product_id = submission.parsed.spec.product_id
+            state = "stored" if submission.changed else "unchanged"
+            print(f"{state} {keys.spec_key(product_id)}")
+    print("the spec sensor registers these products and requests their runs on its next tick")
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -205,6 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     submit.add_argument("specs", nargs="+", help="spec files or folders of *.json specs")
     submit.set_defaults(handler=cmd_submit)
+    examples = commands.add_parser(
+        "examples", help="store the bundled example specs in the inbox for the spec sensor"
+    )
+    examples.set_defaults(handler=cmd_examples)
     demo = commands.add_parser("demo", help="render the bundled example catalog through Dagster")
     demo.add_argument(
         "--workers", type=int, default=0, help="render processes (default: one per CPU)"

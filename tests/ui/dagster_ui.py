@@ -99,25 +99,17 @@ class DagsterUI:
             "--workspace",
             "workspace.yaml",
         )
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while time.monotonic() < deadline:
-            self.check_alive()
-            try:
-                with urllib.request.urlopen(f"{self.url}/server_info", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.5)
-        else:
-            raise AssertionError(
-                f"the webserver did not answer in {STARTUP_TIMEOUT_S}s{self.logs()}"
-            )
-        # The code location loads in the background; wait until the repository is served.
-        self.wait_for(self.location_loaded, "the code location to load")
+        self.wait_for(self.serving, "the webserver and its code location", STARTUP_TIMEOUT_S)
 
     def start_daemon(self) -> None:
         self.start("daemon", str(BIN / "dagster-daemon"), "run", "--workspace", "workspace.yaml")
+
+    def serving(self) -> bool:
+        """The webserver answers and serves the loaded code location."""
+        try:
+            return self.location_loaded()
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False  # not listening yet
 
     def location_loaded(self) -> bool:
         data = self.graphql(
