@@ -72,13 +72,13 @@ def _submit(paths: Sequence[Path], instance, objects) -> tuple[list[str], int]:
     from renderfarm_dagster.catalog.inbox import submit_spec
     from renderfarm_dagster.defs.partitions import products
 
-    submitted, unchanged, rejected = [], 0, 0
+    submitted, unchanged, rejected = [], 0, []
     for index, path in enumerate(paths, start=1):
         prefix = f"[{index}/{len(paths)}]"
         try:
             submission = submit_spec(objects, _read(path), str(path))
         except SpecError as error:
-            rejected += 1
+            rejected.append(error)
             print(f"{prefix} rejected {path}:", file=sys.stderr)
             print(error, file=sys.stderr)
             continue
@@ -93,10 +93,17 @@ def _submit(paths: Sequence[Path], instance, objects) -> tuple[list[str], int]:
     if new:
         instance.add_dynamic_partitions(products.name, new)
     print(
-        f"submitted {len(submitted) - unchanged}, unchanged {unchanged}, rejected {rejected}; "
-        f"{len(new)} new partition(s) registered"
+        f"submitted {len(submitted) - unchanged}, unchanged {unchanged}, "
+        f"rejected {len(rejected)}; {len(new)} new partition(s) registered"
     )
-    return submitted, rejected
+    if rejected:
+        # The reasons again, one line per file, after the progress they were printed in.
+        print("rejected:", file=sys.stderr)
+        for error in rejected:
+            first, *more = error.problems
+            extra = f" (and {len(more)} more problem(s))" if more else ""
+            print(f"  {error.source}: {first}{extra}", file=sys.stderr)
+    return submitted, len(rejected)
 
 
 def cmd_submit(args: argparse.Namespace) -> int:

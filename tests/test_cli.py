@@ -40,6 +40,10 @@ def test_submit_stores_registers_and_reports_unchanged_and_rejected(
     out = capsys.readouterr()
     assert "submitted 1, unchanged 0, rejected 1" in out.out
     assert "bad.json: product_id: required field is missing" in out.err
+    # The summary ends with each rejected file and its first problem.
+    summary = out.err.split("rejected:\n")[-1].splitlines()
+    assert len(summary) == 1 and summary[0].startswith(f"  {good.parent / 'bad.json'}: ")
+    assert summary[0].endswith(" more problem(s))")
     assert (data_dir / "bucket" / "specs" / "test-shoe.json").read_bytes() == good.read_bytes()
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert instance.get_dynamic_partitions("products") == ["test-shoe"]
