@@ -21,6 +21,22 @@ def test_definitions_load_with_job_sensor_and_checks(data_dir):
     for asset_key in (dg.AssetKey("rendered_variants"), dg.AssetKey("product_manifest")):
         spec = defs.resolve_assets_def(asset_key).specs_by_key[asset_key]
         assert spec.description and spec.group_name == "catalog" and spec.owners
+        assert spec.kinds
+
+
+def test_everything_the_ui_lists_is_described(data_dir):
+    from renderfarm_dagster.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    undescribed = [
+        key.name for key in graph.asset_check_keys if not graph.get_check_spec(key).description
+    ]
+    undescribed += [s.name for s in defs.sensors if not s.description]
+    # Dagster's implicit __ASSET_JOB is its own, not listed as a job of ours.
+    jobs = [job for job in defs.resolve_all_job_defs() if not job.name.startswith("__")]
+    assert [job.name for job in jobs] == ["render_catalog"]
+    undescribed += [job.name for job in jobs if not job.description]
+    assert undescribed == []
 
 
 def test_render_engine_imports_neither_dagster_nor_storage():
