@@ -204,19 +204,24 @@ def test_products_stream_through_one_pool_and_report_as_each_is_stored(
 
 def test_a_caller_that_stops_early_keeps_the_variants_already_being_drawn(spec_doc, stores):
     objects, checkpoints = stores
-    specs = products_of(spec_doc, ["p-a", "p-b"], variants=8)
+    specs = products_of(spec_doc, ["p-a"], variants=4) + products_of(spec_doc, ["p-b"], variants=20)
     with (
         RenderPool(workers=2) as pool,
         closing(rendering.render_products(specs, objects, checkpoints, pool, "run-1")) as reports,
     ):
         first = next(reports)
-    # Closed after p-a: p-b's variants the workers had started are stored, not dropped.
-    assert first.product_id == "p-a" and first.rendered == 24
-    started = {variant_id for variant_id, _ in checkpoints.read("p-b")}
-    assert 1 <= len(started) <= 2 * QUEUED_PER_WORKER
-    for checkpoint in checkpoints.read("p-b").values():
+        # p-b's variants that finished before p-a's last one are stored already.
+        before_closing = set(checkpoints.read("p-b"))
+    assert first.product_id == "p-a" and first.rendered == 12
+    # Closing stored the variants the workers were still drawing: the pool had refilled its
+    # queue from p-b's 20 before handing over p-a's last variant.
+    stored = checkpoints.read("p-b")
+    assert len(stored) > len(before_closing)
+    started = {variant_id for variant_id, _ in stored}
+    assert len(stored) == 3 * len(started)
+    for checkpoint in stored.values():
         assert objects.head(checkpoint.key).sha256 == checkpoint.sha256
     with RenderPool(workers=1) as pool:
         resumed = render_product(specs[1], objects, checkpoints, pool, "run-2")
     assert resumed.skipped == 3 * len(started)
-    assert resumed.rendered == 3 * (8 - len(started))
+    assert resumed.rendered == 3 * (20 - len(started))
