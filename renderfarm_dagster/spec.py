@@ -349,6 +349,9 @@ def _problems_from_pydantic(error: ValidationError) -> Iterator[SpecProblem]:
             message = f"must have at most {item['ctx']['max_length']} item(s)"
         elif kind == "string_too_long":
             message = f"longer than {item['ctx']['max_length']} characters"
+        elif kind == "string_unicode":
+            # A JSON \ud800-style escape of half a surrogate pair: not a character at all.
+            message = "contains a lone surrogate escape (half of a UTF-16 pair), not text"
         else:
             message = item["msg"].replace("Input should be", "must be")
         yield SpecProblem(path, message)
