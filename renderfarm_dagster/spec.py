@@ -306,7 +306,14 @@ def _png_quality_problems(document: dict) -> Iterator[SpecProblem]:
             )
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _join(path: str, key: str) -> str:
+    # A key that is not a plain name (empty, or with dots, brackets, spaces, quotes) is shown
+    # quoted in brackets, so that every path names exactly one place in the document.
+    if not _PLAIN_KEY.fullmatch(key):
+        return f"{'' if path == '$' else path}[{json.dumps(key)}]"
     if path == "$":
         return key
     return f"{path}.{key}"

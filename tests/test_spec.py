@@ -165,3 +165,12 @@ def test_readme_example_spec_is_valid():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     example = re.search(r"```json\n(.*?)```", readme, re.S).group(1)
     assert parse_spec(example.encode(), "README.md").spec.product_id == "trail-runner-2"
+
+
+def test_keys_that_are_not_plain_names_are_quoted_in_paths(spec_doc):
+    spec_doc[""] = 1
+    spec_doc["a.b"] = 2
+    spec_doc["variants"][0]["x[0]"] = 3
+    found = problems(spec_bytes(spec_doc))
+    assert found['[""]'] == found['["a.b"]'] == "unknown field"
+    assert found['variants[0]["x[0]"]'] == "unknown field"
