@@ -228,3 +228,25 @@ def test_interrupted_runs_past_their_grace_are_retried_even_if_never_marked_fini
     later = time.time() + spot_sensor.SHUTDOWN_GRACE_S + 1
     monkeypatch.setattr(spot_sensor.time, "time", lambda: later)
     assert len(driver.tick().run_requests) == 1
+
+
+def test_a_flood_of_duplicates_and_other_clusters_events_gives_one_retry_in_bounded_ticks(
+    driver, instance, queue
+):
+    run = interrupted_run(instance)
+    other_cluster = TASK_ARN.replace(":task/", ":task/someone-elses-cluster/")
+    for index in range(300):
+        # EventBridge delivers at least once, and a misrouted rule can send another cluster's.
+        queue.send(event(WARNING if index % 2 else STOPPED, id=f"dup-{index}"))
+        queue.send(event(WARNING, taskArn=other_cluster, id=f"other-{index}"))
+    # Each tick reads at most MAX_MESSAGES_PER_TICK: the 300 duplicates once, the 300 others
+    # once more than max_receive_count, as they move to the dead-letter queue then.
+    deliveries = 300 + 300 * (queue.max_receive_count + 1)
+    for _ in range(-(-deliveries // spot_sensor.MAX_MESSAGES_PER_TICK) + 1):
+        assert len(driver.tick().run_requests) <= 1
+    assert queue.receive(10) == []
+    (retry,) = driver.launched
+    assert retry.tags[tags.RETRY_OF] == run.run_id
+    # The other cluster's tasks match no run of ours: after their redeliveries they wait in
+    # the dead-letter queue, where an operator sees them; nothing was retried for them.
+    assert len(queue.dead_letters()) == 300
