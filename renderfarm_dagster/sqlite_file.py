@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+# How long a statement waits for another writer before failing.
+BUSY_TIMEOUT_S = 30
 
 
 class SqliteConnections:
@@ -22,13 +26,28 @@ class SqliteConnections:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._connections: dict[tuple[int, int], sqlite3.Connection] = {}
-        self.get().execute("PRAGMA journal_mode=WAL")
+        self._use_wal()
+
+    def _use_wal(self) -> None:
+        # WAL is a property of the file: set once, by whoever opens it first. Setting it needs
+        # the file to itself and fails at once with "database is locked" while another process
+        # or thread writes (SQLite does not wait on its busy timeout here), so an open file that
+        # is already WAL is left alone and a busy one is retried.
+        connection = self.get()
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def get(self) -> sqlite3.Connection:
         key = (os.getpid(), threading.get_ident())
         connection = self._connections.get(key)
         if connection is None:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             # WAL with synchronous=NORMAL survives a crashed process (what runs and sensors
             # must survive); only a power cut can lose the last commits, never corrupt them.
             connection.execute("PRAGMA synchronous=NORMAL")

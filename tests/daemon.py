@@ -31,7 +31,10 @@ class SensorDriver:
             return self.sensor(context)
 
     def tick(self) -> dg.SensorResult:
-        result = self.evaluate()
+        return self.apply(self.evaluate())
+
+    def apply(self, result: dg.SensorResult) -> dg.SensorResult:
+        """What the daemon does with one tick's result (also for ticks that overlapped)."""
         for request in result.dynamic_partitions_requests:
             self.instance.add_dynamic_partitions(
                 request.partitions_def_name, list(request.partition_keys)

@@ -3,11 +3,12 @@
 import copy
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import pytest
 
-from renderfarm_dagster.defs import spec_sensor
+from renderfarm_dagster.defs import spec_sensor, tags
 from renderfarm_dagster.defs.resources import LocalMessagingResource
 from renderfarm_dagster.defs.spec_sensor import SpecSensorCursor, spec_inbox_sensor
 from renderfarm_dagster.storage.local import LocalObjectStore
@@ -272,3 +273,23 @@ def test_ten_thousand_specs_each_become_one_partition_and_one_run(storage, messa
         assert len(instance.get_dynamic_partitions("products")) == count
     assert queue.receive(10) == []
     print(f"{count} specs: {ticks} ticks, slowest tick {slowest:.2f}s")
+
+
+def test_two_overlapping_ticks_request_each_spec_once_and_lose_none(
+    redelivering, storage, spec_doc
+):
+    """A slow tick still running when the next starts: both from the same cursor, both applied."""
+    driver, queue = redelivering
+    ids = [f"overlap-{index:02d}" for index in range(20)]
+    for product_id in ids:
+        put_spec(storage, {**spec_doc, "product_id": product_id})
+        queue.send(notification(f"specs/{product_id}.json"))
+    with ThreadPoolExecutor(max_workers=2) as ticks:
+        results = list(ticks.map(lambda _: driver.evaluate(), range(2)))
+    for result in results:
+        driver.apply(result)
+    for _ in range(3):  # the messages either tick left unacknowledged come back
+        driver.tick()
+    assert sorted(run.tags[tags.PARTITION] for run in driver.launched) == ids
+    assert queue.receive(10) == []
+    assert queue.dead_letters() == []

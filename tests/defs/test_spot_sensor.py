@@ -2,6 +2,7 @@
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import pytest
@@ -250,3 +251,21 @@ def test_a_flood_of_duplicates_and_other_clusters_events_gives_one_retry_in_boun
     # The other cluster's tasks match no run of ours: after their redeliveries they wait in
     # the dead-letter queue, where an operator sees them; nothing was retried for them.
     assert len(queue.dead_letters()) == 300
+
+
+def test_two_overlapping_ticks_retry_each_interrupted_run_once(driver, instance, queue):
+    """A slow tick still running when the next starts: both from the same cursor, both applied."""
+    runs = {}
+    for index in range(10):
+        task_arn = TASK_ARN.replace("0b69d5c0", f"{index:08x}")
+        runs[interrupted_run(instance, task_arn=task_arn).run_id] = task_arn
+        queue.send(event(WARNING, taskArn=task_arn))
+        queue.send(event(STOPPED, taskArn=task_arn))
+    with ThreadPoolExecutor(max_workers=2) as ticks:
+        results = list(ticks.map(lambda _: driver.evaluate(), range(2)))
+    for result in results:
+        driver.apply(result)
+    for _ in range(3):
+        driver.tick()
+    assert sorted(run.tags[tags.RETRY_OF] for run in driver.launched) == sorted(runs)
+    assert queue.receive(10) == [] and queue.dead_letters() == []

@@ -41,3 +41,22 @@ def test_symlinks_cannot_lead_out_of_the_bucket(tmp_path):
     store = LocalObjectStore(bucket)
     with pytest.raises(InvalidKeyError):
         store.get("specs/link/secret.json")
+
+
+def test_opening_a_new_sqlite_file_while_another_writer_holds_it_waits(tmp_path):
+    """The first opener switches a new file to WAL, which needs the file to itself: another
+    thread or process may be creating its tables right then (two sensor ticks overlapping)."""
+    import sqlite3
+    import threading
+
+    from renderfarm_dagster.sqlite_file import SqliteConnections
+
+    path = tmp_path / "new.sqlite3"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE t (x)")  # a new file, still in the default journal mode
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t VALUES (1)")
+    threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+    opened = SqliteConnections(path)  # raised "database is locked" before it waited
+    assert opened.get().execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert opened.get().execute("SELECT count(*) FROM t").fetchone() == (1,)
