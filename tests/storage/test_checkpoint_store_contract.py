@@ -1,6 +1,8 @@
 """The contract every CheckpointStore implementation keeps."""
 
 import dataclasses
+import random
+from concurrent.futures import ThreadPoolExecutor
 
 from renderfarm_dagster.storage import OutputCheckpoint
 
@@ -78,3 +80,32 @@ def test_many_checkpoints_read_back_in_one_call(checkpoint_store):
     read = checkpoint_store.read("p1")
     assert len(read) == 300
     assert read[("variant-149", "thumb_2x")] == records[-1]
+
+
+def test_concurrent_attempts_leave_the_newest_attempts_checkpoint(storage_resource):
+    """Ten writers at once (a retry and the interrupted attempts still flushing), in random
+    order: for every output the newest attempt's checkpoint is the one that stays."""
+    outputs = [(f"v{index}", name) for index in range(10) for name in ("hero", "thumb")]
+
+    def attempt_writes(attempt: int) -> None:
+        store = storage_resource.checkpoints()  # each writer its own store, as each run has
+        batch = [
+            dataclasses.replace(
+                checkpoint(variant_id, name, sha256=f"{attempt:x}" * 64),
+                run_id=f"run-{attempt}",
+                attempt=attempt,
+            )
+            for variant_id, name in outputs
+        ]
+        random.Random(attempt).shuffle(batch)
+        for start in range(0, len(batch), 4):
+            store.record(batch[start : start + 4])
+
+    attempts = list(range(10))
+    random.Random(0).shuffle(attempts)
+    with ThreadPoolExecutor(max_workers=10) as writers:
+        list(writers.map(attempt_writes, attempts))
+    recorded = storage_resource.checkpoints().read("p1")
+    assert set(recorded) == set(outputs)
+    assert {c.attempt for c in recorded.values()} == {9}
+    assert {c.sha256 for c in recorded.values()} == {"9" * 64}
