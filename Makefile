@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export RENDERFARM_DATA_DIR ?= $(CURDIR)/renderfarm-data
 
-.PHONY: venv demo dev test test-packages lint format lock bench screenshots clean
+.PHONY: venv demo dev test test-packages lint format lock bench chaos screenshots clean
 
 # Runtime dependencies at the versions the worker image ships (worker_image/constraints.txt).
 CONSTRAINTS := worker_image/constraints.txt
@@ -39,6 +39,10 @@ test: venv lint test-packages
 # Throughput figures and their targets (bench/); a few minutes, best on an otherwise idle machine.
 bench: venv
 	$(BIN)/python -m bench
+
+# Fault injection: run workers killed at random (SIGTERM, SIGKILL) while rendering, 50 faults.
+chaos: venv
+	$(BIN)/python -m chaos
 
 # The README's UI screenshots, taken by the browser test from a real webserver (tests/ui/).
 screenshots: venv test-packages

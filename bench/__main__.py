@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import catalog
+from bench.worker_run import launch_worker
 from renderfarm_dagster.catalog.pool import available_cpus
 from renderfarm_dagster.render.variant import renderer_versions
 from renderfarm_dagster.storage.local import SqliteCheckpointStore
@@ -234,28 +235,8 @@ def measure_resume(folder: Path, workdir: Path, size: Size, cpus: int) -> dict:
     attempts = []
     for attempt in range(size.interruptions + 1):
         started = time.perf_counter()
-        # A file, not a pipe: nobody reads while the run works, and a full pipe would stall it.
         log = workdir / f"resume-attempt-{attempt}.log"
-        with log.open("w") as stderr:  # the worker keeps its own copy
-            worker = subprocess.Popen(
-                [
-                    str(BIN / "renderfarm-worker"),
-                    str(BIN / "dagster"),
-                    "job",
-                    "execute",
-                    "-m",
-                    "renderfarm_dagster.definitions",
-                    "-j",
-                    "render_catalog",
-                    "-c",
-                    str(config),
-                    "--tags",
-                    json.dumps(run_tags),
-                ],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-            )
+        worker = launch_worker(env, config, run_tags, log)
         interrupted_at = None
         if attempt < size.interruptions:
             # Spread over the work and off the products' boundaries (15%, 40%, 65% for three),

@@ -1,0 +1,1 @@
+"""Fault injection for the render farm: `make chaos` (see __main__.py)."""
