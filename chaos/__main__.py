@@ -92,12 +92,13 @@ def episode(
             before = stored(checkpoints, ids)
             runs_before = len(instance.get_run_ids())
             log = workdir / f"attempt-{len(attempts)}.log"
+            launched = time.monotonic()
             worker = launch_worker(env, config, run_tags, log)
             fault, stored_at_fault = None, None
             if attempt < faults:
                 fault = rng.choice(sorted(SIGNALS))
-                # Anywhere in the attempt: during start-up, rendering, the manifests or checks.
-                time.sleep(rng.uniform(0.2, run_seconds))
+                # Anywhere in the attempt: start-up, rendering, the manifests or the checks.
+                time.sleep(rng.uniform(0.2, 0.95 * run_seconds))
                 if worker.poll() is None:
                     stored_at_fault = len(stored(checkpoints, ids)) - len(before)
                     if fault == "SIGKILL":
@@ -124,6 +125,7 @@ def episode(
                     # Outputs this attempt had stored when the fault struck (0: in start-up).
                     "stored_at_fault": stored_at_fault,
                     "exit": worker.returncode,
+                    "seconds": round(time.monotonic() - launched, 2),
                     "status": run.status.value if run else "never created",
                     "outputs_stored": len(new),
                     "outputs_redone": len(new & set(before)),
@@ -160,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chaos")
     parser.add_argument("--faults", type=int, default=50, help="faults to inject in all")
     parser.add_argument("--products", type=int, default=10)
-    parser.add_argument("--variants", type=int, default=6)
+    parser.add_argument("--variants", type=int, default=10)
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -174,9 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         reference = clean_render(folder, workdir / "reference")
         # An uninterrupted episode: the reference manifests, and how long one attempt takes,
         # to spread the faults over all of it.
-        timed = time.monotonic()
-        reference_manifests = episode(folder, workdir, 0, rng, 0)["manifests"]
-        run_seconds = time.monotonic() - timed
+        uninterrupted = episode(folder, workdir, 0, rng, 0)
+        reference_manifests = uninterrupted["manifests"]
+        run_seconds = uninterrupted["attempts"][0]["seconds"]
         episodes, injected = [], 0
         while injected < args.faults:
             faults = min(rng.randint(2, 5), args.faults - injected)
@@ -185,7 +187,10 @@ def main(argv: list[str] | None = None) -> int:
             episodes.append(result)
             print(
                 f"episode {len(episodes)}: "
-                + ", ".join(a["fault"] or "completed" for a in result["attempts"]),
+                + ", ".join(
+                    f"{a['fault']} at {a['stored_at_fault']} outputs" if a["fault"] else "completed"
+                    for a in result["attempts"]
+                ),
                 flush=True,
             )
     attempts = [a for e in episodes for a in e["attempts"]]
