@@ -5,14 +5,16 @@ worker (`renderfarm-worker dagster job execute`) over all the products, killed a
 moment with SIGTERM (the spot warning: the run stores what it drew and exits) or SIGKILL (no
 warning: the task and its processes vanish), then retried as the spot sensor retries it, until
 a run completes. Afterwards every output must have the sha256 of a clean render, every manifest
-the bytes of the clean one, and the run's checks must all have passed. Prints a table, writes
-chaos/results.json and exits 1 if anything was lost or corrupt.
+the bytes of the clean one, and the run's checks must all have passed. Episodes run in the local
+deployment and in an aws deployment on a moto server (S3, DynamoDB, SQS, SNS over real HTTP).
+Prints the figures, writes chaos/results.json and exits 1 if anything was lost or corrupt.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
 import signal
@@ -27,6 +29,7 @@ from bench import catalog
 from bench.worker_run import launch_worker
 from renderfarm_dagster.catalog.pool import RenderPool
 from renderfarm_dagster.catalog.rendering import render_products
+from renderfarm_dagster.storage import CheckpointStore
 from renderfarm_dagster.storage.local import LocalObjectStore, SqliteCheckpointStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,37 +54,57 @@ def clean_render(folder: Path, data: Path) -> dict[str, str]:
     return {c.key: c.sha256 for spec in specs for c in checkpoints.read(spec.product_id).values()}
 
 
-def stored(checkpoints: SqliteCheckpointStore, ids: list[str]) -> dict[str, str]:
+def stored(checkpoints: CheckpointStore, ids: list[str]) -> dict[str, str]:
     """Output key -> the run that stored it."""
     return {c.key: c.run_id for product_id in ids for c in checkpoints.read(product_id).values()}
 
 
+def local_deployment(workdir: Path) -> dict[str, str]:
+    data = Path(tempfile.mkdtemp(prefix="data-", dir=workdir))
+    return {"RENDERFARM_DEPLOYMENT": "local", "RENDERFARM_DATA_DIR": str(data)}
+
+
+def moto_deployment(endpoint: str) -> dict[str, str]:
+    """A fresh aws deployment (bucket, table, queues, topics) on the moto server."""
+    # The test suite's provisioning: what infra/ creates in an account, made with boto3.
+    from tests.aws import provision
+
+    return provision(endpoint).environment()
+
+
 def episode(
-    folder: Path, workdir: Path, faults: int, rng: random.Random, run_seconds: float
+    folder: Path,
+    workdir: Path,
+    deployment: dict[str, str],
+    faults: int,
+    rng: random.Random,
+    run_seconds: float,
 ) -> dict:
     """The catalog rendered from scratch through `faults` killed attempts and a last one."""
+    from renderfarm_dagster.deployment import storage
+
+    # This process reads and checks the stores through the same deployment as the workers.
+    os.environ.update(deployment)
+    with storage() as resource:
+        return _episode(folder, workdir, deployment, resource, faults, rng, run_seconds)
+
+
+def _episode(folder, workdir, deployment, resource, faults, rng, run_seconds) -> dict:
     import dagster as dg
 
+    from renderfarm_dagster.catalog.inbox import submit_spec
     from renderfarm_dagster.defs import tags
+    from renderfarm_dagster.defs.partitions import products
     from renderfarm_dagster.defs.spot_sensor import retry_request
 
-    home, data = (Path(tempfile.mkdtemp(prefix=p, dir=workdir)) for p in ("home-", "data-"))
+    home = Path(tempfile.mkdtemp(prefix="home-", dir=workdir))
     (home / "dagster.yaml").write_text("")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "RENDERFARM_DATA_DIR": str(data),
-        "RENDERFARM_DEPLOYMENT": "local",
-    }
+    env = {**os.environ, **deployment, "DAGSTER_HOME": str(home)}
     specs = sorted(folder.glob("*.json"))
     ids = [json.loads(path.read_bytes())["product_id"] for path in specs]
-    from renderfarm_dagster.catalog.inbox import submit_spec
-    from renderfarm_dagster.defs.partitions import products
-
-    objects = LocalObjectStore(data / "bucket")
+    objects, checkpoints = resource.objects(), resource.checkpoints()
     for path in specs:
         submit_spec(objects, path.read_bytes(), str(path))
-    checkpoints = SqliteCheckpointStore(data / "checkpoints.sqlite3")
     config = workdir / "run-config.json"
     config.write_text(json.dumps({"loggers": {"console": {"config": {"log_level": "WARNING"}}}}))
     run_tags = {tags.PARTITION_RANGE_START: ids[0], tags.PARTITION_RANGE_END: ids[-1]}
@@ -147,7 +170,8 @@ def episode(
             ).records
         ]
     manifests = {product_id: objects.get(f"manifests/{product_id}.json") for product_id in ids}
-    partial = [p for p in (data / "bucket").rglob(".partial-*")]
+    local_bucket = Path(deployment.get("RENDERFARM_DATA_DIR", workdir / "none")) / "bucket"
+    partial = list(local_bucket.rglob(".partial-*"))
     return {
         "attempts": attempts,
         "checks": len(check_results),
@@ -158,65 +182,52 @@ def episode(
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m chaos")
-    parser.add_argument("--faults", type=int, default=50, help="faults to inject in all")
-    parser.add_argument("--products", type=int, default=10)
-    parser.add_argument("--variants", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=20261123)
-    parser.add_argument("--output", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
-    warnings.simplefilter("ignore")  # Dagster's preview notices; not chaos output
-    rng = random.Random(args.seed)
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="renderfarm-chaos-") as scratch:
-        workdir = Path(scratch)
-        folder = workdir / "catalog"
-        catalog.write(folder, args.products, args.variants)
-        reference = clean_render(folder, workdir / "reference")
-        # An uninterrupted episode: the reference manifests, and how long one attempt takes,
-        # to spread the faults over all of it.
-        uninterrupted = episode(folder, workdir, 0, rng, 0)
-        reference_manifests = uninterrupted["manifests"]
-        run_seconds = uninterrupted["attempts"][0]["seconds"]
-        episodes, injected = [], 0
-        while injected < args.faults:
-            faults = min(rng.randint(2, 5), args.faults - injected)
-            result = episode(folder, workdir, faults, rng, run_seconds)
-            injected += sum(1 for a in result["attempts"] if a["fault"])
-            episodes.append(result)
-            print(
-                f"episode {len(episodes)}: "
-                + ", ".join(
-                    f"{a['fault']} at {a['stored_at_fault']} outputs" if a["fault"] else "completed"
-                    for a in result["attempts"]
-                ),
-                flush=True,
-            )
+def faulted_episodes(
+    folder: Path,
+    workdir: Path,
+    new_deployment,
+    faults: int,
+    rng: random.Random,
+    label: str,
+) -> tuple[list[dict], bytes]:
+    """Episodes until `faults` faults; also the manifests of an uninterrupted episode."""
+    # An uninterrupted episode first: the reference manifests, and how long one attempt
+    # takes, to spread the faults over all of it.
+    uninterrupted = episode(folder, workdir, new_deployment(), 0, rng, 0)
+    run_seconds = uninterrupted["attempts"][0]["seconds"]
+    episodes, injected = [], 0
+    while injected < faults:
+        planned = min(rng.randint(2, 5), faults - injected)
+        result = episode(folder, workdir, new_deployment(), planned, rng, run_seconds)
+        injected += sum(1 for a in result["attempts"] if a["fault"])
+        episodes.append(result)
+        print(
+            f"{label} episode {len(episodes)}: "
+            + ", ".join(
+                f"{a['fault']} at {a['stored_at_fault']} outputs" if a["fault"] else "completed"
+                for a in result["attempts"]
+            ),
+            flush=True,
+        )
+    return episodes, uninterrupted["manifests"]
+
+
+def summary(episodes: list[dict], reference: dict[str, str], manifests: dict) -> dict:
     attempts = [a for e in episodes for a in e["attempts"]]
     by_fault = {name: [a for a in attempts if a["fault"] == name] for name in sorted(SIGNALS)}
-    lost = sum(len(set(reference) - set(e["outputs"])) for e in episodes)
-    corrupt = sum(
-        1 for e in episodes for key, sha in e["outputs"].items() if reference.get(key) != sha
-    )
-    manifests_differing = sum(
-        1
-        for e in episodes
-        for pid, data in e["manifests"].items()
-        if reference_manifests.get(pid) != data
-    )
-    results = {
-        "products": args.products,
-        "variants": args.products * args.variants,
-        "outputs": len(reference),
+    return {
         "episodes": len(episodes),
         "faults": {name: len(found) for name, found in by_fault.items()},
         "faults_while_rendering": sum(1 for a in attempts if a["stored_at_fault"]),
-        "outputs_lost": lost,
-        "outputs_corrupt": corrupt,
-        "manifests_differing": manifests_differing,
-        "checks_passed": f"{sum(e['checks_passed'] for e in episodes)}"
-        f"/{sum(e['checks'] for e in episodes)}",
+        "outputs_lost": sum(len(set(reference) - set(e["outputs"])) for e in episodes),
+        "outputs_corrupt": sum(
+            1 for e in episodes for key, sha in e["outputs"].items() if reference.get(key) != sha
+        ),
+        "manifests_differing": sum(
+            1 for e in episodes for pid, data in e["manifests"].items() if manifests[pid] != data
+        ),
+        "checks_passed": sum(e["checks_passed"] for e in episodes),
+        "checks": sum(e["checks"] for e in episodes),
         # Variants stored again by a later attempt. (Variants being drawn when SIGKILL struck
         # were never stored, so are not counted: at most 3 per render worker.)
         "variants_redone_per_fault": {
@@ -229,14 +240,62 @@ def main(argv: list[str] | None = None) -> int:
             for name, found in by_fault.items()
         },
         "partial_files_left": sum(e["partial_files_left"] for e in episodes),
-        "seconds": round(time.monotonic() - started),
-        "seed": args.seed,
     }
-    ok = (
-        lost == corrupt == manifests_differing == 0
-        and all(e["checks"] and e["checks_passed"] == e["checks"] for e in episodes)
-        and results["variants_redone_per_fault"]["SIGTERM"]["max"] <= 1
+
+
+def survived(figures: dict) -> bool:
+    return (
+        figures["outputs_lost"] == figures["outputs_corrupt"] == 0
+        and figures["manifests_differing"] == 0
+        and figures["checks"] > 0
+        and figures["checks_passed"] == figures["checks"]
+        and figures["variants_redone_per_fault"]["SIGTERM"]["max"] <= 1
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chaos")
+    parser.add_argument("--local-faults", type=int, default=30)
+    parser.add_argument("--aws-faults", type=int, default=20, help="against a moto server")
+    parser.add_argument("--products", type=int, default=10)
+    parser.add_argument("--variants", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")  # Dagster's preview notices; not chaos output
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log
+    rng = random.Random(args.seed)
+    started = time.monotonic()
+    results = {"products": args.products, "variants": args.products * args.variants}
+    with tempfile.TemporaryDirectory(prefix="renderfarm-chaos-") as scratch:
+        workdir = Path(scratch)
+        folder = workdir / "catalog"
+        catalog.write(folder, args.products, args.variants)
+        reference = clean_render(folder, workdir / "reference")
+        results["outputs"] = len(reference)
+        deployments = {"local": (args.local_faults, lambda: local_deployment(workdir))}
+        if args.aws_faults:
+            from moto.server import ThreadedMotoServer
+
+            from tests.aws import CREDENTIALS
+
+            os.environ.update(CREDENTIALS)
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            server.start()
+            host, port = server.get_host_and_port()
+            endpoint = f"http://{host}:{port}"
+            deployments["aws"] = (args.aws_faults, lambda: moto_deployment(endpoint))
+        for name, (faults, new_deployment) in deployments.items():
+            if faults:
+                episodes, manifests = faulted_episodes(
+                    folder, workdir, new_deployment, faults, rng, name
+                )
+                results[name] = summary(episodes, reference, manifests)
+        if args.aws_faults:
+            server.stop()
+    results["seconds"] = round(time.monotonic() - started)
+    results["seed"] = args.seed
+    ok = all(survived(results[name]) for name in deployments if name in results)
     print(json.dumps(results, indent=2))
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print("chaos: " + ("everything survived" if ok else "SOMETHING WAS LOST OR REDONE"))
