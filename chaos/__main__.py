@@ -19,6 +19,7 @@ import os
 import random
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -132,7 +133,7 @@ def _episode(folder, workdir, deployment, resource, faults, rng, run_seconds) ->
                     fault = None  # it finished first: not a fault
             try:
                 worker.wait(timeout=ATTEMPT_TIMEOUT_S)
-            except TimeoutError:
+            except subprocess.TimeoutExpired:
                 os.killpg(worker.pid, signal.SIGKILL)
                 raise SystemExit(f"an attempt hung:\n{log.read_text()[-4000:]}") from None
             # Killed before `dagster job execute` created its run: nothing ran, nothing to
