@@ -27,10 +27,11 @@ import warnings
 from pathlib import Path
 
 from bench import catalog
+from bench.steps import submit_catalog
 from bench.worker_run import launch_worker
 from renderfarm_dagster.catalog.pool import RenderPool
 from renderfarm_dagster.catalog.rendering import render_products
-from renderfarm_dagster.storage import CheckpointStore
+from renderfarm_dagster.storage import CheckpointStore, OutputCheckpoint
 from renderfarm_dagster.storage.local import LocalObjectStore, SqliteCheckpointStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,23 +42,27 @@ SIGNALS = {"SIGTERM": signal.SIGTERM, "SIGKILL": signal.SIGKILL}
 
 def clean_render(folder: Path, data: Path) -> dict[str, str]:
     """Every output key of an uninterrupted render, with its sha256."""
-    from renderfarm_dagster.catalog.inbox import submit_spec
-
     objects = LocalObjectStore(data / "bucket")
     checkpoints = SqliteCheckpointStore(data / "checkpoints.sqlite3")
-    specs = [
-        submit_spec(objects, path.read_bytes(), str(path)).parsed.spec
-        for path in sorted(folder.glob("*.json"))
-    ]
+    specs = submit_catalog(folder, objects)
     with RenderPool() as pool:
         for _ in render_products(specs, objects, checkpoints, pool, "clean"):
             pass
-    return {c.key: c.sha256 for spec in specs for c in checkpoints.read(spec.product_id).values()}
+    return shas(checkpoints, [spec.product_id for spec in specs])
+
+
+def checkpointed(checkpoints: CheckpointStore, ids: list[str]) -> list[OutputCheckpoint]:
+    return [c for product_id in ids for c in checkpoints.read(product_id).values()]
+
+
+def shas(checkpoints: CheckpointStore, ids: list[str]) -> dict[str, str]:
+    """Output key -> its sha256."""
+    return {c.key: c.sha256 for c in checkpointed(checkpoints, ids)}
 
 
 def stored(checkpoints: CheckpointStore, ids: list[str]) -> dict[str, str]:
     """Output key -> the run that stored it."""
-    return {c.key: c.run_id for product_id in ids for c in checkpoints.read(product_id).values()}
+    return {c.key: c.run_id for c in checkpointed(checkpoints, ids)}
 
 
 def local_deployment(workdir: Path) -> dict[str, str]:
@@ -93,7 +98,6 @@ def episode(
 def _episode(folder, workdir, deployment, resource, faults, rng, run_seconds) -> dict:
     import dagster as dg
 
-    from renderfarm_dagster.catalog.inbox import submit_spec
     from renderfarm_dagster.defs import tags
     from renderfarm_dagster.defs.partitions import products
     from renderfarm_dagster.defs.spot_sensor import retry_request
@@ -101,11 +105,8 @@ def _episode(folder, workdir, deployment, resource, faults, rng, run_seconds) ->
     home = Path(tempfile.mkdtemp(prefix="home-", dir=workdir))
     (home / "dagster.yaml").write_text("")
     env = {**os.environ, **deployment, "DAGSTER_HOME": str(home)}
-    specs = sorted(folder.glob("*.json"))
-    ids = [json.loads(path.read_bytes())["product_id"] for path in specs]
     objects, checkpoints = resource.objects(), resource.checkpoints()
-    for path in specs:
-        submit_spec(objects, path.read_bytes(), str(path))
+    ids = [spec.product_id for spec in submit_catalog(folder, objects)]
     config = workdir / "run-config.json"
     config.write_text(json.dumps({"loggers": {"console": {"config": {"log_level": "WARNING"}}}}))
     run_tags = {tags.PARTITION_RANGE_START: ids[0], tags.PARTITION_RANGE_END: ids[-1]}
@@ -171,13 +172,14 @@ def _episode(folder, workdir, deployment, resource, faults, rng, run_seconds) ->
             ).records
         ]
     manifests = {product_id: objects.get(f"manifests/{product_id}.json") for product_id in ids}
-    local_bucket = Path(deployment.get("RENDERFARM_DATA_DIR", workdir / "none")) / "bucket"
-    partial = list(local_bucket.rglob(".partial-*"))
+    # Only the local store writes through temporary files; an S3 put is atomic.
+    data_dir = deployment.get("RENDERFARM_DATA_DIR")
+    partial = list(Path(data_dir, "bucket").rglob(".partial-*")) if data_dir else []
     return {
         "attempts": attempts,
         "checks": len(check_results),
         "checks_passed": sum(check_results),
-        "outputs": {c.key: c.sha256 for pid in ids for c in checkpoints.read(pid).values()},
+        "outputs": shas(checkpoints, ids),
         "manifests": manifests,
         "partial_files_left": len(partial),
     }
