@@ -148,7 +148,9 @@ def product_manifest(
     objects, checkpoints = storage.objects(), storage.checkpoints()
     notifier = messaging.notifier()
     run_url = f"{ui_url()}/runs/{context.run.run_id}"
-    for product_id in context.partition_keys:
+    # Read once: each read of a run's dynamic partition keys is a query of the instance.
+    product_ids = context.partition_keys
+    for product_id in product_ids:
         try:
             published = publish_manifest(
                 product_id, objects, checkpoints, notifier, context.run.run_id, run_url
@@ -170,7 +172,5 @@ def product_manifest(
             partition_key=product_id,
         )
     # One line for the step: each manifest is in its partition's materialisation.
-    context.log.info(
-        f"wrote {len(context.partition_keys)} manifest(s) and published their notifications"
-    )
+    context.log.info(f"wrote {len(product_ids)} manifest(s) and published their notifications")
     return dg.MaterializeResult()
