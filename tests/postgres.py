@@ -12,7 +12,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -20,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.ports import free_port
 
 USER = "dagster"
 DATABASE = "dagster"
@@ -42,12 +43,6 @@ def server_binaries() -> Path | None:
 
 def _major_version(initdb: str) -> int:
     return int(Path(initdb).parent.parent.name)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _as_server_user() -> tuple[list[str], int | None]:
@@ -82,7 +77,7 @@ def running_postgres(binaries: Path) -> Iterator[PostgresServer]:
              "-out", str(data / "server.crt")],
             check=True, capture_output=True,
         )  # fmt: skip
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen(
             [*prefix, str(binaries / "postgres"), "-D", str(data), "-p", str(port),
              "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={sockets}",
