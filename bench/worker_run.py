@@ -1,4 +1,5 @@
-"""A render run started as a production run worker starts it, for `make bench` and `make chaos`.
+"""A render run started as a production run worker starts it: for `make bench`, `make chaos`
+and the tests that interrupt or overlap run workers.
 
 `renderfarm-worker dagster job execute ...`: the wrapper that turns SIGTERM (the spot warning)
 into Dagster's interruption, then exits 143.

@@ -10,14 +10,12 @@ rendered -> the checks pass -> a completion notification on SNS.
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from bench.worker_run import launch_worker
 from renderfarm_dagster.definitions import build_definitions
 from renderfarm_dagster.defs import tags
 from renderfarm_dagster.deployment import resources, storage
@@ -98,26 +96,8 @@ def test_upload_interrupt_retry_resume_notify(aws, dagster_home, spec_doc, tmp_p
         tags.SENSOR_NAME: "spec_inbox_sensor",
         tags.PARTITION: request.partition_key,
     }
-    worker = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "renderfarm-worker"),
-            str(Path(sys.executable).parent / "dagster"),
-            "job",
-            "execute",
-            "-m",
-            "renderfarm_dagster.definitions",
-            "-j",
-            "render_catalog",
-            "-c",
-            str(config),
-            "--tags",
-            json.dumps(run_tags),
-        ],
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log = tmp_path / "worker.log"
+    worker = launch_worker(os.environ.copy(), config, run_tags, log)
     with storage() as deployed:
         checkpoints = deployed.checkpoints()
         # 4. Fargate Spot takes the capacity back mid-render: SIGTERM.
@@ -127,18 +107,19 @@ def test_upload_interrupt_retry_resume_notify(aws, dagster_home, spec_doc, tmp_p
                 120,
                 "renders to land",
             )
-            assert worker.poll() is None, f"the worker exited early:\n{worker.stderr.read()}"
+            assert worker.poll() is None, f"the worker exited early:\n{log.read_text()}"
             stored_at_signal = len(checkpoints.read("spot-shoe"))
         finally:
             signalled_at = time.monotonic()
             worker.send_signal(signal.SIGTERM)
-        _, stderr = worker.communicate(timeout=120)
+        worker.wait(timeout=120)
+        worker_log = log.read_text()
         exited_after_s = time.monotonic() - signalled_at
-        assert worker.returncode == 143, stderr[-3000:]
+        assert worker.returncode == 143, worker_log[-3000:]
         done_before_retry = len(checkpoints.read("spot-shoe"))
     assert 6 <= done_before_retry < total_outputs, (
         f"SIGTERM must land mid-render: sent at {stored_at_signal} stored outputs, the worker "
-        f"exited {exited_after_s:.1f}s later with {done_before_retry}:\n{stderr[-3000:]}"
+        f"exited {exited_after_s:.1f}s later with {done_before_retry}:\n{worker_log[-3000:]}"
     )
 
     (interrupted,) = instance.get_runs(filters=dg.RunsFilter(tags={tags.RUN_KEY: request.run_key}))

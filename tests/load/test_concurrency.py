@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from bench.worker_run import launch_worker
 from renderfarm_dagster.catalog.inbox import load_spec, submit_spec
 from renderfarm_dagster.catalog.manifest import build_manifest, manifest_bytes
 from renderfarm_dagster.catalog.verify import manifest_problems, stored_output_problems
@@ -21,7 +22,6 @@ from renderfarm_dagster.defs.partitions import products
 from renderfarm_dagster.storage.local import LocalObjectStore, SqliteCheckpointStore
 from tests.conftest import SMALL_SPEC, spec_bytes
 
-BIN = Path(sys.executable).parent
 PRODUCTS = ["load-a", "load-b", "load-c"]
 # Five runs over overlapping partition ranges; two of them are retries (attempt 1).
 RUNS = [("load-a", "load-b", 0), ("load-b", "load-c", 0), ("load-a", "load-c", 1),
@@ -79,37 +79,21 @@ def test_five_concurrent_runs_over_overlapping_partitions(catalog, tmp_path):
     config = tmp_path / "one-worker.yaml"
     config.write_text("ops:\n  rendered_variants:\n    config:\n      workers: 1\n")
     runs = [
-        subprocess.Popen(
-            [
-                BIN / "dagster",
-                "job",
-                "execute",
-                "-m",
-                "renderfarm_dagster.definitions",
-                "-j",
-                "render_catalog",
-                "-c",
-                str(config),
-                "--tags",
-                json.dumps(
-                    {
-                        tags.PARTITION_RANGE_START: start,
-                        tags.PARTITION_RANGE_END: end,
-                        tags.INTERRUPTIONS: str(attempt),
-                    }
-                ),
-            ],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+        launch_worker(
+            env,
+            config,
+            {
+                tags.PARTITION_RANGE_START: start,
+                tags.PARTITION_RANGE_END: end,
+                tags.INTERRUPTIONS: str(attempt),
+            },
+            tmp_path / f"run-{index}.log",
         )
-        for start, end, attempt in RUNS
+        for index, (start, end, attempt) in enumerate(RUNS)
     ]
-    outputs = [run.communicate(timeout=300)[0] for run in runs]
-    for run, output in zip(runs, outputs, strict=True):
-        assert run.returncode == 0, output[-3000:]
+    for index, run in enumerate(runs):
+        run.wait(timeout=300)
+        assert run.returncode == 0, (tmp_path / f"run-{index}.log").read_text()[-3000:]
     assert_consistent(catalog)
 
 
