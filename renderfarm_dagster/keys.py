@@ -16,8 +16,9 @@ MAX_KEY_LENGTH = 1024
 
 # A key we write is segments of the id alphabet, each with optional dot-separated extensions.
 # That rules out "..", absolute paths, backslashes and anything a shell or URL would reinterpret.
-_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}(\.[a-z0-9]{1,16}){0,4}$")
-_SPEC_KEY = re.compile(r"^specs/([a-z0-9][a-z0-9_-]{0,63})\.json$")
+# Applied with fullmatch, never match: `$` also matches before a final "\n".
+_SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}(\.[a-z0-9]{1,16}){0,4}")
+_SPEC_KEY = re.compile(r"specs/([a-z0-9][a-z0-9_-]{0,63})\.json")
 
 
 class InvalidKeyError(ValueError):
@@ -31,7 +32,7 @@ def validate_key(key: str) -> str:
     if len(key) > MAX_KEY_LENGTH:
         raise InvalidKeyError(f"invalid key {key[:64]!r}...: longer than {MAX_KEY_LENGTH}")
     for segment in key.split("/"):
-        if not _SEGMENT.match(segment):
+        if not _SEGMENT.fullmatch(segment):
             raise InvalidKeyError(
                 f"invalid key {key!r}: segment {segment!r} is not lowercase a-z, 0-9, '-', '_' "
                 "with optional .extensions"
@@ -57,7 +58,7 @@ def validate_foreign_key(key: str) -> str:
 
 
 def _check_id(value: str, what: str) -> str:
-    if not ID_PATTERN.match(value):
+    if not ID_PATTERN.fullmatch(value):
         raise InvalidKeyError(f"invalid {what} {value!r}")
     return value
 
@@ -68,7 +69,7 @@ def spec_key(product_id: str) -> str:
 
 def product_id_from_spec_key(key: str) -> str | None:
     """The product id a spec key names, or None when the key is not `specs/<product_id>.json`."""
-    match = _SPEC_KEY.match(key)
+    match = _SPEC_KEY.fullmatch(key)
     return match.group(1) if match else None
 
 
@@ -97,7 +98,7 @@ def rejected_name(upload_key: str) -> str:
     if product_id_from_spec_key(upload_key):
         return upload_key.removeprefix(SPECS_PREFIX)
     stem = upload_key.removeprefix(SPECS_PREFIX).lower()
-    stem = re.sub(r"\.json$", "", stem)
+    stem = stem.removesuffix(".json")
     stem = re.sub(r"[^a-z0-9_-]+", "-", stem).strip("-_")[:40] or "spec"
     digest = hashlib.sha256(upload_key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     return f"{stem}-{digest}.json"

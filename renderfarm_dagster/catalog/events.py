@@ -13,8 +13,9 @@ from urllib.parse import unquote_plus
 
 # Both stop codes mean "AWS took the Spot capacity back"; older documentation names the second.
 SPOT_STOP_CODES = frozenset({"SpotInterruption", "TerminationNotice"})
-_TASK_ARN = re.compile(r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task/[A-Za-z0-9_/-]{1,512}$")
-_INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
+# Applied with fullmatch: `$` with match() also matches before a final "\n".
+_TASK_ARN = re.compile(r"arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:task/[A-Za-z0-9_/-]{1,512}")
+_INSTANCE_ID = re.compile(r"i-[0-9a-f]{8,17}")
 
 
 class UnreadableMessage(ValueError):
@@ -123,12 +124,12 @@ def spot_event(body: str) -> SpotEvent:
         if stop_code not in SPOT_STOP_CODES:
             return IgnoredEvent(event_id, f"task state change with stopCode {stop_code!r}")
         task_arn = _string(document, "detail.taskArn")
-        if not _TASK_ARN.match(task_arn):
+        if not _TASK_ARN.fullmatch(task_arn):
             raise UnreadableMessage(f"$.detail.taskArn: not an ECS task ARN: {task_arn[:200]!r}")
         return TasksInterrupted(event_id, (task_arn,))
     if source == "aws.ec2" and kind == "EC2 Spot Instance Interruption Warning":
         instance_id = _string(document, "detail.instance-id")
-        if not _INSTANCE_ID.match(instance_id):
+        if not _INSTANCE_ID.fullmatch(instance_id):
             raise UnreadableMessage(f"$.detail.instance-id: not an instance id: {instance_id!r}")
         return InstanceInterrupted(event_id, instance_id)
     if source == "aws.ec2" and kind == "EC2 Instance Rebalance Recommendation":
