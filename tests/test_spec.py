@@ -118,7 +118,7 @@ def test_too_many_variants_and_outputs(spec_doc):
     ("data", "words"),
     [
         (b"{not json", "not valid JSON"),
-        (b"\xff\xfe{}", "not valid UTF-8 (byte 0)"),
+        (b"\xff\xfe{}", "not valid UTF-8 (byte 0, line 1 column 1)"),
         (b"[1, 2]", "must be a JSON object, not an array"),
         (b'"a string"', "must be a JSON object, not a string"),
         (b'{"spec_version": NaN}', "NaN is not a valid JSON number"),
@@ -130,6 +130,34 @@ def test_too_many_variants_and_outputs(spec_doc):
 def test_documents_that_are_not_specs(data, words):
     found = problems(data)
     assert any(words in message for message in found.values()), found
+
+
+def test_numbers_a_spec_cannot_hold_are_reported_at_their_path(spec_doc):
+    spec_doc["outputs"] = [{**spec_doc["outputs"][0], "name": f"o{i}"} for i in range(3)]
+    text = json.dumps(spec_doc, indent=2)
+    # Replace the third output's width only: the path must point at that one value.
+    head, sep, tail = text.partition('"name": "o2"')
+    tail = tail.replace(f'"width": {spec_doc["outputs"][0]["width"]}', '"width": NaN', 1)
+    tail = tail.replace(f'"height": {spec_doc["outputs"][0]["height"]}', '"height": 1e400', 1)
+    found = problems((head + sep + tail).encode())
+    assert found == {
+        "outputs[2].width": "NaN is not a valid JSON number",
+        "outputs[2].height": "1e400 is out of range",
+    }
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (b'{\n  "a": 1,\n  "b": [1, 2,]\n}', "line 3 column 14"),
+        (b'{\n  "a": "unterminated\n}', "Invalid control character at line 2 column 21"),
+        (b'{"a": 1}\n\n  trailing', "line 3 column 3"),
+        (b'{\n  "title": "caf\xc3"\n}', "line 2 column 16"),
+    ],
+)
+def test_syntax_errors_name_the_line_and_column(data, where):
+    found = problems(data)
+    assert where in found["$"], found
 
 
 def test_oversized_file_is_rejected_before_parsing():
