@@ -22,6 +22,7 @@ from renderfarm_dagster.deployment import resources, storage
 from tests.conftest import spec_bytes
 from tests.daemon import SensorDriver
 from tests.events import load_event
+from tests.polling import eventually
 
 # One render process and enough variants that SIGTERM lands mid-render even on a loaded CI
 # machine: a variant takes about 40 ms since PNG goes through libvips, and 48 were once too few.
@@ -137,10 +138,14 @@ def test_upload_interrupt_retry_resume_notify(aws, dagster_home, spec_doc, tmp_p
     aws.put_events([stopped, warning, warning])
 
     # 6. The spot sensor asks for one retry, however often it ticks before the run exists.
+    #    It may take more than one tick: SQS's short polling can return no message while some
+    #    are visible, and the ledger's pending index (a DynamoDB GSI) lags its writes. The
+    #    sensor relies on a later tick catching up; so does this test, within a deadline.
     spot_driver = SensorDriver(
         defs.resolve_sensor_def("spot_interruption_sensor"), instance, deployment
     )
-    requests = spot_driver.evaluate().run_requests + spot_driver.evaluate().run_requests
+    requests = eventually(lambda: spot_driver.evaluate().run_requests, bool)
+    requests += spot_driver.evaluate().run_requests + spot_driver.evaluate().run_requests
     assert {r.run_key for r in requests} == {f"spot-retry:{interrupted.run_id}"}
     retry_request = requests[0]
     assert retry_request.tags[tags.INTERRUPTIONS] == "1"

@@ -108,8 +108,17 @@ class InterruptionLedger(ABC):
 
     @abstractmethod
     def pending(self, limit: int) -> list[Interruption]:
-        """Recorded interruptions whose retry is not yet known to exist, oldest first."""
+        """Recorded interruptions whose retry is not yet known to exist, oldest first.
+
+        It may lag record() and settle() (DynamoDB reads a global secondary index, eventually
+        consistent): what it misses now, a later call returns.
+        """
 
     @abstractmethod
     def settle(self, run_id: str) -> None:
-        """The retry of this run exists: stop returning it from pending(); keep the record."""
+        """The retry of this run exists: stop returning it from pending(); keep the record.
+
+        Settling a run that was never recorded changes nothing: no record is made for it.
+        pending() may go on returning a settled run for a moment (an eventually consistent
+        index); callers make acting on it twice harmless (the spot sensor's run keys).
+        """

@@ -277,9 +277,17 @@ class DynamoInterruptionLedger(_DynamoTable, InterruptionLedger):
         ]
 
     def settle(self, run_id: str) -> None:
-        self.client.update_item(
-            TableName=self.table,
-            Key={"pk": {"S": f"interruption#{run_id}"}, "sk": {"S": "interruption"}},
-            UpdateExpression="REMOVE #pending",
-            ExpressionAttributeNames={"#pending": "pending"},
-        )
+        # UpdateItem creates a missing item (an upsert): without the condition, settling a run
+        # never recorded would leave an item with neither the run's fields nor a TTL, and that
+        # run's real interruption would later be refused by record() and never retried.
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"interruption#{run_id}"}, "sk": {"S": "interruption"}},
+                UpdateExpression="REMOVE #pending",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#pending": "pending"},
+            )
+        except ClientError as error:
+            if _error_code(error) != "ConditionalCheckFailedException":
+                raise
