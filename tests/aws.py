@@ -7,6 +7,7 @@ Tests reach it over HTTP through the same endpoint override the code reads
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -30,6 +31,9 @@ CREDENTIALS = {
 }
 # Short, so redelivery and the dead-letter queue can be seen within a test.
 VISIBILITY_TIMEOUT_S = 1
+# How long drain() waits for deliveries it expects, and for silence after them.
+DELIVERY_DEADLINE_S = 15.0
+QUIET_PERIOD_S = 1.0
 MAX_RECEIVE_COUNT = 3
 
 
@@ -68,24 +72,38 @@ class AwsDeployment:
             "RENDERFARM_ECS_CLUSTER": self.cluster,
         }
 
-    def notifications(self) -> list[dict]:
+    def notifications(self, expect: int = 0) -> list[dict]:
         """Every notification published so far (read from the subscribed queue)."""
-        return [json.loads(envelope["Message"]) for envelope in self.sns_envelopes()]
+        return [json.loads(envelope["Message"]) for envelope in self.sns_envelopes(expect)]
 
-    def sns_envelopes(self) -> list[dict]:
+    def sns_envelopes(self, expect: int = 0) -> list[dict]:
         """Every SNS delivery so far, with its TopicArn and message attributes."""
-        return self.drain(self.topic_queue_url)
+        return self.drain(self.topic_queue_url, expect)
 
-    def drain(self, queue_url: str) -> list[dict]:
-        """Receive and delete every message now visible on the queue; their JSON bodies."""
+    def drain(self, queue_url: str, expect: int = 0) -> list[dict]:
+        """Receive and delete messages until `expect` have come and then none for a moment.
+
+        SNS and EventBridge deliver to SQS asynchronously, and a short-polling receive may
+        miss visible messages: one empty receive does not mean nothing more is coming. The
+        quiet period after `expect` catches deliveries a test does not expect.
+        """
         sqs = self.client("sqs")
-        found = []
-        while batch := sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-        ).get("Messages"):
+        found: list[dict] = []
+        deadline = time.monotonic() + DELIVERY_DEADLINE_S
+        quiet_until = time.monotonic() + QUIET_PERIOD_S
+        while time.monotonic() < deadline:
+            batch = sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
             for message in batch:
                 found.append(json.loads(message["Body"]))
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            if batch:
+                quiet_until = time.monotonic() + QUIET_PERIOD_S
+            elif len(found) >= expect and time.monotonic() >= quiet_until:
+                break
+            else:
+                time.sleep(0.1)
         return found
 
     def put_events(self, events: list[dict]) -> None:

@@ -178,7 +178,7 @@ def test_upload_interrupt_retry_resume_notify(aws, dagster_home, spec_doc, tmp_p
     assert head["SSEKMSKeyId"].endswith(aws.kms_key_id)
 
     # 9. One completion notification, from the retry.
-    (completed,) = aws.notifications()
+    (completed,) = aws.notifications(expect=1)
     assert completed == {
         "event": "product_rendered",
         "product_id": "spot-shoe",

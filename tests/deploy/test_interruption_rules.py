@@ -8,10 +8,13 @@ import copy
 from tests.events import load_event
 
 
-def deliver(aws, events: list[dict]) -> list[dict]:
-    """Put `events` on the default bus; return what arrived on the interruption queue."""
+def deliver(aws, events: list[dict], expect: int) -> list[dict]:
+    """Put `events` on the default bus; return what arrived on the interruption queue.
+
+    Delivery is asynchronous: it waits for `expect` events, then for a quiet moment.
+    """
     aws.put_events(events)
-    return aws.drain(aws.spot_queue_url)
+    return aws.drain(aws.spot_queue_url, expect)
 
 
 def in_cluster(name: str, cluster_arn: str, **detail) -> dict:
@@ -31,6 +34,7 @@ def test_spot_interruptions_of_this_cluster_and_ec2_warnings_reach_the_queue(aws
             ),
             load_event("ec2_spot_interruption_warning.json"),
         ],
+        expect=4,
     )
     assert sorted(
         (
@@ -67,5 +71,6 @@ def test_ordinary_stops_other_clusters_and_other_events_do_not(aws):
             load_event("ec2_rebalance_recommendation.json"),
             load_event("ecs_service_placement_failure_fargate_spot.json"),
         ],
+        expect=0,
     )
     assert arrived == []

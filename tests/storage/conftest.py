@@ -1,20 +1,27 @@
 """Every implementation of each storage and messaging interface, for the contract tests.
 
 Each contract test runs once per deployment: "local" (files, SQLite) and "aws" (a moto server).
+The queue and interruption-ledger contracts also run "eventual": the local implementations at
+the slow edge of what SQS and DynamoDB document (tests/storage/eventual.py), since moto answers
+at once where AWS need not.
 """
+
+from contextlib import contextmanager
 
 import pytest
 
 from renderfarm_dagster.defs.resources import LocalStorageResource
+from renderfarm_dagster.messaging.local import SqliteQueue
 from tests.aws import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_S
+from tests.storage.eventual import LaggingLedger, SlowQueue
 
 DEPLOYMENTS = ["local", "aws"]
 
 
-@pytest.fixture(params=DEPLOYMENTS)
-def storage_resource(request, tmp_path):
-    """A StorageResource of one deployment; each call to its methods opens a new client."""
-    if request.param == "local":
+@contextmanager
+def deployed_storage(request, tmp_path, deployment: str):
+    """The StorageResource of `deployment`; each call to its methods opens a new client."""
+    if deployment == "local":
         yield LocalStorageResource(data_dir=str(tmp_path))
         return
     request.getfixturevalue("aws")
@@ -22,6 +29,12 @@ def storage_resource(request, tmp_path):
 
     with storage() as initialized:
         yield initialized
+
+
+@pytest.fixture(params=DEPLOYMENTS)
+def storage_resource(request, tmp_path):
+    with deployed_storage(request, tmp_path, request.param) as resource:
+        yield resource
 
 
 @pytest.fixture
@@ -34,23 +47,26 @@ def checkpoint_store(storage_resource):
     return storage_resource.checkpoints()
 
 
-@pytest.fixture
-def interruption_ledger(storage_resource):
-    return storage_resource.interruptions()
+@pytest.fixture(params=[*DEPLOYMENTS, "eventual"])
+def interruption_ledger(request, tmp_path):
+    if request.param == "eventual":
+        yield LaggingLedger(LocalStorageResource(data_dir=str(tmp_path)).interruptions())
+        return
+    with deployed_storage(request, tmp_path, request.param) as resource:
+        yield resource.interruptions()
 
 
-@pytest.fixture(params=DEPLOYMENTS)
+@pytest.fixture(params=[*DEPLOYMENTS, "eventual"])
 def queue(request, tmp_path):
     """A queue with a short visibility timeout and a dead-letter queue after a few receives."""
-    if request.param == "local":
-        from renderfarm_dagster.messaging.local import SqliteQueue
-
-        return SqliteQueue(
+    if request.param in ("local", "eventual"):
+        local = SqliteQueue(
             tmp_path / "queues.sqlite3",
             "contract",
             visibility_timeout_s=VISIBILITY_TIMEOUT_S,
             max_receive_count=MAX_RECEIVE_COUNT,
         )
+        return local if request.param == "local" else SlowQueue(local)
     aws = request.getfixturevalue("aws")
     from renderfarm_dagster.messaging.aws import SqsQueue
 

@@ -73,7 +73,7 @@ def test_each_notification_goes_to_its_own_topic(aws):
 
     by_event = {
         envelope["MessageAttributes"]["event"]["Value"]: envelope
-        for envelope in aws.sns_envelopes()
+        for envelope in aws.sns_envelopes(expect=2)
     }
     assert by_event.keys() == {PRODUCT_RENDERED, RENDER_FAILED}
     assert by_event[PRODUCT_RENDERED]["TopicArn"] == aws.completion_topic_arn
