@@ -24,6 +24,14 @@ def test_validate_lists_every_error_with_its_path(tmp_path, spec_doc, capsys):
     assert any(line.startswith(f"{missing}: $: cannot read file") for line in errors)
 
 
+def test_validate_refuses_a_product_id_ending_in_a_newline(tmp_path, spec_doc, capsys):
+    spec_doc["product_id"] = "test-shoe\n"
+    spec = tmp_path / "newline.json"
+    spec.write_bytes(spec_bytes(spec_doc))
+    assert main(["validate", str(spec)]) == 1
+    assert f"{spec}: product_id: not a valid id" in capsys.readouterr().err
+
+
 def test_submit_stores_registers_and_reports_unchanged_and_rejected(
     tmp_path, spec_doc, data_dir, monkeypatch, capsys
 ):
