@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export RENDERFARM_DATA_DIR ?= $(CURDIR)/renderfarm-data
 
-.PHONY: venv demo dev test test-packages lint format lock bench chaos screenshots clean
+.PHONY: venv demo dev test test-packages lint format lock bench chaos screenshots image clean
 
 # Runtime dependencies at the versions the worker image ships (worker_image/constraints.txt).
 CONSTRAINTS := worker_image/constraints.txt
@@ -48,6 +48,12 @@ chaos: venv
 # The README's UI screenshots, taken by the browser test from a real webserver (tests/ui/).
 screenshots: venv test-packages
 	RENDERFARM_SCREENSHOTS_DIR=$(CURDIR)/docs/images $(BIN)/python -m pytest tests/ui/test_browser.py
+
+# The worker image (worker_image/Dockerfile): docker build where a Docker engine runs, else
+# Debian's podman (chroot isolation), on a local stand-in base where no registry is reachable.
+IMAGE ?= renderfarm-dagster:dev
+image:
+	bash worker_image/build.sh $(IMAGE)
 
 # Debian packages some tests need (PostgreSQL's server, chromium); installed when absent, as root.
 test-packages:

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs beyond the virtual environment: PostgreSQL's server for
 # the production launch-path test (tests/deploy/test_launch_path.py starts its own throwaway
-# cluster; nothing is configured system-wide), and chromium for the browser test
-# (tests/ui/test_browser.py). Run by `make test`; installs only what is absent.
+# cluster; nothing is configured system-wide), chromium for the browser test
+# (tests/ui/test_browser.py), and podman and debootstrap to build and run the worker image
+# (tests/deploy/test_worker_image_runs.py, `make image`). Run by `make test`; installs only what
+# is absent.
 set -euo pipefail
 
 missing=()
@@ -10,6 +12,9 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql
 # The throwaway server gets a self-signed certificate (TLS is required, as on RDS).
 command -v openssl >/dev/null || missing+=(openssl)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v podman >/dev/null || missing+=(podman)
+# Makes the stand-in base image where no container registry is reachable (worker_image/).
+command -v debootstrap >/dev/null || missing+=(debootstrap)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

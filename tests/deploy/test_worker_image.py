@@ -1,8 +1,9 @@
-"""worker_image/: Docker cannot build here, so the Dockerfile is linted and read instead.
+"""worker_image/Dockerfile, read: the instructions the deployment relies on.
 
-The reading checks the instructions the deployment relies on (entry point, stop signal, user,
-default command, what is copied), and that the Python packages it installs are exactly the
-project's own runtime dependency set at the versions these tests run against.
+The reading checks the instructions (entry point, stop signal, user, default command, what is
+copied), and that the Python packages it installs are exactly the project's own runtime
+dependency set at the versions these tests run against. The image is also built and run:
+tests/deploy/test_worker_image_runs.py.
 """
 
 from __future__ import annotations
