@@ -14,10 +14,9 @@ from fractions import Fraction
 import cairosvg
 from PIL import Image
 
+from renderfarm_dagster.formats import FORMATS
 from renderfarm_dagster.render.templates import TEMPLATES, VariantContent
 from renderfarm_dagster.spec import ProductSpec
-
-PILLOW_FORMATS = {"png": "PNG", "webp": "WEBP", "jpeg": "JPEG"}
 
 
 def render_variant(spec: ProductSpec, variant_id: str) -> dict[str, bytes]:
@@ -42,6 +41,6 @@ def render_variant(spec: ProductSpec, variant_id: str) -> dict[str, bytes]:
                 image = image.convert("RGB")
             options = {} if output.format == "png" else {"quality": output.effective_quality}
             buffer = io.BytesIO()
-            image.save(buffer, PILLOW_FORMATS[output.format], **options)
+            image.save(buffer, FORMATS[output.format].pillow_format, **options)
             results[output.name] = buffer.getvalue()
     return results

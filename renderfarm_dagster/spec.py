@@ -19,6 +19,8 @@ from pydantic import (
     ValidationError,
 )
 
+from renderfarm_dagster.formats import FORMATS
+
 MAX_SPEC_BYTES = 1024 * 1024
 SUPPORTED_SPEC_VERSIONS = (1,)
 # Validators apply these with fullmatch: `$` with match() also matches before a final "\n".
@@ -27,8 +29,6 @@ COLOUR_PATTERN = re.compile(r"#[0-9a-fA-F]{6}")
 AMOUNT_PATTERN = re.compile(r"(0|[1-9][0-9]{0,11})(\.[0-9]{1,4})?")
 CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
 TEMPLATE_NAMES = ("product-card", "banner")
-DEFAULT_QUALITY = {"webp": 80, "jpeg": 85}
-EXTENSIONS = {"png": "png", "webp": "webp", "jpeg": "jpg"}
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
@@ -98,6 +98,14 @@ def _check_amount(value: str) -> str:
     return value
 
 
+def _check_format(value: str) -> str:
+    if value not in FORMATS:
+        raise ValueError(
+            f"must be one of {', '.join(repr(name) for name in FORMATS)}, not {value!r}"
+        )
+    return value
+
+
 def _check_currency(value: str) -> str:
     if not CURRENCY_PATTERN.fullmatch(value):
         raise ValueError("not an ISO 4217 currency code such as EUR")
@@ -135,16 +143,16 @@ class OutputSpec(_Strict):
     name: Id
     width: Annotated[int, Field(ge=16, le=4096)]
     height: Annotated[int, Field(ge=16, le=4096)]
-    format: Literal["png", "webp", "jpeg"]
+    format: Annotated[str, AfterValidator(_check_format)]
     quality: Annotated[int, Field(ge=1, le=100)] | None = None
 
     @property
     def extension(self) -> str:
-        return EXTENSIONS[self.format]
+        return FORMATS[self.format].extension
 
     @property
     def effective_quality(self) -> int | None:
-        return self.quality if self.quality is not None else DEFAULT_QUALITY.get(self.format)
+        return self.quality if self.quality is not None else FORMATS[self.format].default_quality
 
 
 class ProductSpec(_Strict):
@@ -333,9 +341,13 @@ def _png_quality_problems(document: dict) -> Iterator[SpecProblem]:
     if not isinstance(outputs, list):
         return
     for index, output in enumerate(outputs):
-        if isinstance(output, dict) and output.get("format") == "png" and "quality" in output:
+        if not isinstance(output, dict) or "quality" not in output:
+            continue
+        output_format = FORMATS.get(output.get("format"))  # type: ignore[arg-type]
+        if output_format is not None and output_format.lossless:
             yield SpecProblem(
-                f"outputs[{index}].quality", "does not apply to png (png is lossless)"
+                f"outputs[{index}].quality",
+                f"does not apply to {output_format.name} ({output_format.name} is lossless)",
             )
 
 

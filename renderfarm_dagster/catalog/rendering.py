@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 
 from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.pool import RenderPool, VariantJob
+from renderfarm_dagster.formats import FORMATS
 from renderfarm_dagster.render.contact_sheet import ContactSheet, contact_sheet
 from renderfarm_dagster.render.variant import RenderedOutput, render_fingerprint
-from renderfarm_dagster.spec import EXTENSIONS, OutputSpec, ProductSpec
+from renderfarm_dagster.spec import OutputSpec, ProductSpec
 from renderfarm_dagster.storage import CheckpointStore, ObjectStore, OutputCheckpoint
 
-CONTENT_TYPES = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}
 # The contact sheet shows at most this many variants: enough to review, small enough to embed.
 CONTACT_SHEET_MAX_VARIANTS = 64
 # Progress is logged at most this often while a product renders (the caller reports the end).
@@ -226,10 +226,11 @@ def _store_variant(
 def _store(
     spec: ProductSpec, output: RenderedOutput, objects: ObjectStore, run_id: str, attempt: int
 ) -> OutputCheckpoint:
+    output_format = FORMATS[output.format]
     key = keys.output_key(
-        spec.product_id, output.variant_id, output.output_name, EXTENSIONS[output.format]
+        spec.product_id, output.variant_id, output.output_name, output_format.extension
     )
-    info = objects.put(key, output.data, CONTENT_TYPES[output.format])
+    info = objects.put(key, output.data, output_format.content_type)
     return OutputCheckpoint(
         product_id=spec.product_id,
         variant_id=output.variant_id,

@@ -10,10 +10,9 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from renderfarm_dagster.catalog.pool import available_cpus
+from renderfarm_dagster.formats import FORMATS
 from renderfarm_dagster.spec import ProductSpec
 from renderfarm_dagster.storage import ObjectNotFoundError, ObjectStore
-
-_PILLOW_FORMATS = {"png": "PNG", "webp": "WEBP", "jpeg": "JPEG"}
 
 
 def manifest_problems(manifest: dict[str, Any], spec: ProductSpec) -> list[str]:
@@ -88,7 +87,8 @@ def image_problems(data: bytes, entry: dict[str, Any]) -> list[str]:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             problems = []
-            if image.format != _PILLOW_FORMATS.get(entry["format"]):
+            expected = FORMATS.get(entry["format"])
+            if expected is None or image.format != expected.pillow_format:
                 problems.append(f"decodes as {image.format}, expected {entry['format']}")
             if image.size != (entry["width"], entry["height"]):
                 problems.append(

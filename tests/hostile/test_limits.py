@@ -4,13 +4,14 @@ import json
 import subprocess
 import sys
 
+from renderfarm_dagster.formats import FORMATS as FORMAT_REGISTRY
 from renderfarm_dagster.spec import parse_spec
 from tests.hostile.corpus import encoded, with_field
 
 # README, "Reliability": the largest variant the spec format allows (8 outputs at 4096 px)
 # peaks at about 470 MiB in its render process; a render worker needs at most this much.
 MAX_VARIANT_PEAK_MIB = 768
-FORMATS = ["png", "webp", "jpeg"]
+FORMATS = list(FORMAT_REGISTRY)
 LARGEST_OUTPUTS = [
     {"name": f"o{i}", "width": 4096, "height": 4096 - i, "format": FORMATS[i % 3]} for i in range(8)
 ]
@@ -19,6 +20,7 @@ MEASURE = """
 import json, resource, sys
 from renderfarm_dagster.render.process_memory import keep_freed_memory
 from renderfarm_dagster.render.variant import render_variant
+from renderfarm_dagster.formats import FORMATS as FORMAT_REGISTRY
 from renderfarm_dagster.spec import parse_spec
 keep_freed_memory()  # as every render worker does
 spec = parse_spec(sys.stdin.buffer.read(), "largest.json").spec
