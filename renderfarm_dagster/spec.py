@@ -343,7 +343,8 @@ def _png_quality_problems(document: dict) -> Iterator[SpecProblem]:
     for index, output in enumerate(outputs):
         if not isinstance(output, dict) or "quality" not in output:
             continue
-        output_format = FORMATS.get(output.get("format"))  # type: ignore[arg-type]
+        name = output.get("format")
+        output_format = FORMATS.get(name) if isinstance(name, str) else None
         if output_format is not None and output_format.lossless:
             yield SpecProblem(
                 f"outputs[{index}].quality",
