@@ -18,10 +18,9 @@ from bench import baseline
 from renderfarm_dagster.catalog.inbox import submit_spec
 from renderfarm_dagster.catalog.manifest import publish_manifest
 from renderfarm_dagster.catalog.pool import RenderPool
-from renderfarm_dagster.catalog.rendering import render_products
+from renderfarm_dagster.catalog.rendering import render_products, render_spec_variant
 from renderfarm_dagster.messaging.local import FileNotifier
 from renderfarm_dagster.render.process_memory import keep_freed_memory
-from renderfarm_dagster.render.variant import render_variant
 from renderfarm_dagster.spec import ProductSpec, parse_spec
 from renderfarm_dagster.storage import ObjectStore
 from renderfarm_dagster.storage.local import LocalObjectStore, SqliteCheckpointStore
@@ -60,7 +59,7 @@ def single_core(catalog: Path, variants: int, rounds: int) -> dict:
 
     def project() -> None:
         for spec, variant_id in sample:
-            render_variant(spec, variant_id)
+            render_spec_variant(spec, variant_id)
 
     def reference() -> None:
         for spec, variant_id in sample:

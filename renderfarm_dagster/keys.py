@@ -5,20 +5,27 @@ from __future__ import annotations
 import hashlib
 import re
 
-from renderfarm_dagster.spec import ID_PATTERN
-
 SPECS_PREFIX = "specs/"
 RENDERS_PREFIX = "renders/"
 MANIFESTS_PREFIX = "manifests/"
 PREVIEWS_PREFIX = "previews/"
 REJECTED_PREFIX = "rejected/"
+TEMPLATES_PREFIX = "templates/"
+ASSETS_PREFIX = "assets/"
 MAX_KEY_LENGTH = 1024
 
 # A key we write is segments of the id alphabet, each with optional dot-separated extensions.
 # That rules out "..", absolute paths, backslashes and anything a shell or URL would reinterpret.
 # Applied with fullmatch, never match: `$` also matches before a final "\n".
+# The id alphabet: product, variant and output ids, and template names.
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}(\.[a-z0-9]{1,16}){0,4}")
 _SPEC_KEY = re.compile(r"specs/([a-z0-9][a-z0-9_-]{0,63})\.json")
+_TEMPLATE_KEY = re.compile(r"templates/([a-z0-9][a-z0-9_-]{0,63})\.svg")
+# Photo names are the user's own (capitals, dots): segments of a safe alphabet, no "." or "..",
+# a photo extension at the end.
+_ASSET_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+ASSET_EXTENSIONS = ("jpg", "jpeg", "png", "webp")
 
 
 class InvalidKeyError(ValueError):
@@ -55,6 +62,33 @@ def validate_foreign_key(key: str) -> str:
     if any(segment in ("", ".", "..") for segment in key.split("/")):
         raise InvalidKeyError(f"invalid key {key!r}: empty, '.' or '..' segment")
     return key
+
+
+def validate_asset_key(key: str) -> str:
+    """Return `key` if it names a photo under assets/; raise InvalidKeyError otherwise."""
+    if not isinstance(key, str) or not key.startswith(ASSETS_PREFIX) or len(key) > MAX_KEY_LENGTH:
+        raise InvalidKeyError(
+            f"invalid key {key!r}: a photo's key is assets/<path>, at most {MAX_KEY_LENGTH} long"
+        )
+    segments = key.removeprefix(ASSETS_PREFIX).split("/")
+    if not all(_ASSET_SEGMENT.fullmatch(segment) and ".." not in segment for segment in segments):
+        raise InvalidKeyError(
+            f"invalid key {key!r}: each part of the path is letters, digits, '.', '-', '_' "
+            "(not starting with '.' or '-', no '..')"
+        )
+    if segments[-1].rsplit(".", 1)[-1].lower() not in ASSET_EXTENSIONS or "." not in segments[-1]:
+        raise InvalidKeyError(f"invalid key {key!r}: a photo ends in .jpg, .jpeg, .png or .webp")
+    return key
+
+
+def template_key(name: str) -> str:
+    return f"{TEMPLATES_PREFIX}{_check_id(name, 'template name')}.svg"
+
+
+def template_name_from_key(key: str) -> str | None:
+    """The template name a key names, or None when the key is not `templates/<name>.svg`."""
+    match = _TEMPLATE_KEY.fullmatch(key)
+    return match.group(1) if match else None
 
 
 def _check_id(value: str, what: str) -> str:

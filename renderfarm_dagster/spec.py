@@ -1,4 +1,9 @@
-"""Product spec format: parsing and validation of spec files (version 1)."""
+"""Product spec format: parsing and validation of spec files (versions 1 and 2).
+
+Version 1 names one of the two bundled templates and sets fixed fields (title, label, colours);
+it maps onto those templates' layers. Version 2 names any template, bundled or uploaded, and
+sets its layers at product level and per variant (README, "Spec format").
+"""
 
 from __future__ import annotations
 
@@ -17,17 +22,21 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    model_validator,
 )
 
 from renderfarm_dagster.formats import FORMATS
+from renderfarm_dagster.keys import ID_PATTERN, validate_asset_key
+from renderfarm_dagster.layers import LayerValue
+from renderfarm_dagster.render.template import Template
 
 MAX_SPEC_BYTES = 1024 * 1024
-SUPPORTED_SPEC_VERSIONS = (1,)
+SUPPORTED_SPEC_VERSIONS = (1, 2)
 # Validators apply these with fullmatch: `$` with match() also matches before a final "\n".
-ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 COLOUR_PATTERN = re.compile(r"#[0-9a-fA-F]{6}")
 AMOUNT_PATTERN = re.compile(r"(0|[1-9][0-9]{0,11})(\.[0-9]{1,4})?")
 CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
+LAYER_ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 TEMPLATE_NAMES = ("product-card", "banner")
 _UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -155,7 +164,7 @@ class OutputSpec(_Strict):
         return self.quality if self.quality is not None else FORMATS[self.format].default_quality
 
 
-class ProductSpec(_Strict):
+class ProductSpecV1(_Strict):
     spec_version: Literal[1]
     product_id: Id
     template: Literal["product-card", "banner"]
@@ -171,6 +180,173 @@ class ProductSpec(_Strict):
             if variant.variant_id == variant_id:
                 return variant
         raise KeyError(variant_id)
+
+    def layer_values(self, variant_id: str) -> dict[str, LayerValue]:
+        """The bundled templates' layers as this version's fields set them."""
+        variant = self.variant(variant_id)
+        price = variant.price or self.price
+        badge = variant.badge or self.badge
+
+        def optional(text: str | None) -> LayerValue:
+            return LayerValue(text=text) if text is not None else LayerValue(hidden=True)
+
+        return {
+            "title": LayerValue(text=variant.title or self.title),
+            "subtitle": optional(self.subtitle),
+            "badge": optional(badge),
+            "label": LayerValue(text=variant.label),
+            "price": optional(price.display() if price else None),
+            "primary": LayerValue(color=variant.colors.primary),
+            "accent": LayerValue(color=variant.colors.accent),
+        }
+
+    def photo_keys(self) -> set[str]:
+        return set()
+
+
+def _check_layer_id(value: str) -> str:
+    if not LAYER_ID_PATTERN.fullmatch(value):
+        raise ValueError(
+            "not a layer id: 1 to 64 letters, digits, '-' and '_', not starting with a digit or '-'"
+        )
+    return value
+
+
+def _check_asset_key(value: str) -> str:
+    try:
+        validate_asset_key(value)
+    except ValueError as error:
+        raise ValueError(str(error).removeprefix("invalid key ")) from None
+    return value
+
+
+class LayerSetting(_Strict):
+    """A spec's setting of one template layer: one of text, image (with fit, focal) or color."""
+
+    text: Text | None = None
+    image: Annotated[str, AfterValidator(_check_asset_key)] | None = None
+    fit: Literal["cover", "contain"] | None = None
+    focal: (
+        Annotated[
+            list[Annotated[float, Field(ge=0, le=1, strict=False)]],
+            Field(min_length=2, max_length=2),
+        ]
+        | None
+    ) = None
+    color: Colour | None = None
+    hidden: bool | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> LayerSetting:
+        kinds = [
+            kind
+            for kind, present in (
+                ("text", self.text is not None),
+                ("image", self.image is not None or self.fit or self.focal),
+                ("color", self.color is not None),
+            )
+            if present
+        ]
+        if len(kinds) > 1:
+            raise ValueError(f"sets {' and '.join(kinds)}: a layer is one kind")
+        return self
+
+    def value(self) -> LayerValue:
+        return LayerValue(
+            text=self.text,
+            image=self.image,
+            fit=self.fit,
+            focal=(self.focal[0], self.focal[1]) if self.focal else None,
+            color=self.color,
+            hidden=self.hidden,
+        )
+
+
+Layers = Annotated[
+    dict[Annotated[str, AfterValidator(_check_layer_id)], LayerSetting], Field(max_length=64)
+]
+
+
+class VariantV2(_Strict):
+    variant_id: Id
+    layers: Layers = {}
+
+
+class ProductSpecV2(_Strict):
+    spec_version: Literal[2]
+    product_id: Id
+    template: Id
+    layers: Layers = {}
+    variants: Annotated[list[VariantV2], Field(min_length=1, max_length=500)]
+    outputs: Annotated[list[OutputSpec], Field(min_length=1, max_length=8)]
+
+    def variant(self, variant_id: str) -> VariantV2:
+        for variant in self.variants:
+            if variant.variant_id == variant_id:
+                return variant
+        raise KeyError(variant_id)
+
+    def layer_values(self, variant_id: str) -> dict[str, LayerValue]:
+        """Product-level layers, with the variant's settings over them field by field."""
+        values = {name: setting.value() for name, setting in self.layers.items()}
+        for name, setting in self.variant(variant_id).layers.items():
+            values[name] = setting.value().over(values.get(name, LayerValue()))
+        return values
+
+    def photo_keys(self) -> set[str]:
+        settings = [*self.layers.values()]
+        settings += [s for variant in self.variants for s in variant.layers.values()]
+        return {setting.image for setting in settings if setting.image is not None}
+
+
+ProductSpec = ProductSpecV1 | ProductSpecV2
+_MODELS: dict[int, type[ProductSpecV1] | type[ProductSpecV2]] = {1: ProductSpecV1, 2: ProductSpecV2}
+
+
+def template_problems(spec: ProductSpec, template: Template) -> list[SpecProblem]:
+    """Where a spec's layers do not fit its template: unknown layers, wrong kinds, and required
+    layers left unset. Each problem names the JSON path and the template's layer."""
+    if isinstance(spec, ProductSpecV1):
+        return []
+    problems = []
+    where = f"template {template.name!r}"
+    settings = [("layers", spec.layers)] + [
+        (f"variants[{index}].layers", variant.layers) for index, variant in enumerate(spec.variants)
+    ]
+    for path, layers in settings:
+        for name, setting in layers.items():
+            layer = template.layers.get(name)
+            kind = setting.value().kind
+            if layer is None:
+                known = ", ".join(sorted(template.layers)) or "none"
+                problems.append(
+                    SpecProblem(
+                        _join(path, name), f"{where} has no layer {name!r} (its layers: {known})"
+                    )
+                )
+            elif kind is not None and kind != layer.kind:
+                problems.append(
+                    SpecProblem(
+                        _join(path, name),
+                        f"sets {kind}, but layer {name!r} of {where} is a {layer.kind} layer",
+                    )
+                )
+    for name, layer in template.layers.items():
+        if not layer.required:
+            continue
+        product_sets = (
+            spec.layers.get(name) is not None and spec.layers[name].value().kind is not None
+        )
+        for index, variant in enumerate(spec.variants):
+            setting = variant.layers.get(name)
+            if not product_sets and (setting is None or setting.value().kind is None):
+                problems.append(
+                    SpecProblem(
+                        f"variants[{index}].layers",
+                        f"layer {name!r} is required by {where}: set it here or in layers",
+                    )
+                )
+    return problems
 
 
 @dataclass(frozen=True)
@@ -213,7 +389,7 @@ def parse_spec(data: bytes, source: str) -> ParsedSpec:
     problems.extend(_uniqueness_problems(document, "outputs", "name"))
     problems.extend(_png_quality_problems(document))
     try:
-        spec = ProductSpec.model_validate(document)
+        spec = _MODELS[version].model_validate(document)
     except ValidationError as error:
         problems.extend(
             problem

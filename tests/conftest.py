@@ -6,6 +6,7 @@ import copy
 import json
 import logging
 import os
+from fractions import Fraction
 from pathlib import Path
 
 import dagster as dg
@@ -56,6 +57,24 @@ def spec_doc() -> dict:
 
 def spec_bytes(doc: dict) -> bytes:
     return json.dumps(doc).encode("utf-8")
+
+
+def svg_of(spec, variant_id: str, aspect: Fraction = Fraction(1)) -> bytes:
+    """The SVG document a variant of a spec on a bundled template is drawn from."""
+    from renderfarm_dagster.catalog.templates import bundled_template
+    from renderfarm_dagster.render.layout import layout
+
+    return layout(bundled_template(spec.template).template, spec.layer_values(variant_id), aspect)
+
+
+def bundled_job(spec, variant_id: str, wanted: tuple[str, ...] | None = None):
+    """The render job of a variant of a spec on a bundled template, without photos."""
+    from renderfarm_dagster.catalog.rendering import ProductInputs, variant_job
+    from renderfarm_dagster.catalog.templates import bundled_template
+
+    return variant_job(
+        ProductInputs(spec, bundled_template(spec.template), {}), variant_id, {}, wanted
+    )
 
 
 @pytest.fixture

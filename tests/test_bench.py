@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from bench import baseline, catalog
-from renderfarm_dagster.render.variant import render_variant
+from renderfarm_dagster.catalog.rendering import render_spec_variant
 from renderfarm_dagster.spec import parse_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +35,7 @@ def test_the_render_path_gives_the_baseline_images(product):
     spec = parse_spec(document, "bench").spec
     variant_id = spec.variants[1].variant_id
     reference = baseline.render_variant(spec, variant_id)
-    ours = {o.output_name: o for o in render_variant(spec, variant_id)}
+    ours = {o.output_name: o for o in render_spec_variant(spec, variant_id)}
     assert set(ours) == set(reference) == {o.name for o in spec.outputs}
     for output in spec.outputs:
         mine, theirs = decoded(ours[output.name].data), decoded(reference[output.name])

@@ -123,7 +123,7 @@ def test_too_many_variants_and_outputs(spec_doc):
         (b'"a string"', "must be a JSON object, not a string"),
         (b'{"spec_version": NaN}', "NaN is not a valid JSON number"),
         (b'{"spec_version": 1e999}', "out of range"),
-        (b'{"spec_version": 2}', "unsupported version 2"),
+        (b'{"spec_version": 3}', "unsupported version 3 (supported: 1, 2)"),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     ],
 )

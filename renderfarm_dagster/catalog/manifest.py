@@ -2,19 +2,71 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.inbox import load_spec
+from renderfarm_dagster.catalog.rendering import MissingInputError, ProductInputs, load_inputs
 from renderfarm_dagster.messaging import PRODUCT_RENDERED, Notifier
-from renderfarm_dagster.render.templates import TEMPLATES
-from renderfarm_dagster.render.variant import render_fingerprint, renderer_versions
+from renderfarm_dagster.render.variant import renderer_versions
 from renderfarm_dagster.spec import ParsedSpec
 from renderfarm_dagster.storage import CheckpointStore, ObjectInfo, ObjectStore, OutputCheckpoint
 
-MANIFEST_VERSION = 1
+# 2: the template is identified by its sha256, and the photos used are listed.
+MANIFEST_VERSION = 2
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ManifestOutput(_Model):
+    name: str
+    key: str
+    format: str
+    width: int
+    height: int
+    bytes: int
+    sha256: str
+
+
+class ManifestVariant(_Model):
+    variant_id: str
+    outputs: list[ManifestOutput]
+
+
+class ManifestTemplate(_Model):
+    name: str
+    sha256: str
+    bundled: bool
+
+
+class Manifest(_Model):
+    """manifests/<product_id>.json: written by the manifest asset, read by the checks and
+    catalog/verify.py through this one model."""
+
+    manifest_version: Literal[2] = MANIFEST_VERSION
+    product_id: str
+    spec_sha256: str
+    template: ManifestTemplate
+    # Every photo the product's layers show, by key, with the sha256 it was rendered from.
+    photos: dict[str, str]
+    renderer: dict[str, str]
+    variants: list[ManifestVariant]
+
+    def outputs(self) -> list[tuple[str, ManifestOutput]]:
+        return [(v.variant_id, output) for v in self.variants for output in v.outputs]
+
+    def to_bytes(self) -> bytes:
+        """No timestamps or run ids: the same inputs always give the same manifest bytes."""
+        return (self.model_dump_json(indent=2) + "\n").encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Manifest:
+        return cls.model_validate_json(data)
 
 
 class IncompleteRenderError(RuntimeError):
@@ -22,12 +74,11 @@ class IncompleteRenderError(RuntimeError):
 
 
 def build_manifest(
-    parsed: ParsedSpec, checkpoints: dict[tuple[str, str], OutputCheckpoint]
-) -> dict[str, Any]:
-    """The manifest of a fully rendered product, from the checkpoints of its outputs.
-
-    No timestamps or run ids: the same spec and renderer always give the same manifest bytes.
-    """
+    parsed: ParsedSpec,
+    inputs: ProductInputs,
+    checkpoints: dict[tuple[str, str], OutputCheckpoint],
+) -> Manifest:
+    """The manifest of a fully rendered product, from the checkpoints of its outputs."""
     spec = parsed.spec
     missing = []
     variants = []
@@ -35,22 +86,23 @@ def build_manifest(
         entries = []
         for output in spec.outputs:
             checkpoint = checkpoints.get((variant.variant_id, output.name))
-            fingerprint = render_fingerprint(spec, variant.variant_id, output)
-            if checkpoint is None or checkpoint.fingerprint != fingerprint:
+            if checkpoint is None or checkpoint.fingerprint != inputs.fingerprint(
+                variant.variant_id, output
+            ):
                 missing.append(f"{variant.variant_id}/{output.name}")
                 continue
             entries.append(
-                {
-                    "name": output.name,
-                    "key": checkpoint.key,
-                    "format": checkpoint.format,
-                    "width": checkpoint.width,
-                    "height": checkpoint.height,
-                    "bytes": checkpoint.size,
-                    "sha256": checkpoint.sha256,
-                }
+                ManifestOutput(
+                    name=output.name,
+                    key=checkpoint.key,
+                    format=checkpoint.format,
+                    width=checkpoint.width,
+                    height=checkpoint.height,
+                    bytes=checkpoint.size,
+                    sha256=checkpoint.sha256,
+                )
             )
-        variants.append({"variant_id": variant.variant_id, "outputs": entries})
+        variants.append(ManifestVariant(variant_id=variant.variant_id, outputs=entries))
     if missing:
         shown = ", ".join(missing[:10]) + (
             f" and {len(missing) - 10} more" if len(missing) > 10 else ""
@@ -59,19 +111,17 @@ def build_manifest(
             f"{spec.product_id}: {len(missing)} outputs are not rendered for the current spec: "
             f"{shown}"
         )
-    template = TEMPLATES[spec.template]
-    return {
-        "manifest_version": MANIFEST_VERSION,
-        "product_id": spec.product_id,
-        "spec_sha256": parsed.sha256,
-        "template": {"name": template.name, "version": template.version},
-        "renderer": renderer_versions(),
-        "variants": variants,
-    }
-
-
-def manifest_bytes(manifest: dict[str, Any]) -> bytes:
-    return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    template = inputs.template
+    return Manifest(
+        product_id=spec.product_id,
+        spec_sha256=parsed.sha256,
+        template=ManifestTemplate(
+            name=template.name, sha256=template.sha256, bundled=template.bundled
+        ),
+        photos=dict(sorted(inputs.photo_sha256.items())),
+        renderer=renderer_versions(),
+        variants=variants,
+    )
 
 
 @dataclass(frozen=True)
@@ -95,16 +145,21 @@ def publish_manifest(
     Raises SpecError when the stored spec is missing or invalid, and IncompleteRenderError when
     an output of the current spec has no checkpoint: nothing is written then.
     """
-    manifest = build_manifest(load_spec(objects, product_id), checkpoints.read(product_id))
-    info = objects.put(keys.manifest_key(product_id), manifest_bytes(manifest), "application/json")
-    outputs = [o for v in manifest["variants"] for o in v["outputs"]]
+    parsed = load_spec(objects, product_id)
+    try:
+        inputs = load_inputs(parsed.spec, objects)
+    except MissingInputError as error:
+        raise IncompleteRenderError(f"{product_id}: {error}") from None
+    manifest = build_manifest(parsed, inputs, checkpoints.read(product_id))
+    info = objects.put(keys.manifest_key(product_id), manifest.to_bytes(), "application/json")
+    outputs = [output for _, output in manifest.outputs()]
     notification = {
         "product_id": product_id,
         "run_id": run_id,
         "manifest_key": info.key,
-        "variants": len(manifest["variants"]),
+        "variants": len(manifest.variants),
         "outputs": len(outputs),
-        "bytes": sum(o["bytes"] for o in outputs),
+        "bytes": sum(o.bytes for o in outputs),
         "run_url": run_url,
     }
     notifier.publish(PRODUCT_RENDERED, notification)

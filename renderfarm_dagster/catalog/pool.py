@@ -9,11 +9,19 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 
+from renderfarm_dagster.render.errors import RenderInputError
 from renderfarm_dagster.render.process_memory import keep_freed_memory
-from renderfarm_dagster.render.variant import RenderedOutput, render_variant
-from renderfarm_dagster.spec import ProductSpec
+from renderfarm_dagster.render.variant import (
+    RenderedOutput,
+    VariantFailure,
+    VariantJob,
+    render_variant,
+)
 
-VariantJob = tuple[ProductSpec, str, tuple[str, ...]]
+# A job is a variant to render, or one already known to fail (its photo vanished), which
+# passes through the pool in order with the others.
+Job = VariantJob | VariantFailure
+Result = list[RenderedOutput] | VariantFailure
 # Variants submitted ahead per worker: enough that the workers keep drawing while this process
 # stores a variant or finishes a product (contact sheet, the next product's plan), few enough
 # that a 500-variant spec never has its rendered bytes waiting in memory.
@@ -47,9 +55,14 @@ def _warm_up() -> None:
     rasterize(b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>', 1, 1)
 
 
-def _render(job: VariantJob) -> list[RenderedOutput]:
-    spec, variant_id, output_names = job
-    return render_variant(spec, variant_id, output_names)
+def _render(job: Job) -> Result:
+    if isinstance(job, VariantFailure):
+        return job
+    try:
+        return render_variant(job)
+    except RenderInputError as error:
+        # A bad photo fails its product, not the run: the other products go on.
+        return VariantFailure(job.product_id, job.variant_id, error.key, error.reason)
 
 
 class RenderPool:
@@ -59,7 +72,7 @@ class RenderPool:
         self.workers = workers or available_cpus()
         self._executor: ProcessPoolExecutor | None = None
         # Submitted and not yet handed to the caller: what `finish_started` can still save.
-        self._in_flight: dict[Future, VariantJob] = {}
+        self._in_flight: dict[Future, Job] = {}
 
     def __enter__(self) -> RenderPool:
         return self
@@ -83,9 +96,7 @@ class RenderPool:
             )
         return self._executor
 
-    def render(
-        self, jobs: Iterable[VariantJob]
-    ) -> Iterator[tuple[VariantJob, list[RenderedOutput]]]:
+    def render(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Result]]:
         """Yield each job with its variant's outputs as soon as it is done, in completion order.
 
         `jobs` is consumed lazily, one job whenever a worker has room: it may plan the next
@@ -116,7 +127,7 @@ class RenderPool:
                 job = self._in_flight.pop(future)
                 yield job, future.result()
 
-    def finish_started(self) -> Iterator[tuple[VariantJob, list[RenderedOutput]]]:
+    def finish_started(self) -> Iterator[tuple[Job, Result]]:
         """After `render` was interrupted: cancel the variants not started, and yield those
         already being drawn as they finish (each takes well under a second), so the caller can
         keep them instead of a retry drawing them again. Variants that failed are dropped;

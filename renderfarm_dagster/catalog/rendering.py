@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from renderfarm_dagster import keys
-from renderfarm_dagster.catalog.pool import RenderPool, VariantJob
+from renderfarm_dagster.catalog.pool import RenderPool
+from renderfarm_dagster.catalog.templates import (
+    TemplateNotFoundError,
+    TemplateSource,
+    bundled_template,
+    load_template,
+)
 from renderfarm_dagster.formats import FORMATS
 from renderfarm_dagster.render.contact_sheet import ContactSheet, contact_sheet
-from renderfarm_dagster.render.variant import RenderedOutput, render_fingerprint
+from renderfarm_dagster.render.template import TemplateError
+from renderfarm_dagster.render.variant import (
+    RenderedOutput,
+    VariantFailure,
+    VariantJob,
+    render_fingerprint,
+    render_variant,
+)
 from renderfarm_dagster.spec import OutputSpec, ProductSpec
-from renderfarm_dagster.storage import CheckpointStore, ObjectStore, OutputCheckpoint
+from renderfarm_dagster.storage import (
+    CheckpointStore,
+    ObjectNotFoundError,
+    ObjectStore,
+    OutputCheckpoint,
+)
 
 # The contact sheet shows at most this many variants: enough to review, small enough to embed.
 CONTACT_SHEET_MAX_VARIANTS = 64
@@ -36,16 +55,71 @@ class ProductRenderReport:
     # The contact sheet stored under `preview_key`, and a smaller copy for event metadata.
     preview_key: str = ""
     preview_jpeg: bytes = field(default=b"", repr=False)
+    # Inputs that could not be rendered (a bad photo, a missing template): key -> reason.
+    # A product with failures has no contact sheet and no manifest until they are fixed.
+    failures: dict[str, str] = field(default_factory=dict)
+    # The template and photos rendered with, and their sha256 (what a change re-renders).
+    inputs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProductInputs:
+    """A product's spec with the objects it names: its template, and its photos' sha256."""
+
+    spec: ProductSpec
+    template: TemplateSource
+    photo_sha256: dict[str, str]
+
+    def fingerprint(self, variant_id: str, output: OutputSpec) -> str:
+        return render_fingerprint(
+            self.template.sha256, self.spec.layer_values(variant_id), self.photo_sha256, output
+        )
+
+    def sha256s(self) -> dict[str, str]:
+        """Every input object by key (a bundled template by its name), with its sha256."""
+        template = (
+            f"bundled:{self.template.name}"
+            if self.template.bundled
+            else keys.template_key(self.template.name)
+        )
+        return {template: self.template.sha256, **dict(sorted(self.photo_sha256.items()))}
+
+
+class MissingInputError(LookupError):
+    """A template or photo a spec names is not there (or not valid); names the key."""
+
+    def __init__(self, key: str, reason: str):
+        self.key, self.reason = key, reason
+        super().__init__(f"{key}: {reason}")
+
+
+def load_inputs(spec: ProductSpec, objects: ObjectStore) -> ProductInputs:
+    """The template and photo identities a spec's render depends on (photos are not read)."""
+    try:
+        template = load_template(objects, spec.template)
+    except TemplateNotFoundError as error:
+        raise MissingInputError(f"template {spec.template}", str(error)) from None
+    except TemplateError as error:
+        raise MissingInputError(f"template {spec.template}", f"invalid: {error}") from None
+    photos = {}
+    for key in sorted(spec.photo_keys()):
+        info = objects.head(key)
+        if info is None:
+            raise MissingInputError(key, "no photo stored at this key")
+        photos[key] = info.sha256
+    return ProductInputs(spec, template, photos)
 
 
 def plan(
-    spec: ProductSpec, objects: ObjectStore, checkpoints: CheckpointStore
+    inputs: ProductInputs, objects: ObjectStore, checkpoints: CheckpointStore
 ) -> tuple[dict[str, tuple[str, ...]], list[OutputCheckpoint]]:
     """Split a product's outputs into those still to render and those already done.
 
-    An output is done when its checkpoint was made from the same inputs (fingerprint) and
-    the object it names is still there with the same sha256: a checkpoint alone is not trusted.
+    An output is done when its checkpoint was made from the same inputs (fingerprint: spec
+    values, template and photo bytes, renderer) and the object it names is still there with the
+    same sha256: a checkpoint alone is not trusted.
     """
+    spec = inputs.spec
     recorded = checkpoints.read(spec.product_id)
     todo: dict[str, tuple[str, ...]] = {}
     done: list[OutputCheckpoint] = []
@@ -53,7 +127,7 @@ def plan(
         missing = []
         for output in spec.outputs:
             checkpoint = recorded.get((variant.variant_id, output.name))
-            if checkpoint and _still_valid(checkpoint, spec, output, objects):
+            if checkpoint and _still_valid(checkpoint, inputs, output, objects):
                 done.append(checkpoint)
             else:
                 missing.append(output.name)
@@ -63,12 +137,58 @@ def plan(
 
 
 def _still_valid(
-    checkpoint: OutputCheckpoint, spec: ProductSpec, output: OutputSpec, objects: ObjectStore
+    checkpoint: OutputCheckpoint, inputs: ProductInputs, output: OutputSpec, objects: ObjectStore
 ) -> bool:
-    if checkpoint.fingerprint != render_fingerprint(spec, checkpoint.variant_id, output):
+    if checkpoint.fingerprint != inputs.fingerprint(checkpoint.variant_id, output):
         return False
     info = objects.head(checkpoint.key)
     return info is not None and info.sha256 == checkpoint.sha256 and info.size == checkpoint.size
+
+
+def render_spec_variant(
+    spec: ProductSpec,
+    variant_id: str,
+    wanted: Iterable[str] | None = None,
+    template: TemplateSource | None = None,
+    photos: dict[str, bytes] | None = None,
+) -> list[RenderedOutput]:
+    """One variant rendered in this process, from inputs in hand rather than in a store:
+    `renderfarm preview`, the bench and the tests. The template defaults to the bundled one
+    the spec names; `photos` are the bytes of every photo the spec's layers show."""
+    photos = photos or {}
+    template = template or bundled_template(spec.template)
+    inputs = ProductInputs(
+        spec, template, {key: hashlib.sha256(data).hexdigest() for key, data in photos.items()}
+    )
+    return render_variant(
+        variant_job(inputs, variant_id, photos, tuple(wanted) if wanted is not None else None)
+    )
+
+
+def variant_job(
+    inputs: ProductInputs,
+    variant_id: str,
+    photos: dict[str, bytes],
+    wanted: tuple[str, ...] | None = None,
+) -> VariantJob:
+    """What a render worker needs for one variant; `photos` holds the bytes of its photos."""
+    spec = inputs.spec
+    layers = spec.layer_values(variant_id)
+    outputs = tuple(spec.outputs)
+    wanted = wanted or tuple(output.name for output in outputs)
+    return VariantJob(
+        product_id=spec.product_id,
+        variant_id=variant_id,
+        template_name=inputs.template.name,
+        template_svg=inputs.template.data,
+        layers=layers,
+        photos=photos,
+        outputs=outputs,
+        wanted=wanted,
+        fingerprints={
+            o.name: inputs.fingerprint(variant_id, o) for o in outputs if o.name in wanted
+        },
+    )
 
 
 @dataclass
@@ -78,12 +198,13 @@ class _Progress:
     spec: ProductSpec
     report: ProductRenderReport
     started: float
-    jobs: list[VariantJob]
+    inputs: ProductInputs | None
+    todo: dict[str, tuple[str, ...]]
     stored: int = 0
 
     @property
     def to_render(self) -> int:
-        return len(self.jobs)
+        return len(self.todo)
 
 
 def render_products(
@@ -111,7 +232,7 @@ def render_products(
     drawing: dict[str, _Progress] = {}
     finished: deque[_Progress] = deque()
 
-    def variant_jobs() -> Iterator[VariantJob]:
+    def variant_jobs() -> Iterator[VariantJob | VariantFailure]:
         # Runs in this process whenever the pool has room for another variant.
         for spec in specs:
             progress = _start(spec, objects, checkpoints, log)
@@ -119,18 +240,25 @@ def render_products(
                 drawing[spec.product_id] = progress
             else:
                 finished.append(progress)
-            yield from progress.jobs
+            for variant_id, wanted in progress.todo.items():
+                yield _job_or_failure(progress, variant_id, wanted, objects)
 
     next_progress = time.monotonic() + PROGRESS_INTERVAL_S
     try:
-        for (spec, _, _), outputs in pool.render(variant_jobs()):
-            progress = drawing[spec.product_id]
-            _store_variant(spec, outputs, objects, checkpoints, run_id, attempt, progress.report)
+        for job, outputs in pool.render(variant_jobs()):
+            progress = drawing[job.product_id]
+            if isinstance(outputs, VariantFailure):
+                progress.report.failures[outputs.key] = outputs.reason
+                log(f"{job.product_id}: variant {job.variant_id} failed: {outputs}")
+            else:
+                _store_variant(
+                    progress.spec, outputs, objects, checkpoints, run_id, attempt, progress.report
+                )
             progress.stored += 1
             if progress.stored == progress.to_render:
-                finished.append(drawing.pop(spec.product_id))
+                finished.append(drawing.pop(job.product_id))
             elif time.monotonic() >= next_progress:
-                log(f"{spec.product_id}: {progress.stored}/{progress.to_render} variants rendered")
+                log(f"{job.product_id}: {progress.stored}/{progress.to_render} variants rendered")
                 next_progress = time.monotonic() + PROGRESS_INTERVAL_S
             while finished:
                 yield _finish(finished.popleft(), objects)
@@ -143,9 +271,13 @@ def render_products(
         # finish in well under a second: storing them now means the retry does not draw them
         # again.
         saved = 0
-        for (spec, _, _), outputs in pool.finish_started():
-            report = drawing[spec.product_id].report
-            _store_variant(spec, outputs, objects, checkpoints, run_id, attempt, report)
+        for job, outputs in pool.finish_started():
+            if isinstance(outputs, VariantFailure):
+                continue
+            progress = drawing[job.product_id]
+            _store_variant(
+                progress.spec, outputs, objects, checkpoints, run_id, attempt, progress.report
+            )
             saved += 1
         if saved:
             log(f"interrupted; stored the {saved} variant(s) already drawn")
@@ -175,27 +307,52 @@ def _start(
     log: Callable[[str], None],
 ) -> _Progress:
     started = time.monotonic()
-    todo, done = plan(spec, objects, checkpoints)
     report = ProductRenderReport(
         product_id=spec.product_id,
         variants=len(spec.variants),
         outputs=len(spec.variants) * len(spec.outputs),
-        skipped=len(done),
-        total_bytes=sum(c.size for c in done),
     )
+    try:
+        inputs = load_inputs(spec, objects)
+    except MissingInputError as error:
+        report.failures[error.key] = error.reason
+        log(f"{spec.product_id}: cannot render: {error}")
+        return _Progress(spec, report, started, None, {})
+    report.inputs = inputs.sha256s()
+    todo, done = plan(inputs, objects, checkpoints)
+    report.skipped = len(done)
+    report.total_bytes = sum(c.size for c in done)
     if done:
         log(f"{spec.product_id}: {len(done)} outputs already rendered, {len(todo)} variants to go")
-    jobs = [(spec, variant_id, names) for variant_id, names in todo.items()]
-    return _Progress(spec, report, started, jobs)
+    return _Progress(spec, report, started, inputs, todo)
+
+
+def _job_or_failure(
+    progress: _Progress, variant_id: str, wanted: tuple[str, ...], objects: ObjectStore
+) -> VariantJob | VariantFailure:
+    """The variant's job with its photos read now (one variant's photos in memory at a time)."""
+    assert progress.inputs is not None  # a product whose inputs failed has nothing to do
+    used = {v.image for v in progress.spec.layer_values(variant_id).values() if v.image}
+    photos = {}
+    for key in sorted(used):
+        try:
+            photos[key] = objects.get(key)
+        except ObjectNotFoundError:
+            return VariantFailure(
+                progress.spec.product_id, variant_id, key, "photo deleted while rendering"
+            )
+    return variant_job(progress.inputs, variant_id, photos, wanted)
 
 
 def _finish(progress: _Progress, objects: ObjectStore) -> ProductRenderReport:
     report = progress.report
+    report.duration_s = time.monotonic() - progress.started
+    if report.failures:
+        return report  # its outputs are incomplete: no contact sheet
     sheet = _contact_sheet(progress.spec, objects)
     report.preview_key = keys.preview_key(progress.spec.product_id)
     objects.put(report.preview_key, sheet.jpeg, "image/jpeg")
     report.preview_jpeg = sheet.preview_jpeg
-    report.duration_s = time.monotonic() - progress.started
     return report
 
 

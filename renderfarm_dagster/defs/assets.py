@@ -62,18 +62,33 @@ def rendered_variants(
     # once, with its errors, instead of after the products before it.
     specs = [_load_spec(objects, product_id) for product_id in context.partition_keys]
     rendered = 0
+    failed: dict[str, dict[str, str]] = {}
     try:
         with (
             RenderPool(config.workers) as pool,
             # Closed before the pool: an interruption stores what the workers already drew.
             closing(
                 render_products(
-                    specs, objects, checkpoints, pool, context.run.run_id, attempt, context.log.info
+                    specs,
+                    objects,
+                    checkpoints,
+                    pool,
+                    context.run.run_id,
+                    attempt,
+                    context.log.info,
                 )
             ) as reports,
         ):
             context.log.info(f"rendering {len(specs)} product(s) with {pool.workers} worker(s)")
             for report in reports:
+                if report.failures:
+                    # A bad photo or template fails its product; the others go on rendering.
+                    failed[report.product_id] = report.failures
+                    context.log.error(
+                        f"{report.product_id}: cannot be rendered: "
+                        + "; ".join(f"{key}: {reason}" for key, reason in report.failures.items())
+                    )
+                    continue
                 context.log.info(
                     f"{report.product_id}: {report.rendered} rendered, {report.skipped} skipped "
                     f"in {report.duration_s:.1f}s"
@@ -92,6 +107,20 @@ def rendered_variants(
             "everything stored is checkpointed"
         )
         raise
+    if failed:
+        raise dg.Failure(
+            description=(
+                f"{len(failed)} of {len(specs)} product(s) cannot be rendered: "
+                + "; ".join(
+                    f"{product_id}: {key}: {reason}"
+                    for product_id, failures in failed.items()
+                    for key, reason in failures.items()
+                )
+                + ". Everything else rendered is stored and checkpointed; fix the input and "
+                "re-run (finished outputs are skipped)."
+            ),
+            metadata={"failed": dg.MetadataValue.json(failed)},
+        )
     if not attempt:
         return dg.MaterializeResult()
     return dg.MaterializeResult(
@@ -124,6 +153,8 @@ def _render_metadata(report: ProductRenderReport) -> dict:
         "total_bytes": report.total_bytes,
         "duration_s": round(report.duration_s, 3),
         "contact_sheet_key": dg.MetadataValue.path(report.preview_key),
+        # What the outputs were rendered from: a change to any of these re-renders them.
+        "inputs": dg.MetadataValue.json(report.inputs),
         "preview": dg.MetadataValue.md(
             f"![{report.product_id} contact sheet](data:image/jpeg;base64,{thumbnail})"
         ),

@@ -1,12 +1,13 @@
 """Asset checks on each product's manifest and on every output it lists."""
 
-import json
 from collections.abc import Iterator
 
 import dagster as dg
+from pydantic import ValidationError
 
 from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.inbox import load_spec
+from renderfarm_dagster.catalog.manifest import Manifest
 from renderfarm_dagster.catalog.verify import manifest_problems, stored_output_problems
 from renderfarm_dagster.defs.assets import product_manifest
 from renderfarm_dagster.defs.partitions import products
@@ -18,10 +19,10 @@ from renderfarm_dagster.storage import ObjectNotFoundError, ObjectStore
 MAX_LISTED_PROBLEMS = 50
 
 
-def _load_manifest(objects: ObjectStore, product_id: str) -> dict | None:
+def _load_manifest(objects: ObjectStore, product_id: str) -> Manifest | None:
     try:
-        return json.loads(objects.get(keys.manifest_key(product_id)))
-    except (ObjectNotFoundError, json.JSONDecodeError):
+        return Manifest.from_bytes(objects.get(keys.manifest_key(product_id)))
+    except (ObjectNotFoundError, ValidationError):
         return None
 
 
@@ -58,7 +59,9 @@ def manifest_matches_spec(
     for product_id in context.op_execution_context.partition_keys:
         manifest = _load_manifest(objects, product_id)
         if manifest is None:
-            problems.append(f"{product_id}: {keys.manifest_key(product_id)} is missing or not JSON")
+            problems.append(
+                f"{product_id}: {keys.manifest_key(product_id)} is missing or not a manifest"
+            )
             continue
         try:
             spec = load_spec(objects, product_id).spec
@@ -100,12 +103,12 @@ def stored_outputs_checks(
     for product_id in context.op_execution_context.partition_keys:
         manifest = _load_manifest(objects, product_id)
         if manifest is None:
-            problem = f"{product_id}: {keys.manifest_key(product_id)} is missing or not JSON"
+            problem = f"{product_id}: {keys.manifest_key(product_id)} is missing or not a manifest"
             integrity.append(problem)
             images.append(problem)
             continue
         product_integrity, product_images = stored_output_problems(manifest, objects)
-        checked += sum(len(v.get("outputs", [])) for v in manifest.get("variants", []))
+        checked += len(manifest.outputs())
         integrity.extend(f"{product_id}: {p}" for p in product_integrity)
         images.extend(f"{product_id}: {p}" for p in product_images)
     yield _result("outputs_match_manifest", integrity, checked)

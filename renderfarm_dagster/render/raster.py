@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Mapping
 
 import pyvips
 from cairosvg.parser import Tree
@@ -36,20 +37,31 @@ class ExternalResourceError(ValueError):
     """The SVG asked for something outside itself (a file, a URL, a data: image)."""
 
 
-def _refuse_fetch(url: str, resource_type: str) -> bytes:
-    # The project builds every SVG itself and references nothing, so any fetch means hostile
-    # or broken content: fail loudly instead of cairosvg's default of rendering a blank image.
-    raise ExternalResourceError(f"refused to load external {resource_type} {url!r}")
+def rasterize(
+    svg: bytes, width: int, height: int, images: Mapping[str, bytes] | None = None
+) -> Image.Image:
+    """Draw `svg` at exactly `width` x `height` pixels, as an opaque RGB image.
 
+    `images` are the only resources the document may load: PNG bytes by URL (`photo:<layer>`,
+    see render/layout.py). Anything else it asks for is refused: the catalog layer hands over
+    every photo, and the document loads nothing on its own.
+    """
+    available = dict(images or {})
 
-def rasterize(svg: bytes, width: int, height: int) -> Image.Image:
-    """Draw `svg` at exactly `width` x `height` pixels, as an opaque RGB image."""
+    def fetch(url: str, resource_type: str) -> bytes:
+        if url in available:
+            return available[url]
+        # Fail loudly instead of cairosvg's default of rendering a blank image.
+        raise ExternalResourceError(f"refused to load external {resource_type} {url!r}")
+
     # unsafe=False keeps cairosvg's XML parser refusing entities and external DTDs.
-    tree = Tree(bytestring=svg, url_fetcher=_refuse_fetch, unsafe=False)
-    surface = PNGSurface(tree, None, 96, output_width=width, output_height=height)
+    tree = Tree(bytestring=svg, url_fetcher=fetch, unsafe=False)
+    # White under a template's transparent parts: the outputs are opaque.
+    surface = PNGSurface(
+        tree, None, 96, output_width=width, output_height=height, background_color="#ffffff"
+    )
     cairo_surface = surface.cairo
     cairo_surface.flush()
-    # Templates paint an opaque backdrop first, so dropping alpha loses nothing.
     image = Image.frombuffer(
         "RGB",
         (cairo_surface.get_width(), cairo_surface.get_height()),

@@ -1,22 +1,36 @@
-"""Render one variant of a spec into its outputs, and identify what a render depends on."""
+"""Render one variant into its outputs, and identify what a render depends on.
+
+The catalog layer hands over everything a variant depends on (`VariantJob`): the template's
+bytes, the layer values, the bytes of the photos they use. Nothing here reads storage.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
-from collections import defaultdict
-from collections.abc import Collection
+from collections import OrderedDict, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from importlib.metadata import version
 
 import cairocffi
 import pyvips
+from PIL import Image
 
+from renderfarm_dagster.layers import LayerValue
+from renderfarm_dagster.render.errors import RenderInputError
+from renderfarm_dagster.render.layout import PHOTO_SCHEME, layout, placed_images
+from renderfarm_dagster.render.photo import decode_photo, fit_photo, png_for_cairo
 from renderfarm_dagster.render.raster import encode, rasterize, resize
-from renderfarm_dagster.render.templates import TEMPLATES, VariantContent
-from renderfarm_dagster.spec import OutputSpec, ProductSpec
+from renderfarm_dagster.render.template import Template, TemplateError, parse_template
+from renderfarm_dagster.spec import OutputSpec
+
+# Decoded photos kept per render process: variants of one product often share a photo, and a
+# worker draws a product's variants one after another. Few, since each is a full RGBA image.
+DECODED_PHOTOS_KEPT = 4
 
 
 @dataclass(frozen=True)
@@ -34,6 +48,34 @@ class RenderedOutput:
         return hashlib.sha256(self.data).hexdigest()
 
 
+@dataclass(frozen=True)
+class VariantJob:
+    """One variant to render, with every input it depends on."""
+
+    product_id: str
+    variant_id: str
+    template_name: str
+    template_svg: bytes
+    layers: Mapping[str, LayerValue]
+    photos: Mapping[str, bytes]  # key -> bytes, the photos its layers show
+    outputs: tuple[OutputSpec, ...]  # the spec's whole output set
+    wanted: tuple[str, ...]  # the names of the outputs to render
+    fingerprints: Mapping[str, str]  # output name -> render_fingerprint
+
+
+@dataclass(frozen=True)
+class VariantFailure:
+    """A variant whose inputs cannot be rendered (a bad photo): the product fails, not the run."""
+
+    product_id: str
+    variant_id: str
+    key: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.reason}"
+
+
 @functools.cache
 def renderer_versions() -> dict[str, str]:
     """Versions of everything that decides the output bytes, recorded in every manifest."""
@@ -46,16 +88,23 @@ def renderer_versions() -> dict[str, str]:
     }
 
 
-def render_fingerprint(spec: ProductSpec, variant_id: str, output: OutputSpec) -> str:
-    """The sha256 of everything one output depends on: content, template, size, renderer.
+def render_fingerprint(
+    template_sha256: str,
+    layers: Mapping[str, LayerValue],
+    photo_sha256s: Mapping[str, str],
+    output: OutputSpec,
+) -> str:
+    """The sha256 of everything one output depends on: template and photo bytes, layer values,
+    size and format, renderer.
 
-    A checkpoint only lets a resumed run skip an output when this still matches, so editing
-    the spec, the template or upgrading a library re-renders instead of reusing stale images.
+    A checkpoint only lets a resumed run skip an output when this still matches, so a changed
+    spec, template or photo, or an upgraded library, re-renders instead of reusing stale images.
     """
-    template = TEMPLATES[spec.template]
+    used = {value.image for value in layers.values() if value.image is not None}
     identity = {
-        "template": [template.name, template.version],
-        "content": VariantContent.from_spec(spec, variant_id).as_dict(),
+        "template": template_sha256,
+        "layers": {name: dataclasses.asdict(value) for name, value in sorted(layers.items())},
+        "photos": {key: photo_sha256s[key] for key in sorted(used)},
         "output": output.model_dump(),
         "renderer": renderer_versions(),
     }
@@ -63,45 +112,75 @@ def render_fingerprint(spec: ProductSpec, variant_id: str, output: OutputSpec) -
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def render_variant(
-    spec: ProductSpec, variant_id: str, output_names: Collection[str] | None = None
-) -> list[RenderedOutput]:
-    """Render the named outputs (all by default) of one variant.
+def render_variant(job: VariantJob) -> list[RenderedOutput]:
+    """Render the wanted outputs of one variant.
 
-    The spec's outputs sharing an aspect ratio are drawn once, at the largest of their sizes;
-    each smaller one is derived with Pillow from the next larger rendition, which is cheaper
-    than going back to the full drawing. The chain is always the spec's whole set, whatever
-    is asked for, so an output rendered alone (a resumed run) has the same bytes as in a full
-    render.
+    The outputs sharing an aspect ratio are drawn once, at the largest of their sizes, with
+    every photo resampled from its source for that size; each smaller one is derived with
+    Pillow from the next larger rendition, which is cheaper than going back to the full
+    drawing. The chain is always the spec's whole set, whatever is asked for, so an output
+    rendered alone (a resumed run) has the same bytes as in a full render.
+    Raises RenderInputError (PhotoError) for a photo or template that cannot be used.
     """
-    template = TEMPLATES[spec.template]
-    content = VariantContent.from_spec(spec, variant_id)
-    wanted = [o for o in spec.outputs if output_names is None or o.name in output_names]
-    wanted_names = {o.name for o in wanted}
+    template = _template(job.template_name, job.template_svg)
     by_aspect: dict[Fraction, list[OutputSpec]] = defaultdict(list)
-    for output in spec.outputs:
+    for output in job.outputs:
         by_aspect[Fraction(output.width, output.height)].append(output)
     rendered: dict[str, RenderedOutput] = {}
     for aspect, outputs in by_aspect.items():
         largest_first = sorted(outputs, key=lambda o: o.width * o.height, reverse=True)
         # Past the smallest wanted output, the rest of the chain is not needed.
-        while largest_first and largest_first[-1].name not in wanted_names:
+        while largest_first and largest_first[-1].name not in job.wanted:
             largest_first.pop()
         if not largest_first:
             continue
         largest = largest_first[0]
-        image = rasterize(template.svg(content, aspect), largest.width, largest.height)
+        image = _draw(template, job, aspect, largest.width, largest.height)
         for output in largest_first:
             image = resize(image, output.width, output.height)
-            if output.name not in wanted_names:
+            if output.name not in job.wanted:
                 continue
             rendered[output.name] = RenderedOutput(
-                variant_id=variant_id,
+                variant_id=job.variant_id,
                 output_name=output.name,
                 format=output.format,
                 width=output.width,
                 height=output.height,
                 data=encode(image, output.format, output.effective_quality),
-                fingerprint=render_fingerprint(spec, variant_id, output),
+                fingerprint=job.fingerprints[output.name],
             )
-    return [rendered[output.name] for output in wanted]
+    return [rendered[output.name] for output in job.outputs if output.name in job.wanted]
+
+
+def _draw(template: Template, job: VariantJob, aspect: Fraction, width: int, height: int):
+    images = {}
+    for placed in placed_images(template, job.layers, width, height):
+        photo = _decoded(job.photos[placed.key], placed.key, (placed.width, placed.height))
+        fitted = fit_photo(photo, placed.width, placed.height, placed.fit, placed.focal)
+        images[f"{PHOTO_SCHEME}{placed.layer_id}"] = png_for_cairo(fitted)
+    return rasterize(layout(template, job.layers, aspect), width, height, images)
+
+
+@functools.lru_cache(maxsize=16)
+def _template(name: str, data: bytes) -> Template:
+    # Validated when it was uploaded; parsed once per render process.
+    try:
+        return parse_template(data, f"template {name}", name)
+    except TemplateError as error:
+        raise RenderInputError(f"template {name}", str(error)) from None
+
+
+_decoded_photos: OrderedDict[tuple[str, tuple[int, int]], Image.Image] = OrderedDict()
+
+
+def _decoded(data: bytes, key: str, at_least: tuple[int, int]) -> Image.Image:
+    """The decoded photo, from this process's small cache when the same photo comes again."""
+    cache_key = (hashlib.sha256(data).hexdigest(), at_least)
+    if cache_key in _decoded_photos:
+        _decoded_photos.move_to_end(cache_key)
+        return _decoded_photos[cache_key]
+    photo = decode_photo(data, key, at_least)
+    _decoded_photos[cache_key] = photo
+    while len(_decoded_photos) > DECODED_PHOTOS_KEPT:
+        _decoded_photos.popitem(last=False)
+    return photo

@@ -1,3 +1,4 @@
+import hashlib
 import io
 import json
 
@@ -6,11 +7,12 @@ from PIL import Image
 
 from renderfarm_dagster.catalog.manifest import (
     IncompleteRenderError,
+    Manifest,
+    ManifestOutput,
     build_manifest,
-    manifest_bytes,
 )
 from renderfarm_dagster.catalog.pool import RenderPool
-from renderfarm_dagster.catalog.rendering import render_product
+from renderfarm_dagster.catalog.rendering import load_inputs, render_product
 from renderfarm_dagster.catalog.verify import manifest_problems, stored_output_problems
 from renderfarm_dagster.spec import parse_spec
 from tests.conftest import spec_bytes
@@ -25,30 +27,37 @@ def rendered(spec_doc, storage):
     return parsed, objects, checkpoints
 
 
+def manifest_of(parsed, objects, checkpoints) -> Manifest:
+    return build_manifest(parsed, load_inputs(parsed.spec, objects), checkpoints.read("test-shoe"))
+
+
 def test_manifest_lists_every_output_deterministically(rendered):
     parsed, objects, checkpoints = rendered
-    manifest = build_manifest(parsed, checkpoints.read("test-shoe"))
-    assert manifest["spec_sha256"] == parsed.sha256
-    assert manifest["template"] == {"name": "product-card", "version": 1}
-    assert set(manifest["renderer"]) == {
+    manifest = manifest_of(parsed, objects, checkpoints)
+    assert manifest.spec_sha256 == parsed.sha256
+    template = load_inputs(parsed.spec, objects).template
+    assert (manifest.template.name, manifest.template.bundled) == ("product-card", True)
+    assert manifest.template.sha256 == template.sha256 == hashlib.sha256(template.data).hexdigest()
+    assert manifest.photos == {}
+    assert set(manifest.renderer) == {
         "renderfarm-dagster",
         "cairosvg",
         "cairo",
         "pillow",
         "libvips",
     }
-    hero = manifest["variants"][0]["outputs"][0]
-    assert hero["key"] == "renders/test-shoe/red/hero.png"
-    assert set(hero) == {"name", "key", "format", "width", "height", "bytes", "sha256"}
-    assert manifest_bytes(manifest) == manifest_bytes(
-        build_manifest(parsed, checkpoints.read("test-shoe"))
-    )
+    hero = manifest.variants[0].outputs[0]
+    assert hero.key == "renders/test-shoe/red/hero.png"
+    assert set(hero.model_dump()) == {"name", "key", "format", "width", "height", "bytes", "sha256"}
+    assert manifest.to_bytes() == manifest_of(parsed, objects, checkpoints).to_bytes()
+    # Written and read by the same model.
+    assert Manifest.from_bytes(manifest.to_bytes()) == manifest
     assert manifest_problems(manifest, parsed.spec) == []
     assert stored_output_problems(manifest, objects) == ([], [])
 
 
 def test_manifest_refuses_an_incomplete_render(rendered, spec_doc):
-    _, _, checkpoints = rendered
+    _, objects, checkpoints = rendered
     spec_doc["variants"].append(
         {
             "variant_id": "pink",
@@ -57,15 +66,16 @@ def test_manifest_refuses_an_incomplete_render(rendered, spec_doc):
         }
     )
     with pytest.raises(IncompleteRenderError, match="pink/hero"):
-        build_manifest(parse_spec(spec_bytes(spec_doc), "x"), checkpoints.read("test-shoe"))
+        manifest_of(parse_spec(spec_bytes(spec_doc), "x"), objects, checkpoints)
 
 
 def test_manifest_problems_name_variant_and_output(rendered):
-    parsed, _, checkpoints = rendered
-    manifest = build_manifest(parsed, checkpoints.read("test-shoe"))
-    removed = manifest["variants"][1]["outputs"].pop(0)
-    manifest["variants"][0]["outputs"].append({**removed, "name": "poster"})
-    manifest["variants"][2]["outputs"][1]["width"] = 97
+    parsed, objects, checkpoints = rendered
+    document = json.loads(manifest_of(parsed, objects, checkpoints).to_bytes())
+    removed = document["variants"][1]["outputs"].pop(0)
+    document["variants"][0]["outputs"].append({**removed, "name": "poster"})
+    document["variants"][2]["outputs"][1]["width"] = 97
+    manifest = Manifest.model_validate(document)
     assert manifest_problems(manifest, parsed.spec) == [
         "variant red output poster: not in the spec",
         "variant green output listing: manifest says ('webp', 97, 96), spec says ('webp', 96, 96)",
@@ -75,7 +85,7 @@ def test_manifest_problems_name_variant_and_output(rendered):
 
 def test_stored_output_problems_find_tampering_blank_and_wrong_images(rendered):
     parsed, objects, checkpoints = rendered
-    manifest = build_manifest(parsed, checkpoints.read("test-shoe"))
+    manifest = manifest_of(parsed, objects, checkpoints)
     blank = io.BytesIO()
     Image.new("RGB", (96, 96), "white").save(blank, "WEBP")
     objects.put("renders/test-shoe/blue/listing.webp", blank.getvalue(), "image/webp")
@@ -86,4 +96,4 @@ def test_stored_output_problems_find_tampering_blank_and_wrong_images(rendered):
     assert any("red output thumb" in p and "sha256 differs" in p for p in integrity)
     assert any("blue output listing" in p and "blank" in p for p in images)
     assert any("red output thumb" in p and "does not decode" in p for p in images)
-    assert json.loads(json.dumps(manifest)) == manifest
+    assert isinstance(manifest.variants[0].outputs[0], ManifestOutput)

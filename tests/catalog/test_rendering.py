@@ -6,7 +6,7 @@ import pytest
 
 from renderfarm_dagster.catalog import rendering
 from renderfarm_dagster.catalog.pool import QUEUED_PER_WORKER, RenderPool
-from renderfarm_dagster.catalog.rendering import plan, render_product
+from renderfarm_dagster.catalog.rendering import load_inputs, plan, render_product
 from renderfarm_dagster.spec import parse_spec
 from tests.conftest import spec_bytes
 
@@ -73,7 +73,7 @@ def test_checkpoint_without_its_object_is_rendered_again(spec_doc, stores):
         render_product(spec, objects, checkpoints, pool, "run-1")
     objects.delete("renders/test-shoe/blue/listing.webp")
     objects.put("renders/test-shoe/red/thumb.jpg", b"tampered", "image/jpeg")
-    todo, done = plan(spec, objects, checkpoints)
+    todo, done = plan(load_inputs(spec, objects), objects, checkpoints)
     assert todo == {"blue": ("listing",), "red": ("thumb",)}
     assert len(done) == 7
 
@@ -84,7 +84,7 @@ def test_changing_the_spec_invalidates_only_affected_checkpoints(spec_doc, store
         render_product(spec_of(spec_doc), objects, checkpoints, pool, "run-1")
     spec_doc["variants"][1]["label"] = "Blue, relabelled"
     spec_doc["outputs"][2]["quality"] = 60
-    todo, done = plan(spec_of(spec_doc), objects, checkpoints)
+    todo, done = plan(load_inputs(spec_of(spec_doc), objects), objects, checkpoints)
     assert todo == {"red": ("thumb",), "blue": ("hero", "listing", "thumb"), "green": ("thumb",)}
     assert len(done) == 4
 
@@ -180,9 +180,9 @@ def test_products_stream_through_one_pool_and_report_as_each_is_stored(
     happened = []
     real_plan = rendering.plan
 
-    def recording_plan(spec, *args):
-        happened.append(f"plan {spec.product_id}")
-        return real_plan(spec, *args)
+    def recording_plan(inputs, *args):
+        happened.append(f"plan {inputs.spec.product_id}")
+        return real_plan(inputs, *args)
 
     monkeypatch.setattr(rendering, "plan", recording_plan)
     with RenderPool(workers=2) as pool:

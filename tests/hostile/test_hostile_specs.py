@@ -1,22 +1,22 @@
 """The hostile corpus (corpus.py): rendered harmlessly, or rejected at its JSON path."""
 
 import io
-from fractions import Fraction
 
 import defusedxml.ElementTree as SafeET
 import pytest
 from PIL import Image
 
 from renderfarm_dagster.catalog.inbox import submit_spec
-from renderfarm_dagster.render.templates import TEMPLATES, VariantContent
-from renderfarm_dagster.render.variant import render_variant
+from renderfarm_dagster.catalog.rendering import render_spec_variant
+from renderfarm_dagster.catalog.templates import bundled_names
 from renderfarm_dagster.spec import SpecError, parse_spec
-from tests.conftest import SMALL_SPEC
+from tests.conftest import SMALL_SPEC, svg_of
 from tests.hostile.corpus import BROKEN, TEXT_FIELDS, TEXT_PAYLOADS, encoded, with_field
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 # What the templates draw with; anything else in an SVG came from a spec's text.
-DRAWING_ELEMENTS = {"svg", "rect", "circle", "ellipse", "path", "text", "tspan", "g"}
+# What the bundled templates draw with (and their <title>): no element comes from a spec.
+DRAWING_ELEMENTS = {"svg", "title", "rect", "circle", "ellipse", "path", "text", "tspan", "g"}
 
 
 def hostile_spec(payload: str, template: str):
@@ -26,11 +26,11 @@ def hostile_spec(payload: str, template: str):
     return parse_spec(encoded(doc), f"hostile/{template}.json").spec
 
 
-@pytest.mark.parametrize("template", sorted(TEMPLATES))
+@pytest.mark.parametrize("template", bundled_names())
 @pytest.mark.parametrize("payload", sorted(TEXT_PAYLOADS))
 def test_hostile_text_in_every_field_stays_text(payload, template):
     spec = hostile_spec(TEXT_PAYLOADS[payload], template)
-    svg = TEMPLATES[template].svg(VariantContent.from_spec(spec, "red"), Fraction(1))
+    svg = svg_of(spec, "red")
     # defusedxml refuses DTDs, entities and external references: the SVG has none.
     root = SafeET.fromstring(svg, forbid_dtd=True)
     tags = {element.tag.removeprefix(SVG_NS) for element in root.iter()}
@@ -41,7 +41,7 @@ def test_hostile_text_in_every_field_stays_text(payload, template):
             assert not name.startswith("on"), (element.tag, name)
     text = " ".join("".join(t.itertext()) for t in root.iter(f"{SVG_NS}text"))
     assert "label" in text  # the field is drawn, as text
-    for output in render_variant(spec, "red"):
+    for output in render_spec_variant(spec, "red"):
         with Image.open(io.BytesIO(output.data)) as image:
             image.load()
             assert image.size == (output.width, output.height)

@@ -19,12 +19,12 @@ LARGEST_OUTPUTS = [
 MEASURE = """
 import json, resource, sys
 from renderfarm_dagster.render.process_memory import keep_freed_memory
-from renderfarm_dagster.render.variant import render_variant
+from renderfarm_dagster.catalog.rendering import render_spec_variant
 from renderfarm_dagster.formats import FORMATS as FORMAT_REGISTRY
 from renderfarm_dagster.spec import parse_spec
 keep_freed_memory()  # as every render worker does
 spec = parse_spec(sys.stdin.buffer.read(), "largest.json").spec
-outputs = render_variant(spec, spec.variants[0].variant_id)
+outputs = render_spec_variant(spec, spec.variants[0].variant_id)
 print(json.dumps({"outputs": len(outputs),
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """

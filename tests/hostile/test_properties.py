@@ -3,16 +3,15 @@ SpecError, and any text the parser accepts renders as text."""
 
 import json
 import string
-from fractions import Fraction
 
 import defusedxml.ElementTree as SafeET
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from renderfarm_dagster.catalog.templates import bundled_names
 from renderfarm_dagster.render.raster import rasterize
-from renderfarm_dagster.render.templates import TEMPLATES, VariantContent
 from renderfarm_dagster.spec import SpecError, parse_spec
-from tests.conftest import SMALL_SPEC
+from tests.conftest import SMALL_SPEC, svg_of
 from tests.hostile.corpus import encoded, with_field
 from tests.hostile.test_hostile_specs import DRAWING_ELEMENTS, SVG_NS
 
@@ -86,7 +85,7 @@ drawable_text = st.text(
 
 @RENDERER
 @given(
-    template=st.sampled_from(sorted(TEMPLATES)),
+    template=st.sampled_from(bundled_names()),
     title=drawable_text,
     label=drawable_text,
     badge=drawable_text,
@@ -97,7 +96,7 @@ def test_any_text_the_parser_accepts_is_drawn_as_text(template, title, label, ba
     doc = with_field(("variants", 0, "label"), label, doc)
     doc = with_field(("variants", 0, "badge"), badge, doc)
     spec = parse_spec(encoded(doc), "property.json").spec
-    svg = TEMPLATES[template].svg(VariantContent.from_spec(spec, "red"), Fraction(1))
+    svg = svg_of(spec, "red")
     root = SafeET.fromstring(svg, forbid_dtd=True)
     assert {element.tag.removeprefix(SVG_NS) for element in root.iter()} <= DRAWING_ELEMENTS
     rasterize(svg, 48, 48)

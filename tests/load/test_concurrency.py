@@ -4,7 +4,6 @@ Whatever interleaves, every manifest is whole and matches the checkpoints, every
 names an intact object, and no half-written file is left behind.
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -15,7 +14,8 @@ import pytest
 
 from bench.worker_run import launch_worker
 from renderfarm_dagster.catalog.inbox import load_spec, submit_spec
-from renderfarm_dagster.catalog.manifest import build_manifest, manifest_bytes
+from renderfarm_dagster.catalog.manifest import Manifest, build_manifest
+from renderfarm_dagster.catalog.rendering import load_inputs
 from renderfarm_dagster.catalog.verify import manifest_problems, stored_output_problems
 from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.partitions import products
@@ -60,8 +60,9 @@ def assert_consistent(data: Path) -> None:
     for product_id in PRODUCTS:
         parsed = load_spec(objects, product_id)
         stored = objects.get(f"manifests/{product_id}.json")
-        manifest = json.loads(stored)  # whole: a torn write would not parse
-        assert stored == manifest_bytes(build_manifest(parsed, checkpoints.read(product_id)))
+        manifest = Manifest.from_bytes(stored)  # whole: a torn write would not parse
+        inputs = load_inputs(parsed.spec, objects)
+        assert stored == build_manifest(parsed, inputs, checkpoints.read(product_id)).to_bytes()
         assert manifest_problems(manifest, parsed.spec) == []
         assert stored_output_problems(manifest, objects) == ([], [])
     leftovers = [p for p in (data / "bucket").rglob("*") if p.name.startswith(".partial-")]

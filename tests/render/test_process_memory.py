@@ -17,7 +17,7 @@ from tests.conftest import EXAMPLES
 PROBE = """
 import json, resource, sys
 from renderfarm_dagster.render.process_memory import keep_freed_memory
-from renderfarm_dagster.render.variant import render_variant
+from renderfarm_dagster.catalog.rendering import render_spec_variant
 from renderfarm_dagster.spec import parse_spec
 
 spec = parse_spec(open(sys.argv[1], "rb").read(), sys.argv[1]).spec
@@ -25,9 +25,9 @@ if sys.argv[2] == "tuned":
     assert keep_freed_memory()
 variant_id = spec.variants[0].variant_id
 for _ in range(3):
-    render_variant(spec, variant_id)
+    render_spec_variant(spec, variant_id)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-render_variant(spec, variant_id)
+render_spec_variant(spec, variant_id)
 print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before))
 """
 

@@ -3,19 +3,17 @@ import io
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from fractions import Fraction
 
 import pytest
 from defusedxml import EntitiesForbidden
 from PIL import Image
 
 from renderfarm_dagster.catalog.pool import RenderPool
+from renderfarm_dagster.catalog.rendering import render_spec_variant
 from renderfarm_dagster.render.contact_sheet import contact_sheet
 from renderfarm_dagster.render.raster import ExternalResourceError, rasterize
-from renderfarm_dagster.render.templates import TEMPLATES, VariantContent
-from renderfarm_dagster.render.variant import render_variant
 from renderfarm_dagster.spec import parse_spec
-from tests.conftest import spec_bytes
+from tests.conftest import bundled_job, spec_bytes, svg_of
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 HOSTILE = """<&>"' </text><image href="file:///etc/passwd"/>"""
@@ -29,7 +27,7 @@ def parsed(doc):
 def test_outputs_have_requested_format_and_dimensions(spec_doc, template):
     spec_doc["template"] = template
     spec_doc["outputs"].append({"name": "wide", "width": 200, "height": 100, "format": "png"})
-    outputs = render_variant(parsed(spec_doc), "red")
+    outputs = render_spec_variant(parsed(spec_doc), "red")
     assert [(o.output_name, o.width, o.height) for o in outputs] == [
         ("hero", 160, 160),
         ("listing", 96, 96),
@@ -43,20 +41,21 @@ def test_outputs_have_requested_format_and_dimensions(spec_doc, template):
 
 
 def test_only_requested_outputs_are_rendered(spec_doc):
-    outputs = render_variant(parsed(spec_doc), "red", ["thumb"])
+    outputs = render_spec_variant(parsed(spec_doc), "red", ["thumb"])
     assert [o.output_name for o in outputs] == ["thumb"]
 
 
 def test_same_spec_gives_same_bytes_in_this_and_other_processes(spec_doc):
     spec = parsed(spec_doc)
-    here = [o.sha256 for o in render_variant(spec, "red")]
-    again = [o.sha256 for o in render_variant(spec, "red")]
+    here = [o.sha256 for o in render_spec_variant(spec, "red")]
+    again = [o.sha256 for o in render_spec_variant(spec, "red")]
     with RenderPool(workers=2) as pool:
         pooled = {
             variant_id: [o.sha256 for o in outputs]
-            for (_, variant_id, _), outputs in pool.render(
-                [(spec, "red", ("hero", "listing", "thumb")), (spec, "blue", ("hero",))]
+            for job, outputs in pool.render(
+                [bundled_job(spec, "red"), bundled_job(spec, "blue", ("hero",))]
             )
+            for variant_id in [job.variant_id]
         }
     assert here == again == pooled["red"]
 
@@ -65,9 +64,9 @@ def test_render_is_stable_across_interpreters(spec_doc):
     # A fresh interpreter has fresh hash seeds and font caches; bytes must not depend on them.
     code = (
         "import sys, json; from renderfarm_dagster.spec import parse_spec;"
-        "from renderfarm_dagster.render.variant import render_variant;"
+        "from renderfarm_dagster.catalog.rendering import render_spec_variant;"
         "s = parse_spec(sys.stdin.buffer.read(), 'x').spec;"
-        "print(' '.join(o.sha256 for o in render_variant(s, 'blue')))"
+        "print(' '.join(o.sha256 for o in render_spec_variant(s, 'blue')))"
     )
     shas = (
         subprocess.run(
@@ -79,7 +78,7 @@ def test_render_is_stable_across_interpreters(spec_doc):
         .stdout.decode()
         .split()
     )
-    assert shas == [o.sha256 for o in render_variant(parsed(spec_doc), "blue")]
+    assert shas == [o.sha256 for o in render_spec_variant(parsed(spec_doc), "blue")]
 
 
 @pytest.mark.parametrize("template", ["product-card", "banner"])
@@ -90,8 +89,7 @@ def test_every_text_field_is_escaped(spec_doc, template):
     spec_doc["variants"][0]["label"] = f"label {HOSTILE}"
     spec_doc["price"]["currency"] = "XYZ"
     spec = parsed(spec_doc)
-    content = VariantContent.from_spec(spec, "red")
-    svg = TEMPLATES[template].svg(content, Fraction(1))
+    svg = svg_of(spec, "red")
     root = ET.fromstring(svg)
     assert not root.findall(f".//{SVG_NS}image")
     texts = " ".join("".join(t.itertext()) for t in root.iter(f"{SVG_NS}text"))
@@ -128,7 +126,7 @@ def test_xml_entities_are_refused():
 
 def test_other_aspect_ratios_get_margins_not_distortion(spec_doc):
     spec_doc["outputs"] = [{"name": "wide", "width": 300, "height": 100, "format": "png"}]
-    (output,) = render_variant(parsed(spec_doc), "red")
+    (output,) = render_spec_variant(parsed(spec_doc), "red")
     with Image.open(io.BytesIO(output.data)) as image:
         # The card is centred: both side margins show the backdrop colour.
         assert image.getpixel((5, 50)) == image.getpixel((294, 50))
@@ -144,11 +142,11 @@ def test_an_output_rendered_alone_has_the_bytes_it_has_in_a_full_render(spec_doc
         {"name": "banner", "width": 300, "height": 100, "format": "png"},
     ]
     spec = parsed(spec_doc)
-    full = {o.output_name: o.sha256 for o in render_variant(spec, "red")}
+    full = {o.output_name: o.sha256 for o in render_spec_variant(spec, "red")}
     for name in full:
-        (alone,) = render_variant(spec, "red", [name])
+        (alone,) = render_spec_variant(spec, "red", [name])
         assert alone.sha256 == full[name], name
-    pair = {o.output_name: o.sha256 for o in render_variant(spec, "red", ["thumb", "banner"])}
+    pair = {o.output_name: o.sha256 for o in render_spec_variant(spec, "red", ["thumb", "banner"])}
     assert pair == {"thumb": full["thumb"], "banner": full["banner"]}
 
 
@@ -163,7 +161,7 @@ def png_chunks(data: bytes) -> list[bytes]:
 
 
 def test_png_outputs_carry_pixels_and_resolution_only(spec_doc):
-    (hero,) = render_variant(parsed(spec_doc), "red", ["hero"])
+    (hero,) = render_spec_variant(parsed(spec_doc), "red", ["hero"])
     assert [c for c in png_chunks(hero.data) if c != b"IDAT"] == [b"IHDR", b"pHYs", b"IEND"]
     with Image.open(io.BytesIO(hero.data)) as image:
         assert image.mode == "RGB"

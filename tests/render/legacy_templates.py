@@ -1,7 +1,7 @@
-"""SVG templates: a spec's variant laid out as an SVG document.
+"""The version 1 templates as they were drawn in Python before templates became SVG files.
 
-Every text that reaches the document passes through `_escape`; every other value is a number
-or a colour the spec validated as #rrggbb, so nothing from a spec can add markup or references.
+Kept only as the reference tests/render/test_v1_compatibility.py compares the bundled
+template files against: version 1 specs must render within a small visual tolerance of this.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from fractions import Fraction
 from xml.sax.saxutils import escape
 
 from renderfarm_dagster.render.text import FONT_FAMILY, fit_text, text_width
-from renderfarm_dagster.spec import ProductSpec
+from renderfarm_dagster.spec import ProductSpecV1 as ProductSpec
 
 INK = "#1d1d1f"
 MUTED_INK = "#5a5a60"

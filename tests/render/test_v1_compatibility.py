@@ -1,0 +1,74 @@
+"""Version 1 specs render from the bundled template files as they did from the Python templates.
+
+The reference is the Python drawing code those templates replaced (tests/render/
+legacy_templates.py). The stated tolerance: per output, at most 0.5% of pixels differ by more
+than 16/255 in any channel, and the mean absolute difference is under 1/255. (Measured when the
+files were made: identical pixels for every example.)
+"""
+
+from fractions import Fraction
+
+import pytest
+from PIL import ImageChops, ImageStat
+
+from renderfarm_dagster.render.raster import rasterize
+from renderfarm_dagster.spec import parse_spec
+from tests.conftest import EXAMPLES, spec_bytes, svg_of
+from tests.render.legacy_templates import TEMPLATES, VariantContent
+
+MAX_DIFFERING_SHARE = 0.005
+MAX_MEAN_DIFFERENCE = 1.0
+SIZES = [(Fraction(1), 500, 500), (Fraction(8, 3), 800, 300), (Fraction(2, 3), 400, 600)]
+
+
+def difference(spec, variant_id: str, aspect: Fraction, width: int, height: int):
+    new = rasterize(svg_of(spec, variant_id, aspect), width, height)
+    legacy_svg = TEMPLATES[spec.template].svg(VariantContent.from_spec(spec, variant_id), aspect)
+    old = rasterize(legacy_svg, width, height)
+    delta = ImageChops.difference(new, old).convert("L")
+    differing = sum(delta.histogram()[17:]) / (width * height)
+    return differing, ImageStat.Stat(delta).mean[0]
+
+
+def specs():
+    for path in sorted(EXAMPLES.glob("*.json")):
+        spec = parse_spec(path.read_bytes(), path.name).spec
+        if spec.spec_version == 1:
+            yield path.name, spec
+
+
+@pytest.mark.parametrize(("name", "spec"), list(specs()))
+def test_every_example_variant_renders_within_tolerance_of_the_python_templates(name, spec):
+    for template in ("product-card", "banner"):
+        spec = spec.model_copy(update={"template": template})
+        for variant in spec.variants:
+            for aspect, width, height in SIZES:
+                differing, mean = difference(spec, variant.variant_id, aspect, width, height)
+                where = f"{name} on {template}, {variant.variant_id} at {width}x{height}"
+                assert differing <= MAX_DIFFERING_SHARE and mean < MAX_MEAN_DIFFERENCE, (
+                    where,
+                    differing,
+                    mean,
+                )
+
+
+@pytest.mark.parametrize("template", ["product-card", "banner"])
+def test_optional_fields_long_text_and_shrinking_stay_within_tolerance(spec_doc, template):
+    spec_doc["template"] = template
+    spec_doc["title"] = "An unusually long product title that has to wrap and shrink to fit " * 2
+    spec_doc["subtitle"] = "A subtitle long enough to need its second line, and then some more"
+    spec_doc["variants"][1]["badge"] = "Limited edition colourway"
+    del spec_doc["price"]
+    spec_doc["variants"][2]["price"] = {"amount": "1234567.89", "currency": "CHF"}
+    spec_doc["variants"][0]["title"] = "Short"
+    spec = parse_spec(spec_bytes(spec_doc), "x").spec
+    for variant in spec.variants:
+        for aspect, width, height in SIZES:
+            differing, mean = difference(spec, variant.variant_id, aspect, width, height)
+            assert differing <= MAX_DIFFERING_SHARE and mean < MAX_MEAN_DIFFERENCE, (
+                variant.variant_id,
+                width,
+                height,
+                differing,
+                mean,
+            )
