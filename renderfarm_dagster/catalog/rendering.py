@@ -215,6 +215,7 @@ def render_products(
     run_id: str,
     attempt: int = 0,
     log: Callable[[str], None] = lambda message: None,
+    between_variants: Callable[[], None] = lambda: None,
 ) -> Iterator[ProductRenderReport]:
     """Render every output of `specs` not already done, checkpointing each variant as it lands;
     yield each product's report once its last variant is stored.
@@ -227,7 +228,9 @@ def render_products(
     the workers had already drawn.
 
     `attempt` counts the interruptions before this run, so that checkpoints of an interrupted
-    run that is still shutting down never replace those of its retry.
+    run that is still shutting down never replace those of its retry. `between_variants` is
+    called after each variant is stored; a BaseException it raises stops the render as an
+    interruption does.
     """
     drawing: dict[str, _Progress] = {}
     finished: deque[_Progress] = deque()
@@ -255,6 +258,7 @@ def render_products(
                     progress.spec, outputs, objects, checkpoints, run_id, attempt, progress.report
                 )
             progress.stored += 1
+            between_variants()
             if progress.stored == progress.to_render:
                 finished.append(drawing.pop(job.product_id))
             elif time.monotonic() >= next_progress:

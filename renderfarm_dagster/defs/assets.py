@@ -11,6 +11,7 @@ from renderfarm_dagster.catalog.manifest import IncompleteRenderError, publish_m
 from renderfarm_dagster.catalog.pool import RenderPool
 from renderfarm_dagster.catalog.rendering import ProductRenderReport, render_products
 from renderfarm_dagster.defs import tags
+from renderfarm_dagster.defs.interrupts import latched_interrupts
 from renderfarm_dagster.defs.partitions import products
 from renderfarm_dagster.defs.resources import MessagingResource, StorageResource
 from renderfarm_dagster.deployment import partitions_per_run, ui_url
@@ -65,6 +66,7 @@ def rendered_variants(
     failed: dict[str, dict[str, str]] = {}
     try:
         with (
+            latched_interrupts() as interrupts,
             RenderPool(config.workers) as pool,
             # Closed before the pool: an interruption stores what the workers already drew.
             closing(
@@ -76,6 +78,7 @@ def rendered_variants(
                     context.run.run_id,
                     attempt,
                     context.log.info,
+                    between_variants=interrupts.raise_if_signalled,
                 )
             ) as reports,
         ):
