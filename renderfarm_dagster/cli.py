@@ -1,4 +1,5 @@
-"""The `renderfarm` command: validate and submit specs, and run the demo catalog."""
+"""The `renderfarm` command: validate and submit specs and templates, preview them, and run the
+demo catalog."""
 
 from __future__ import annotations
 
@@ -6,52 +7,128 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from importlib import resources
-from importlib.resources.abc import Traversable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from renderfarm_dagster import keys
+from renderfarm_dagster.render.template import (
+    MAX_TEMPLATE_BYTES,
+    Template,
+    TemplateError,
+    TemplateProblem,
+)
 from renderfarm_dagster.spec import MAX_SPEC_BYTES, SpecError, SpecProblem, parse_spec
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
-def _spec_files(paths: Sequence[str]) -> Iterator[Path]:
-    """The files named, with folders expanded to the *.json files in them, in sorted order."""
+def _input_files(paths: Sequence[str]) -> Iterator[Path]:
+    """The files named, with folders expanded to the *.json specs and *.svg templates in them,
+    in sorted order."""
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            yield from sorted(path.glob("*.json"))
+            yield from sorted(p for p in path.iterdir() if p.suffix in (".json", ".svg"))
         else:
             yield path
 
 
-def _read(path: Path) -> bytes:
+def _is_template(path: Path) -> bool:
+    return path.suffix.lower() == ".svg"
+
+
+def _read(path: Path, limit: int, error: Callable[[str], Exception]) -> bytes:
     try:
         with path.open("rb") as file:
             # Reading one byte past the limit is enough to report an oversized file.
-            return file.read(MAX_SPEC_BYTES + 1)
-    except OSError as error:
-        raise SpecError(
-            str(path), [SpecProblem("$", f"cannot read file: {error.strerror}")]
-        ) from None
+            return file.read(limit + 1)
+    except OSError as failure:
+        raise error(f"cannot read file: {failure.strerror}") from None
+
+
+def _read_spec(path: Path) -> bytes:
+    return _read(path, MAX_SPEC_BYTES, lambda m: SpecError(str(path), [SpecProblem("$", m)]))
+
+
+def _read_template(path: Path) -> tuple[str, bytes]:
+    """A template file's name (its file name without .svg) and bytes."""
+
+    def error(message: str) -> TemplateError:
+        return TemplateError(str(path), [TemplateProblem(0, "", message)])
+
+    name = path.stem
+    if not keys.ID_PATTERN.fullmatch(name):
+        raise error(
+            f"the file name gives the template name {name!r}, which is not an id: 1 to 64 of "
+            "a-z, 0-9, '-' and '_', starting with a letter or digit"
+        )
+    return name, _read(path, MAX_TEMPLATE_BYTES, error)
+
+
+def _given_templates(
+    paths: Sequence[Path], report: Callable[[Path, Template | TemplateError], None]
+) -> dict[str, Template]:
+    """Validate every template file among `paths`; the valid ones by name."""
+    from renderfarm_dagster.catalog.templates import validate_upload
+
+    valid = {}
+    for path in paths:
+        if not _is_template(path):
+            continue
+        try:
+            name, data = _read_template(path)
+            valid[name] = validate_upload(data, str(path), name)
+        except TemplateError as error:
+            report(path, error)
+            continue
+        report(path, valid[name])
+    return valid
+
+
+def _template_finder(given: dict[str, Template], objects) -> Callable[[str], Template]:
+    """Templates given on the command line first, then bundled or uploaded ones."""
+    from renderfarm_dagster.catalog.templates import load_template
+
+    def find(name: str) -> Template:
+        return given[name] if name in given else load_template(objects, name).template
+
+    return find
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from renderfarm_dagster.catalog.inbox import check_against_template
+    from renderfarm_dagster.deployment import storage
+
+    paths = list(_input_files(args.files))
     invalid = 0
-    for path in _spec_files(args.specs):
-        try:
-            parsed = parse_spec(_read(path), str(path))
-        except SpecError as error:
+
+    def report(path: Path, outcome: Template | TemplateError) -> None:
+        nonlocal invalid
+        if isinstance(outcome, TemplateError):
             invalid += 1
-            print(error, file=sys.stderr)
-            continue
-        spec = parsed.spec
-        print(
-            f"ok {path}: {spec.product_id}, "
-            f"{len(spec.variants)} variants x {len(spec.outputs)} outputs"
-        )
+            print(outcome, file=sys.stderr)
+        else:
+            kinds = ", ".join(f"{n} ({layer.kind})" for n, layer in outcome.layers.items())
+            print(f"ok {path}: template {outcome.name!r}, layers {kinds or 'none'}")
+
+    given = _given_templates(paths, report)
+    with storage() as resource:
+        find_template = _template_finder(given, resource.objects())
+        for path in paths:
+            if _is_template(path):
+                continue
+            try:
+                parsed = parse_spec(_read_spec(path), str(path))
+                check_against_template(parsed, str(path), find_template)
+            except SpecError as error:
+                invalid += 1
+                print(error, file=sys.stderr)
+                continue
+            spec = parsed.spec
+            print(
+                f"ok {path}: {spec.product_id}, "
+                f"{len(spec.variants)} variants x {len(spec.outputs)} outputs"
+            )
     return EXIT_INVALID if invalid else EXIT_OK
 
 
@@ -67,16 +144,39 @@ def _instance():
     return dg.DagsterInstance.get()
 
 
+def _submit_templates(paths: Sequence[Path], objects) -> list[TemplateError]:
+    """Store the valid template files at templates/<name>.svg; the errors of the others."""
+    from renderfarm_dagster.catalog.templates import submit_template
+
+    rejected = []
+    for path in paths:
+        try:
+            name, data = _read_template(path)
+            changed = submit_template(objects, data, str(path), name)
+        except TemplateError as error:
+            rejected.append(error)
+            print(f"rejected {path}:", file=sys.stderr)
+            print(error, file=sys.stderr)
+            continue
+        state = "submitted" if changed else "unchanged"
+        print(f"{state} template {name} -> {keys.template_key(name)}")
+    return rejected
+
+
 def _submit(paths: Sequence[Path], instance, objects) -> tuple[list[str], int]:
-    """Store valid specs and register their partitions; returns (product ids, rejected count)."""
+    """Store valid templates and specs, templates first so that specs in the same command can
+    use them, and register the specs' partitions; returns (product ids, rejected count)."""
     from renderfarm_dagster.catalog.inbox import submit_spec
     from renderfarm_dagster.defs.partitions import products
 
-    submitted, unchanged, rejected = [], 0, []
+    rejected: list[SpecError | TemplateError] = []
+    rejected += _submit_templates([p for p in paths if _is_template(p)], objects)
+    paths = [p for p in paths if not _is_template(p)]
+    submitted, unchanged = [], 0
     for index, path in enumerate(paths, start=1):
         prefix = f"[{index}/{len(paths)}]"
         try:
-            submission = submit_spec(objects, _read(path), str(path))
+            submission = submit_spec(objects, _read_spec(path), str(path))
         except SpecError as error:
             rejected.append(error)
             print(f"{prefix} rejected {path}:", file=sys.stderr)
@@ -111,37 +211,41 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
     instance = _instance()
     with storage() as resource:
-        _, rejected = _submit(list(_spec_files(args.specs)), instance, resource.objects())
+        _, rejected = _submit(list(_input_files(args.files)), instance, resource.objects())
     return EXIT_INVALID if rejected else EXIT_OK
 
 
-def _bundled_examples() -> list[Traversable]:
-    source = resources.files("renderfarm_dagster") / "examples"
-    return sorted(
-        (entry for entry in source.iterdir() if entry.name.endswith(".json")),
-        key=lambda entry: entry.name,
-    )
+def _example_files(folder: Path) -> list[Path]:
+    """The example specs copied to `folder`, for `_submit`."""
+    from renderfarm_dagster.catalog.examples import example_specs
 
-
-def _example_specs(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for entry in _bundled_examples():
+    for entry in example_specs():
         path = folder / entry.name
         path.write_bytes(entry.read_bytes())
         paths.append(path)
     return paths
 
 
+def _store_example_inputs(objects) -> None:
+    from renderfarm_dagster.catalog.examples import store_example_inputs
+
+    for key in store_example_inputs(objects):
+        print(f"stored {key}")
+
+
 def cmd_examples(args: argparse.Namespace) -> int:
-    """Store the example specs in the inbox for the spec sensor, which registers and renders
-    them (`make dev`). Unlike `submit`, this needs no Dagster instance."""
+    """Store the example photos, template and specs for the spec sensor, which registers and
+    renders them (`make dev`). Unlike `submit`, this needs no Dagster instance."""
+    from renderfarm_dagster.catalog.examples import example_specs
     from renderfarm_dagster.catalog.inbox import submit_spec
     from renderfarm_dagster.deployment import storage
 
     with storage() as resource:
         objects = resource.objects()
-        for entry in _bundled_examples():
+        _store_example_inputs(objects)
+        for entry in example_specs():
             submission = submit_spec(objects, entry.read_bytes(), f"examples/{entry.name}")
             product_id = submission.parsed.spec.product_id
             state = "stored" if submission.changed else "unchanged"
@@ -162,7 +266,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     data_dir = local_data_dir()
     print(f"Submitting the example catalog (Dagster instance: {os.environ['DAGSTER_HOME']})")
     with storage() as resource:
-        products, _ = _submit(_example_specs(data_dir / "examples"), instance, resource.objects())
+        _store_example_inputs(resource.objects())
+        products, _ = _submit(_example_files(data_dir / "examples"), instance, resource.objects())
     job = defs.resolve_job_def("render_catalog")
     run_config = {
         "ops": {"rendered_variants": {"config": {"workers": args.workers}}},
@@ -228,13 +333,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="renderfarm", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    validate = commands.add_parser("validate", help="check spec files and list every problem")
-    validate.add_argument("specs", nargs="+", help="spec files or folders of *.json specs")
+    validate = commands.add_parser(
+        "validate", help="check spec and template files and list every problem"
+    )
+    validate.add_argument(
+        "files", nargs="+", help="spec (.json) and template (.svg) files, or folders of them"
+    )
     validate.set_defaults(handler=cmd_validate)
     submit = commands.add_parser(
-        "submit", help="validate specs, store them in the inbox and register their partitions"
+        "submit",
+        help="validate templates and specs, store them (templates/, specs/) and register the "
+        "specs' partitions",
     )
-    submit.add_argument("specs", nargs="+", help="spec files or folders of *.json specs")
+    submit.add_argument(
+        "files", nargs="+", help="spec (.json) and template (.svg) files, or folders of them"
+    )
     submit.set_defaults(handler=cmd_submit)
     examples = commands.add_parser(
         "examples", help="store the bundled example specs in the inbox for the spec sensor"

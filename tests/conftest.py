@@ -15,6 +15,8 @@ import pytest
 from renderfarm_dagster.defs.resources import LocalMessagingResource, LocalStorageResource
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "renderfarm_dagster" / "examples"
+# The example catalog as it was before spec version 2 (the bundled examples now show photos).
+V1_EXAMPLES = Path(__file__).resolve().parent / "render" / "v1_examples"
 
 SMALL_SPEC = {
     "spec_version": 1,

@@ -6,9 +6,68 @@ from renderfarm_dagster.cli import main
 from tests.conftest import EXAMPLES, spec_bytes
 
 
-def test_validate_accepts_the_examples(capsys):
-    assert main(["validate", str(EXAMPLES)]) == 0
-    assert capsys.readouterr().out.count("ok ") == len(list(EXAMPLES.glob("*.json")))
+def test_validate_accepts_the_examples_with_their_uploaded_template(capsys):
+    assert main(["validate", str(EXAMPLES / "templates"), str(EXAMPLES)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("ok ") == len(list(EXAMPLES.glob("*.json"))) + 1
+    assert "template 'lookbook', layers photo (image), band (color), kicker (text)" in out
+
+
+def test_validate_says_a_spec_needs_its_template_uploaded_first(capsys):
+    assert main(["validate", str(EXAMPLES / "summit-jacket.json")]) == 1
+    assert (
+        "summit-jacket.json: template: template 'lookbook' is neither bundled "
+        "(banner, product-card) nor uploaded at templates/lookbook.svg: upload it first"
+    ) in capsys.readouterr().err
+
+
+def test_validate_names_the_element_and_line_of_a_bad_template(tmp_path, capsys):
+    template = tmp_path / "promo.svg"
+    template.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">\n'
+        '  <rect width="10" height="10"/>\n'
+        "  <script>alert(1)</script>\n"
+        "</svg>\n"
+    )
+    assert main(["validate", str(template)]) == 1
+    assert f"{template}: line 3, <script>:" in capsys.readouterr().err
+
+
+def test_validate_checks_spec_layers_against_a_template_given_alongside(tmp_path, capsys):
+    spec = json.loads((EXAMPLES / "summit-jacket.json").read_text())
+    spec["variants"][2]["layers"]["swatch"] = {"text": "blue"}
+    spec["layers"]["headline"] = {"text": "Hello"}
+    del spec["layers"]["title"]
+    path = tmp_path / "summit-jacket.json"
+    path.write_text(json.dumps(spec))
+    assert main(["validate", str(EXAMPLES / "templates" / "lookbook.svg"), str(path)]) == 1
+    errors = capsys.readouterr().err.splitlines()
+    assert any(
+        line.startswith(f"{path}: layers.headline: template 'lookbook' has no layer 'headline'")
+        for line in errors
+    )
+    assert (
+        f"{path}: variants[2].layers.swatch: sets text, but layer 'swatch' of template "
+        "'lookbook' is a color layer"
+    ) in errors
+    assert (
+        f"{path}: variants[0].layers: layer 'title' is required by template 'lookbook': "
+        "set it here or in layers"
+    ) in errors
+
+
+def test_a_template_file_name_must_be_a_template_name(tmp_path, capsys):
+    template = tmp_path / "Promo Card.svg"
+    template.write_bytes((EXAMPLES / "templates" / "lookbook.svg").read_bytes())
+    assert main(["validate", str(template)]) == 1
+    assert "the file name gives the template name 'Promo Card'" in capsys.readouterr().err
+
+
+def test_a_bundled_template_name_cannot_be_uploaded_over(tmp_path, capsys):
+    template = tmp_path / "banner.svg"
+    template.write_bytes((EXAMPLES / "templates" / "lookbook.svg").read_bytes())
+    assert main(["validate", str(template)]) == 1
+    assert "'banner' is a bundled template's name" in capsys.readouterr().err
 
 
 def test_validate_lists_every_error_with_its_path(tmp_path, spec_doc, capsys):
@@ -57,6 +116,24 @@ def test_submit_stores_registers_and_reports_unchanged_and_rejected(
         assert instance.get_dynamic_partitions("products") == ["test-shoe"]
     assert main(["submit", str(good)]) == 0
     assert "submitted 0, unchanged 1, rejected 0" in capsys.readouterr().out
+
+
+def test_submit_stores_templates_before_the_specs_that_use_them(
+    tmp_path, data_dir, monkeypatch, capsys
+):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    spec = EXAMPLES / "summit-jacket.json"
+    template = EXAMPLES / "templates" / "lookbook.svg"
+    # The spec is named first; the template is still stored before it is checked.
+    assert main(["submit", str(spec), str(template)]) == 0
+    out = capsys.readouterr().out
+    assert "submitted template lookbook -> templates/lookbook.svg" in out
+    assert "submitted 1, unchanged 0, rejected 0" in out
+    bucket = data_dir / "bucket"
+    assert (bucket / "templates" / "lookbook.svg").read_bytes() == template.read_bytes()
+    assert (bucket / "specs" / "summit-jacket.json").read_bytes() == spec.read_bytes()
+    assert main(["submit", str(template)]) == 0
+    assert "unchanged template lookbook" in capsys.readouterr().out
 
 
 def test_submit_without_dagster_home_says_why(monkeypatch, tmp_path):

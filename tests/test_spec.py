@@ -20,14 +20,28 @@ def test_valid_spec_parses_with_defaults(spec_doc):
 
 
 def test_bundled_examples_are_valid_and_cover_the_brief():
-    from tests.conftest import EXAMPLES
+    from tests.conftest import EXAMPLES, V1_EXAMPLES
 
     specs = [parse_spec(p.read_bytes(), str(p)).spec for p in sorted(EXAMPLES.glob("*.json"))]
     assert len(specs) >= 4
     assert sum(len(s.variants) for s in specs) >= 40
-    assert {s.template for s in specs} == {"product-card", "banner"}
+    # Both bundled templates, and one uploaded as a file (examples/templates/).
+    assert {s.template for s in specs} == {"product-card", "banner", "lookbook"}
+    assert {s.spec_version for s in specs} == {1, 2}
     assert {o.format for s in specs for o in s.outputs} == {"png", "webp", "jpeg"}
-    assert any(len(s.title) > 80 and any(ord(c) > 0x370 for c in s.subtitle or "") for s in specs)
+    photos = {key for s in specs for key in s.photo_keys()}
+    assert {key.rsplit(".", 1)[1] for key in photos} == {"png", "jpg"}
+    texts = [
+        value.text
+        for s in specs
+        for variant in s.variants
+        for value in s.layer_values(variant.variant_id).values()
+        if value.text
+    ]
+    assert any(len(text) > 80 for text in texts)
+    assert any(any(0x370 <= ord(c) < 0x500 for c in text) for text in texts)
+    v1 = [parse_spec(p.read_bytes(), str(p)).spec for p in sorted(V1_EXAMPLES.glob("*.json"))]
+    assert {s.spec_version for s in v1} == {1} and len(v1) == 4
 
 
 def _set(doc, path, value):

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from renderfarm_dagster import keys
-from renderfarm_dagster.spec import ParsedSpec, SpecError, SpecProblem, parse_spec
+from renderfarm_dagster.catalog.templates import TemplateNotFoundError, load_template
+from renderfarm_dagster.render.template import Template, TemplateError
+from renderfarm_dagster.spec import (
+    ParsedSpec,
+    SpecError,
+    SpecProblem,
+    parse_spec,
+    template_problems,
+)
 from renderfarm_dagster.storage import ObjectNotFoundError, ObjectStore
 
 
@@ -42,6 +51,7 @@ def read_inbox_spec(objects: ObjectStore, key: str) -> AcceptedSpec | RejectedSp
         return None
     try:
         parsed = parse_spec(data, key)
+        check_against_template(parsed, key, lambda name: load_template(objects, name).template)
     except SpecError as error:
         return _rejection(key, error)
     product_id = keys.product_id_from_spec_key(key)
@@ -52,6 +62,27 @@ def read_inbox_spec(objects: ObjectStore, key: str) -> AcceptedSpec | RejectedSp
         )
         return _rejection(key, SpecError(key, [problem]))
     return AcceptedSpec(key=key, parsed=parsed)
+
+
+def check_against_template(
+    parsed: ParsedSpec, source: str, find_template: Callable[[str], Template]
+) -> None:
+    """Raise SpecError if the spec's template is missing or invalid, or its layers do not fit.
+
+    A spec is checked against its template when it arrives, so a layer name misspelt in a spec
+    of 500 variants is reported at its JSON path instead of failing a run later.
+    """
+    name = parsed.spec.template
+    try:
+        template = find_template(name)
+    except TemplateNotFoundError as error:
+        raise SpecError(source, [SpecProblem("template", f"{error}: upload it first")]) from None
+    except TemplateError as error:
+        problem = f"template {name!r} is invalid ({error.problems[0]}): fix and upload it again"
+        raise SpecError(source, [SpecProblem("template", problem)]) from None
+    problems = template_problems(parsed.spec, template)
+    if problems:
+        raise SpecError(source, problems)
 
 
 def _rejection(key: str, error: SpecError) -> RejectedSpec:
@@ -95,6 +126,7 @@ def submit_spec(objects: ObjectStore, data: bytes, source: str) -> Submission:
     Identical bytes already in the inbox are left alone, so resubmitting is a no-op.
     """
     parsed = parse_spec(data, source)
+    check_against_template(parsed, source, lambda name: load_template(objects, name).template)
     key = keys.spec_key(parsed.spec.product_id)
     current = objects.head(key)
     if current is not None and current.sha256 == parsed.sha256:

@@ -54,7 +54,7 @@ ALLOWED_ELEMENTS = frozenset(
 # inert for cairosvg; they are dropped when parsed, so nothing in them reaches the renderer.
 _KEPT_NAMESPACES = (SVG_NS, XLINK_NS, RF_NS, XML_NS)
 _URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.IGNORECASE | re.DOTALL)
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 

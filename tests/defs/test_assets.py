@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from renderfarm_dagster.catalog.examples import store_example_inputs
 from renderfarm_dagster.catalog.inbox import submit_spec
 from renderfarm_dagster.defs.assets import product_manifest, rendered_variants
 from renderfarm_dagster.defs.checks import manifest_matches_spec, stored_outputs_checks
@@ -25,6 +26,7 @@ def resources_for(storage):
 
 
 def submit_examples(storage, instance, names):
+    store_example_inputs(storage.objects())
     for name in names:
         submit_spec(storage.objects(), (EXAMPLES / f"{name}.json").read_bytes(), name)
     instance.add_dynamic_partitions(products.name, names)

@@ -16,10 +16,12 @@ import re
 import signal
 import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
+from renderfarm_dagster.catalog.manifest import Manifest
 from renderfarm_dagster.catalog.verify import manifest_problems, stored_output_problems
 from renderfarm_dagster.render.text import text_width
 from renderfarm_dagster.spec import parse_spec
@@ -111,7 +113,8 @@ def checkpointed(container: MountedImage, product_id: str) -> dict[str, str]:
     database = container.host_path(f"{DATA_DIR}/checkpoints.sqlite3")
     if not database.exists():
         return {}
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as connection:
+    # Not mode=ro: a read-only connection may not see what is still in the WAL file.
+    with closing(sqlite3.connect(database, timeout=10)) as connection:
         try:
             rows = connection.execute(
                 "SELECT key, sha256 FROM output_checkpoints WHERE product_id = ?", (product_id,)
@@ -134,6 +137,9 @@ def test_the_image_runs_as_its_non_root_user_with_the_entrypoint_the_launcher_re
 
 
 def test_an_example_product_renders_inside_the_image_and_every_output_verifies(container):
+    # Its photos (cut-out PNGs) are stored as uploads: decoding them is part of the proof.
+    stored = container.run(["renderfarm", "examples"], LOCAL)
+    assert stored.returncode == 0, stored.stdout + stored.stderr
     spec_data = (EXAMPLES / f"{EXAMPLE}.json").read_bytes()
     submit(container, copy_in(container, spec_data, f"{EXAMPLE}.json"))
     result = container.run(run_worker_argv(container, EXAMPLE), LOCAL)
@@ -141,11 +147,11 @@ def test_an_example_product_renders_inside_the_image_and_every_output_verifies(c
 
     objects = LocalObjectStore(container.host_path(f"{DATA_DIR}/bucket"))
     spec = parse_spec(spec_data, EXAMPLE).spec
-    manifest = json.loads(objects.get(f"manifests/{EXAMPLE}.json"))
+    manifest = Manifest.from_bytes(objects.get(f"manifests/{EXAMPLE}.json"))
     assert manifest_problems(manifest, spec) == []
     integrity, image = stored_output_problems(manifest, objects)
     assert integrity == [] and image == []
-    outputs = [entry for variant in manifest["variants"] for entry in variant["outputs"]]
+    outputs = [entry.model_dump() for _, entry in manifest.outputs()]
     assert len(outputs) == len(spec.variants) * len(spec.outputs)
     # Every output was stored by the image's user, none left writable by others.
     for entry in outputs:
@@ -179,8 +185,10 @@ def spot_spec(spec_doc: dict, variants: int) -> dict:
 def test_sigterm_mid_render_exits_143_with_every_stored_output_checkpointed(
     container, spec_doc, tmp_path
 ):
-    total = 160 * 3
-    spec_path = copy_in(container, spec_bytes(spot_spec(spec_doc, 160)), "spot-shoe.json")
+    # 320 variants on one render process: about 13 s of rendering, so that SIGTERM lands
+    # mid-render with a wide margin even on a loaded machine.
+    total = 320 * 3
+    spec_path = copy_in(container, spec_bytes(spot_spec(spec_doc, 320)), "spot-shoe.json")
     submit(container, spec_path)
     config = container.host_path("/tmp/specs/one-worker.json")
     config.write_text(json.dumps({"ops": {"rendered_variants": {"config": {"workers": 1}}}}))
@@ -195,6 +203,7 @@ def test_sigterm_mid_render_exits_143_with_every_stored_output_checkpointed(
             deadline_s=300,
         )
         assert landed and worker.poll() is None, f"no renders landed, or exited:\n{log.read_text()}"
+        stored_at_signal = len(checkpointed(container, "spot-shoe"))
     finally:
         # The Fargate Spot warning: SIGTERM to the task's process, the image's ENTRYPOINT.
         worker.send_signal(signal.SIGTERM)
@@ -205,7 +214,10 @@ def test_sigterm_mid_render_exits_143_with_every_stored_output_checkpointed(
     assert time.monotonic() - signalled_at < 60, "the worker took too long to stop"
 
     done = checkpointed(container, "spot-shoe")
-    assert 6 <= len(done) < total, f"SIGTERM did not land mid-render: {len(done)} stored"
+    assert 6 <= len(done) < total, (
+        f"SIGTERM did not land mid-render: sent at {stored_at_signal} stored outputs, "
+        f"{len(done)} stored when the worker exited:\n{output[-3000:]}"
+    )
     renders = container.host_path(f"{DATA_DIR}/bucket/renders/spot-shoe")
     stored = {
         str(path.relative_to(container.host_path(f"{DATA_DIR}/bucket"))): path

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from renderfarm_dagster.render.process_memory import keep_freed_memory
-from tests.conftest import EXAMPLES
+from tests.conftest import V1_EXAMPLES
 
 # Renders one example variant a few times in a fresh process and reports the page faults of
 # the last render: the first ones warm fonts, caches and the heap.
@@ -33,7 +33,7 @@ print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before))
 
 
 def page_faults_of_a_warm_render(mode: str) -> int:
-    spec = EXAMPLES / "summit-jacket.json"
+    spec = V1_EXAMPLES / "summit-jacket.json"
     completed = subprocess.run(
         [sys.executable, "-c", PROBE, str(spec), mode],
         capture_output=True,

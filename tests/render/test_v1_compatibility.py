@@ -13,7 +13,7 @@ from PIL import ImageChops, ImageStat
 
 from renderfarm_dagster.render.raster import rasterize
 from renderfarm_dagster.spec import parse_spec
-from tests.conftest import EXAMPLES, spec_bytes, svg_of
+from tests.conftest import V1_EXAMPLES, spec_bytes, svg_of
 from tests.render.legacy_templates import TEMPLATES, VariantContent
 
 MAX_DIFFERING_SHARE = 0.005
@@ -31,10 +31,10 @@ def difference(spec, variant_id: str, aspect: Fraction, width: int, height: int)
 
 
 def specs():
-    for path in sorted(EXAMPLES.glob("*.json")):
+    for path in sorted(V1_EXAMPLES.glob("*.json")):
         spec = parse_spec(path.read_bytes(), path.name).spec
-        if spec.spec_version == 1:
-            yield path.name, spec
+        assert spec.spec_version == 1
+        yield path.name, spec
 
 
 @pytest.mark.parametrize(("name", "spec"), list(specs()))

@@ -174,6 +174,8 @@ def start_ui(folder: Path) -> DagsterUI:
     ui = DagsterUI(folder)
     ui.home.mkdir(parents=True)
     shutil.copy(ROOT / "tests" / "ui" / "dagster.yaml", ui.home / "dagster.yaml")
+    # Photos and the example template stored first, as a catalog team uploads them.
+    ui.run(str(BIN / "renderfarm"), "examples")
     ui.run(str(BIN / "renderfarm"), "submit", str(EXAMPLES))
     ui.start_webserver()
     return ui
