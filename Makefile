@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export RENDERFARM_DATA_DIR ?= $(CURDIR)/renderfarm-data
 
-.PHONY: venv demo dev test test-packages lint format lock bench chaos screenshots image clean
+.PHONY: venv demo dev test test-packages lint format lock bench chaos screenshots image example-photos clean
 
 # Runtime dependencies at the versions the worker image ships (worker_image/constraints.txt).
 CONSTRAINTS := worker_image/constraints.txt
@@ -54,6 +54,10 @@ screenshots: venv test-packages
 IMAGE ?= renderfarm-dagster:dev
 image:
 	bash worker_image/build.sh $(IMAGE)
+
+# Redraw the example catalog's photos (renderfarm_dagster/examples/assets/; committed).
+example-photos: venv
+	$(BIN)/python tools/make_example_photos.py
 
 # Debian packages some tests need (PostgreSQL's server, chromium); installed when absent, as root.
 test-packages:
