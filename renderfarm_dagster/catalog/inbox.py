@@ -43,7 +43,24 @@ class RejectedSpec:
     report_key: str
 
 
-def read_inbox_spec(objects: ObjectStore, key: str) -> AcceptedSpec | RejectedSpec | None:
+@dataclass(frozen=True)
+class WaitingSpec:
+    """A valid spec whose uploaded template is not (validly) there yet: it stays in the inbox
+    and is read again when the template arrives. A bad template upload must not cost the
+    specs that use it."""
+
+    key: str
+    parsed: ParsedSpec
+    reason: str
+
+    @property
+    def product_id(self) -> str:
+        return self.parsed.spec.product_id
+
+
+def read_inbox_spec(
+    objects: ObjectStore, key: str
+) -> AcceptedSpec | RejectedSpec | WaitingSpec | None:
     """Validate the spec at `key`; None if it vanished since it was listed."""
     try:
         data = objects.get(key)
@@ -51,7 +68,15 @@ def read_inbox_spec(objects: ObjectStore, key: str) -> AcceptedSpec | RejectedSp
         return None
     try:
         parsed = parse_spec(data, key)
-        check_against_template(parsed, key, lambda name: load_template(objects, name).template)
+    except SpecError as error:
+        return _rejection(key, error)
+    try:
+        template = load_template(objects, parsed.spec.template).template
+    except (TemplateNotFoundError, TemplateError) as error:
+        reason = str(error).splitlines()[0]
+        return WaitingSpec(key, parsed, f"waits for its template: {reason}")
+    try:
+        check_against_template(parsed, key, lambda name: template)
     except SpecError as error:
         return _rejection(key, error)
     product_id = keys.product_id_from_spec_key(key)

@@ -110,8 +110,11 @@ def reject_template(objects: ObjectStore, key: str, error: TemplateError) -> str
         data = objects.get(key)
     except ObjectNotFoundError:
         return ""
-    name = keys.rejected_name(key).removesuffix(".json")
-    rejected_key = keys.validate_key(f"{keys.REJECTED_PREFIX}{name}.svg")
+    # Under its own name, like a spec: the latest rejected upload of a template is what its
+    # report describes.
+    rejected_key = keys.validate_key(
+        f"{keys.REJECTED_PREFIX}templates/{keys.template_name_from_key(key) or 'template'}.svg"
+    )
     report = {**error.to_report(), "rejected_key": rejected_key}
     objects.put(rejected_key, data, "image/svg+xml")
     objects.put(

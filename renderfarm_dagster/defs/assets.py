@@ -62,6 +62,9 @@ def rendered_variants(
     # Every spec of the run is read before anything renders: an invalid one fails the run at
     # once, with its errors, instead of after the products before it.
     specs = [_load_spec(objects, product_id) for product_id in context.partition_keys]
+    reason = context.run.tags.get(tags.REASON)
+    if reason:
+        context.log.info(f"requested because {reason}")
     rendered = 0
     failed: dict[str, dict[str, str]] = {}
     try:
@@ -98,7 +101,8 @@ def rendered_variants(
                 )
                 # Each partition's materialisation shows its own product, not the run's.
                 context.add_asset_metadata(
-                    _render_metadata(report), partition_key=report.product_id
+                    {**_render_metadata(report), **({"reason": reason} if reason else {})},
+                    partition_key=report.product_id,
                 )
                 rendered += report.rendered
     except dg.DagsterExecutionInterruptedError:

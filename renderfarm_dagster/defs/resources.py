@@ -14,15 +14,17 @@ from renderfarm_dagster.cluster import Cluster, EcsCluster, LocalCluster
 from renderfarm_dagster.messaging import PRODUCT_RENDERED, RENDER_FAILED, EventQueue, Notifier
 from renderfarm_dagster.messaging.aws import SnsNotifier, SqsQueue
 from renderfarm_dagster.messaging.local import FileNotifier, SqliteQueue
-from renderfarm_dagster.storage import CheckpointStore, InterruptionLedger, ObjectStore
+from renderfarm_dagster.storage import CheckpointStore, InputIndex, InterruptionLedger, ObjectStore
 from renderfarm_dagster.storage.aws import (
     DynamoCheckpointStore,
+    DynamoInputIndex,
     DynamoInterruptionLedger,
     S3ObjectStore,
 )
 from renderfarm_dagster.storage.local import (
     LocalObjectStore,
     SqliteCheckpointStore,
+    SqliteInputIndex,
     SqliteInterruptionLedger,
 )
 
@@ -38,6 +40,10 @@ class StorageResource(dg.ConfigurableResource, ABC):
 
     @abstractmethod
     def interruptions(self) -> InterruptionLedger: ...
+
+    @abstractmethod
+    def inputs(self) -> InputIndex:
+        """Which products use which uploaded templates and photos."""
 
 
 class MessagingResource(dg.ConfigurableResource, ABC):
@@ -78,6 +84,9 @@ class LocalStorageResource(StorageResource):
 
     def interruptions(self) -> InterruptionLedger:
         return SqliteInterruptionLedger(Path(self.data_dir) / "checkpoints.sqlite3")
+
+    def inputs(self) -> InputIndex:
+        return SqliteInputIndex(Path(self.data_dir) / "checkpoints.sqlite3")
 
 
 class LocalMessagingResource(MessagingResource):
@@ -157,6 +166,9 @@ class AwsStorageResource(StorageResource):
 
     def interruptions(self) -> InterruptionLedger:
         return DynamoInterruptionLedger(self.aws.client("dynamodb"), self.table, self.ttl_days)
+
+    def inputs(self) -> InputIndex:
+        return DynamoInputIndex(self.aws.client("dynamodb"), self.table, self.ttl_days)
 
 
 class AwsMessagingResource(MessagingResource):

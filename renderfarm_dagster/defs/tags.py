@@ -9,6 +9,11 @@ RETRY_OF = "renderfarm/retry_of"
 # by the spot sensor. A failed run with this tag is retried, not reported as a failure.
 INTERRUPTED = "renderfarm/interrupted"
 SPEC_SHA256 = "renderfarm/spec_sha256"
+# Why the spec sensor requested a run: the spec, template or photo that changed.
+REASON = "renderfarm/reason"
+# On a run requested because an uploaded template or photo changed: its key and new sha256.
+CHANGED_INPUT = "renderfarm/changed_input"
+CHANGED_INPUT_SHA256 = "renderfarm/changed_input_sha256"
 
 # Dagster's partition tags: a run carries one partition, or a range for batched backfills.
 PARTITION = "dagster/partition"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -122,3 +122,30 @@ class InterruptionLedger(ABC):
         pending() may go on returning a settled run for a moment (an eventually consistent
         index); callers make acting on it twice harmless (the spot sensor's run keys).
         """
+
+
+class InputIndex(ABC):
+    """Which products use which uploaded templates and photos (with the sha256 each product was
+    last requested with), and the sha256 of each input whose change was last acted on: what
+    lets a changed photo re-render exactly the products that show it.
+
+    Entries do not expire: a product's inputs are replaced whenever its spec is requested.
+    """
+
+    @abstractmethod
+    def record(self, product_id: str, inputs: Mapping[str, str]) -> None:
+        """The inputs `product_id` uses now, each with the sha256 it is requested with ("" for
+        an input not uploaded yet), replacing those recorded before."""
+
+    @abstractmethod
+    def users(self, input_key: str, after: str = "", limit: int = 1000) -> list[tuple[str, str]]:
+        """Up to `limit` (product id, sha256 recorded) of the products using `input_key`, in
+        id order, those after `after`."""
+
+    @abstractmethod
+    def seen(self, input_keys: Collection[str]) -> dict[str, str]:
+        """The sha256 each input had when its change was last acted on (absent: never)."""
+
+    @abstractmethod
+    def see(self, sha256s: Mapping[str, str]) -> None:
+        """Record that the change of each input to this sha256 has been acted on."""

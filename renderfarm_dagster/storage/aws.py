@@ -1,11 +1,12 @@
-"""AWS deployment storage: S3 objects (SSE-KMS, SHA-256 checksums), DynamoDB checkpoints."""
+"""AWS deployment storage: S3 objects (SSE-KMS, SHA-256 checksums), DynamoDB checkpoints,
+interruptions and the input index."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -13,6 +14,7 @@ from botocore.exceptions import ClientError
 from renderfarm_dagster.keys import validate_foreign_key, validate_key
 from renderfarm_dagster.storage import (
     CheckpointStore,
+    InputIndex,
     Interruption,
     InterruptionLedger,
     ObjectInfo,
@@ -291,3 +293,117 @@ class DynamoInterruptionLedger(_DynamoTable, InterruptionLedger):
         except ClientError as error:
             if _error_code(error) != "ConditionalCheckFailedException":
                 raise
+
+
+# BatchWriteItem takes at most 25 requests, BatchGetItem 100 keys.
+_WRITE_BATCH, _GET_BATCH = 25, 100
+# Unprocessed items (throttling) are retried after this many seconds, doubling, this many times.
+_BATCH_RETRY_S, _BATCH_RETRIES = 0.05, 8
+
+
+class DynamoInputIndex(_DynamoTable, InputIndex):
+    """Edges `input#<key>` / `product#<id>` (with the sha256 the product was requested with),
+    each product's set at `product#<id>` / `inputs`,
+    and the sha256 last acted on at `seen#<key>` / `seen`. No TTL: they live as long as the
+    products that use them."""
+
+    def record(self, product_id: str, inputs: Mapping[str, str]) -> None:
+        wanted = sorted(inputs)
+        product_key = {"pk": {"S": _product_pk(product_id)}, "sk": {"S": "inputs"}}
+        before = self.client.get_item(
+            TableName=self.table, Key=product_key, ConsistentRead=True
+        ).get("Item", {})
+        previous = [entry["S"] for entry in before.get("input_keys", {}).get("L", [])]
+        # New edges first, stale ones last: a crash in between leaves an extra edge (one
+        # needless look at the product), never a missing one.
+        self._batch_write(
+            [
+                {"PutRequest": {"Item": {**self._edge(key, product_id), "sha256": {"S": sha}}}}
+                for key, sha in sorted(inputs.items())
+            ]
+            + [
+                {
+                    "PutRequest": {
+                        "Item": {**product_key, "input_keys": {"L": [{"S": k} for k in wanted]}}
+                    }
+                }
+            ]
+        )
+        self._batch_write(
+            [
+                {"DeleteRequest": {"Key": self._edge(key, product_id)}}
+                for key in previous
+                if key not in wanted
+            ]
+        )
+
+    def users(self, input_key: str, after: str = "", limit: int = 1000) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        arguments: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND sk > :after",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"input#{input_key}"},
+                ":after": {"S": f"product#{after}"},
+            },
+            "ConsistentRead": True,
+        }
+        while len(found) < limit:
+            response = self.client.query(**arguments, Limit=limit - len(found))
+            found += [
+                (item["sk"]["S"].removeprefix("product#"), item["sha256"]["S"])
+                for item in response["Items"]
+            ]
+            if "LastEvaluatedKey" not in response:
+                break
+            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return found
+
+    def seen(self, input_keys: Collection[str]) -> dict[str, str]:
+        keys = sorted(set(input_keys))
+        found = {}
+        for start in range(0, len(keys), _GET_BATCH):
+            request = {
+                self.table: {
+                    "Keys": [self._seen_key(key) for key in keys[start : start + _GET_BATCH]],
+                    "ConsistentRead": True,
+                }
+            }
+            for attempt in range(_BATCH_RETRIES + 1):
+                response = self.client.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self.table, []):
+                    found[item["pk"]["S"].removeprefix("seen#")] = item["sha256"]["S"]
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(_BATCH_RETRY_S * 2**attempt)
+            else:
+                raise RuntimeError(f"DynamoDB kept {len(request)} key(s) of {self.table} unread")
+        return found
+
+    def see(self, sha256s: Mapping[str, str]) -> None:
+        self._batch_write(
+            [
+                {"PutRequest": {"Item": {**self._seen_key(key), "sha256": {"S": sha256}}}}
+                for key, sha256 in sorted(sha256s.items())
+            ]
+        )
+
+    @staticmethod
+    def _edge(input_key: str, product_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"input#{input_key}"}, "sk": {"S": f"product#{product_id}"}}
+
+    @staticmethod
+    def _seen_key(input_key: str) -> dict[str, Any]:
+        return {"pk": {"S": f"seen#{input_key}"}, "sk": {"S": "seen"}}
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        for start in range(0, len(requests), _WRITE_BATCH):
+            pending = {self.table: requests[start : start + _WRITE_BATCH]}
+            for attempt in range(_BATCH_RETRIES + 1):
+                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems")
+                if not pending:
+                    break
+                time.sleep(_BATCH_RETRY_S * 2**attempt)
+            else:
+                raise RuntimeError(f"DynamoDB kept writes to {self.table} unprocessed")

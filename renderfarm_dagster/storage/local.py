@@ -7,13 +7,14 @@ import dataclasses
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from renderfarm_dagster.keys import InvalidKeyError, validate_foreign_key, validate_key
 from renderfarm_dagster.sqlite_file import SqliteConnections
 from renderfarm_dagster.storage import (
     CheckpointStore,
+    InputIndex,
     Interruption,
     InterruptionLedger,
     ObjectInfo,
@@ -122,6 +123,17 @@ CREATE TABLE IF NOT EXISTS interruptions (
     settled INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS pending_interruptions ON interruptions (settled, recorded_at);
+CREATE TABLE IF NOT EXISTS input_users (
+    input_key TEXT NOT NULL,
+    product_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (input_key, product_id)
+);
+CREATE INDEX IF NOT EXISTS inputs_of_product ON input_users (product_id);
+CREATE TABLE IF NOT EXISTS input_seen (
+    input_key TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL
+);
 """
 # The checkpoint table's columns are OutputCheckpoint's fields, in order.
 _FIELDS = tuple(field.name for field in dataclasses.fields(OutputCheckpoint))
@@ -209,3 +221,50 @@ class SqliteInterruptionLedger(_SqliteFile, InterruptionLedger):
     def settle(self, run_id: str) -> None:
         with self._database.transaction() as connection:
             connection.execute("UPDATE interruptions SET settled = 1 WHERE run_id = ?", (run_id,))
+
+
+class SqliteInputIndex(_SqliteFile, InputIndex):
+    """The input index in two tables of the local deployment's SQLite file."""
+
+    def record(self, product_id: str, inputs: Mapping[str, str]) -> None:
+        with self._database.transaction() as connection:
+            connection.execute("DELETE FROM input_users WHERE product_id = ?", (product_id,))
+            connection.executemany(
+                "INSERT INTO input_users (input_key, product_id, sha256) VALUES (?, ?, ?)",
+                [(key, product_id, sha256) for key, sha256 in sorted(inputs.items())],
+            )
+
+    def users(self, input_key: str, after: str = "", limit: int = 1000) -> list[tuple[str, str]]:
+        rows = (
+            self._database.get()
+            .execute(
+                "SELECT product_id, sha256 FROM input_users "
+                "WHERE input_key = ? AND product_id > ? ORDER BY product_id LIMIT ?",
+                (input_key, after, limit),
+            )
+            .fetchall()
+        )
+        return [(product_id, sha256) for product_id, sha256 in rows]
+
+    def seen(self, input_keys: Collection[str]) -> dict[str, str]:
+        connection = self._database.get()
+        found = {}
+        keys = sorted(set(input_keys))
+        # In chunks: SQLite limits the parameters of one statement.
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            rows = connection.execute(
+                "SELECT input_key, sha256 FROM input_seen "
+                f"WHERE input_key IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update(dict(rows.fetchall()))
+        return found
+
+    def see(self, sha256s: Mapping[str, str]) -> None:
+        with self._database.transaction() as connection:
+            connection.executemany(
+                "INSERT INTO input_seen (input_key, sha256) VALUES (?, ?) "
+                "ON CONFLICT (input_key) DO UPDATE SET sha256 = excluded.sha256",
+                sorted(sha256s.items()),
+            )

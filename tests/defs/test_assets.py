@@ -1,5 +1,7 @@
 """Materialising products through Dagster, with the checks, as users and CI do."""
 
+import hashlib
+import io
 import json
 import os
 import subprocess
@@ -8,9 +10,12 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from PIL import Image
 
 from renderfarm_dagster.catalog.examples import store_example_inputs
 from renderfarm_dagster.catalog.inbox import submit_spec
+from renderfarm_dagster.catalog.manifest import Manifest
+from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.assets import product_manifest, rendered_variants
 from renderfarm_dagster.defs.checks import manifest_matches_spec, stored_outputs_checks
 from renderfarm_dagster.defs.partitions import products
@@ -23,6 +28,9 @@ RUN_CONFIG = {"ops": {"rendered_variants": {"config": {"workers": 2}}}}
 
 def resources_for(storage):
     return {"storage": storage, "messaging": LocalMessagingResource(data_dir=storage.data_dir)}
+
+
+COLOURWAYS = ["red", "blue", "green", "black", "sand"]
 
 
 def submit_examples(storage, instance, names):
@@ -109,6 +117,39 @@ def test_rerun_skips_work_and_tampered_output_fails_the_checks(storage, instance
     rerun = materialize(storage, instance, partition_key="summit-jacket")
     assert metadata(rerun, "rendered_variants")["rendered"] == 1
     assert all(c.passed for c in rerun.get_asset_check_evaluations())
+
+
+def test_a_changed_photo_re_renders_only_the_variants_showing_it(storage, instance):
+    submit_examples(storage, instance, ["trail-runner-2"])
+    first = materialize(storage, instance, partition_key="trail-runner-2")
+    assert first.success
+    objects = storage.objects()
+    manifest = Manifest.from_bytes(objects.get("manifests/trail-runner-2.json"))
+    red = "assets/trail-runner-2/red.png"
+    before = dict(manifest.photos)
+    assert set(before) == {f"assets/trail-runner-2/{c}.png" for c in COLOURWAYS}
+    # The red colourway's photo is retouched and uploaded again.
+    photo = Image.open(io.BytesIO(objects.get(red)))
+    photo.putpixel((600, 400), (0, 0, 0, 255))
+    buffer = io.BytesIO()
+    photo.save(buffer, "PNG")
+    objects.put(red, buffer.getvalue(), "image/png")
+    reason = f"{red} changed (sha256 {hashlib.sha256(buffer.getvalue()).hexdigest()[:12]})"
+    rerun = materialize(
+        storage, instance, partition_key="trail-runner-2", tags={tags.REASON: reason}
+    )
+    assert rerun.success and all(c.passed for c in rerun.get_asset_check_evaluations())
+    render = metadata(rerun, "rendered_variants")
+    red_variants = [v for v in manifest.variants if v.variant_id.startswith("red-")]
+    assert render["rendered"] == len(red_variants) * 3
+    assert render["skipped"] == render["outputs"] - render["rendered"]
+    assert render["reason"] == reason
+    assert render["inputs"][red] == hashlib.sha256(buffer.getvalue()).hexdigest()
+    after = Manifest.from_bytes(objects.get("manifests/trail-runner-2.json"))
+    assert after.photos[red] != before[red]
+    assert {k: sha for k, sha in after.photos.items() if k != red} == {
+        k: sha for k, sha in before.items() if k != red
+    }
 
 
 def test_a_batch_run_renders_every_product_in_its_partition_range(storage, instance, spec_doc):

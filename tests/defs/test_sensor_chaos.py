@@ -80,6 +80,9 @@ class CrashingStorage(LocalStorageResource):
     def interruptions(self):
         return Crashing(super().interruptions())
 
+    def inputs(self):
+        return Crashing(super().inputs())
+
 
 class CrashingMessaging(LocalMessagingResource):
     def spec_events(self):
@@ -154,6 +157,43 @@ def test_spec_sensor_loses_no_spec_and_requests_none_twice(seed, instance, resou
         f"rejected/{name}.json{suffix}" for name in invalid for suffix in ("", ".error.json")
     )
     assert queue.receive(10) == [] and queue.dead_letters() == []
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_changed_photos_request_each_user_once_whatever_ticks_die(
+    seed, instance, resources, monkeypatch
+):
+    from renderfarm_dagster.defs import spec_sensor
+    from tests.defs.test_input_changes import LOOKBOOK, SHOE_PHOTO, lookbook_spec
+
+    # Small per-tick budgets, so that changes span ticks and deaths land mid-fan-out.
+    monkeypatch.setattr(spec_sensor, "MAX_INPUT_USERS_PER_TICK", 3)
+    monkeypatch.setattr(spec_sensor, "MAX_SWEEP_PER_TICK", 4)
+    rng = random.Random(seed)
+    objects = resources["storage"].objects()
+    objects.put("templates/lookbook.svg", LOOKBOOK, "image/svg+xml")
+    photos = [f"assets/p{index}.png" for index in range(3)]
+    for photo in photos:
+        objects.put(photo, SHOE_PHOTO, "image/png")
+    users = {photo: [] for photo in photos}
+    for index in range(9):
+        photo = photos[index % 3]
+        users[photo].append(f"user-{index}")
+        objects.put(f"specs/user-{index}.json", lookbook_spec(f"user-{index}", photo), "x")
+    driver = SensorDriver(spec_inbox_sensor, instance, resources)
+    for _ in range(4):
+        driver.tick()
+    assert len(driver.launched) == 9
+    changed = rng.sample(photos, 2)
+    for photo in changed:
+        objects.put(photo, SHOE_PHOTO + photo.encode(), "image/png")
+    assert ticks_with_random_deaths(driver, rng) >= 5
+    for _ in range(4):
+        driver.tick()
+    rerendered = sorted(
+        run.tags[tags.PARTITION] for run in driver.launched if tags.CHANGED_INPUT in run.tags
+    )
+    assert rerendered == sorted(product for photo in changed for product in users[photo])
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -55,7 +55,8 @@ def notification(*keys: str, event_name="ObjectCreated:Put") -> str:
 
 def skip_sweeps(driver):
     """Put the next reconciliation sweep far in the future: only notifications are read."""
-    driver.cursor = SpecSensorCursor(next_sweep_at=time.time() + 3600).serialize()
+    later = time.time() + 3600
+    driver.cursor = SpecSensorCursor(next_sweep_at=later, next_input_sweep_at=later).serialize()
 
 
 def added(result):

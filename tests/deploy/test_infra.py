@@ -169,15 +169,18 @@ def test_spot_rule_matches_this_cluster_and_the_stop_codes_the_sensor_reads():
         assert [t["Arn"] for t in rule["Targets"]] == [get_att("InterruptionQueue", "Arn")]
 
 
-def test_bucket_notifies_the_spec_queue_of_uploads_under_the_specs_prefix():
-    (notification,) = RESOURCES["Bucket"]["Properties"]["NotificationConfiguration"][
+def test_bucket_notifies_the_spec_queue_of_uploaded_specs_templates_and_photos():
+    notifications = RESOURCES["Bucket"]["Properties"]["NotificationConfiguration"][
         "QueueConfigurations"
     ]
-    assert notification["Queue"] == get_att("SpecQueue", "Arn")
-    assert notification["Event"] == "s3:ObjectCreated:*"
-    assert notification["Filter"]["S3Key"]["Rules"] == [
-        {"Name": "prefix", "Value": keys.SPECS_PREFIX}
-    ]
+    for notification in notifications:
+        assert notification["Queue"] == get_att("SpecQueue", "Arn")
+        assert notification["Event"] == "s3:ObjectCreated:*"
+    # The prefixes the spec sensor reads, and nothing it writes (no notification loops).
+    assert sorted(n["Filter"]["S3Key"]["Rules"][0]["Value"] for n in notifications) == sorted(
+        [keys.SPECS_PREFIX, keys.TEMPLATES_PREFIX, keys.ASSETS_PREFIX]
+    )
+    assert all(len(n["Filter"]["S3Key"]["Rules"]) == 1 for n in notifications)
 
 
 # ---------------------------------------------------------------- storage and queues

@@ -82,3 +82,8 @@ def dead_letters(queue) -> list[str]:
         messages = queue.client.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10)
         return [m["Body"] for m in messages.get("Messages", [])]
     return queue.dead_letters()
+
+
+@pytest.fixture
+def input_index(storage_resource):
+    return storage_resource.inputs()

@@ -1,0 +1,188 @@
+"""Uploaded templates and photos through the spec sensor: a bad template is rejected on arrival,
+and a changed template or photo requests exactly the products that use it, once."""
+
+import json
+
+import pytest
+
+from renderfarm_dagster.defs import spec_sensor, tags
+from renderfarm_dagster.defs.spec_sensor import SpecSensorCursor, spec_inbox_sensor
+from tests.conftest import EXAMPLES
+from tests.daemon import SensorDriver
+from tests.defs.test_spec_sensor import notification, skip_sweeps
+
+LOOKBOOK = (EXAMPLES / "templates" / "lookbook.svg").read_bytes()
+JACKET_PHOTO = (EXAMPLES / "assets" / "summit-jacket" / "studio.jpg").read_bytes()
+SHOE_PHOTO = (EXAMPLES / "assets" / "trail-runner-2" / "red.png").read_bytes()
+
+
+@pytest.fixture
+def driver(instance, storage, messaging):
+    return SensorDriver(spec_inbox_sensor, instance, {"storage": storage, "messaging": messaging})
+
+
+def lookbook_spec(product_id: str, photo: str) -> bytes:
+    return json.dumps(
+        {
+            "spec_version": 2,
+            "product_id": product_id,
+            "template": "lookbook",
+            "layers": {"title": {"text": product_id}, "photo": {"image": photo}},
+            "variants": [{"variant_id": "one"}, {"variant_id": "two"}],
+            "outputs": [{"name": "hero", "width": 200, "height": 250, "format": "png"}],
+        }
+    ).encode()
+
+
+@pytest.fixture
+def catalog(storage):
+    """Three products on the uploaded lookbook template: two show the jacket photo."""
+    objects = storage.objects()
+    objects.put("templates/lookbook.svg", LOOKBOOK, "image/svg+xml")
+    objects.put("assets/jacket.jpg", JACKET_PHOTO, "image/jpeg")
+    objects.put("assets/shoe.png", SHOE_PHOTO, "image/png")
+    products = [("jacket-a", "jacket.jpg"), ("jacket-b", "jacket.jpg"), ("shoe", "shoe.png")]
+    for product_id, photo in products:
+        objects.put(
+            f"specs/{product_id}.json",
+            lookbook_spec(product_id, f"assets/{photo}"),
+            "application/json",
+        )
+    return objects
+
+
+def partitions(result):
+    return sorted(request.partition_key for request in result.run_requests)
+
+
+def test_a_changed_photo_requests_exactly_the_products_showing_it_once(driver, catalog):
+    first = driver.tick()
+    assert partitions(first) == ["jacket-a", "jacket-b", "shoe"]
+    assert all(
+        r.tags[tags.REASON] == f"specs/{r.partition_key}.json is new or changed"
+        for r in first.run_requests
+    )
+    assert driver.tick().run_requests == []
+
+    catalog.put("assets/jacket.jpg", JACKET_PHOTO + b"\0", "image/jpeg")
+    changed = driver.tick()
+    assert partitions(changed) == ["jacket-a", "jacket-b"]
+    for request in changed.run_requests:
+        assert request.tags[tags.CHANGED_INPUT] == "assets/jacket.jpg"
+        assert request.tags[tags.REASON].startswith("assets/jacket.jpg changed (sha256 ")
+        assert request.run_key.startswith(f"{request.partition_key}:assets/jacket.jpg@")
+    # Acted on: later sweeps, and the same bytes uploaded again, request nothing.
+    assert driver.tick().run_requests == []
+    catalog.put("assets/jacket.jpg", JACKET_PHOTO + b"\0", "image/jpeg")
+    assert driver.tick().run_requests == []
+    assert len(driver.launched) == 5
+
+
+def test_a_changed_template_requests_every_product_using_it(driver, catalog):
+    driver.tick()
+    catalog.put("templates/lookbook.svg", LOOKBOOK.replace(b"#2a9d8f", b"#e76f51"), "image/svg")
+    assert partitions(driver.tick()) == ["jacket-a", "jacket-b", "shoe"]
+
+
+def test_a_notification_of_a_changed_photo_is_acted_on_without_a_sweep(driver, catalog, messaging):
+    driver.tick()
+    skip_sweeps(driver)
+    catalog.put("assets/shoe.png", SHOE_PHOTO + b"\0", "image/png")
+    queue = messaging.spec_events()
+    # At least once: the same notification twice.
+    queue.send(notification("assets/shoe.png"))
+    queue.send(notification("assets/shoe.png"))
+    assert partitions(driver.tick()) == ["shoe"]
+    assert driver.tick().run_requests == []
+
+
+def test_an_invalid_template_upload_is_rejected_with_its_line_and_requests_nothing(driver, catalog):
+    driver.tick()
+    broken = LOOKBOOK.replace(
+        b"<title>lookbook</title>",
+        b'<title>lookbook</title>\n<image href="https://example.com/x.png"/>',
+    )
+    catalog.put("templates/lookbook.svg", broken, "image/svg+xml")
+    assert driver.tick().run_requests == []
+    assert catalog.head("templates/lookbook.svg") is None
+    assert catalog.get("rejected/templates/lookbook.svg") == broken
+    report = json.loads(catalog.get("rejected/templates/lookbook.svg.error.json"))
+    assert {(p["element"], p["line"]) for p in report["errors"]} == {("image", 8)}
+    assert any("refers outside the document" in p["message"] for p in report["errors"])
+    # The specs using it wait in the inbox for a good upload, which requests them.
+    assert driver.tick().run_requests == []
+    assert [s.key for s in catalog.list("specs/")] == [
+        "specs/jacket-a.json",
+        "specs/jacket-b.json",
+        "specs/shoe.json",
+    ]
+    catalog.put("templates/lookbook.svg", LOOKBOOK + b"\n", "image/svg+xml")
+    assert partitions(driver.tick()) == ["jacket-a", "jacket-b", "shoe"]
+
+
+def test_a_spec_uploaded_before_its_template_is_requested_when_the_template_arrives(
+    driver, catalog, messaging
+):
+    catalog.delete("templates/lookbook.svg")
+    assert driver.tick().run_requests == []
+    skip_sweeps(driver)  # only the template's notification
+    catalog.put("templates/lookbook.svg", LOOKBOOK, "image/svg+xml")
+    messaging.spec_events().send(notification("templates/lookbook.svg"))
+    result = driver.tick()
+    assert partitions(result) == ["jacket-a", "jacket-b", "shoe"]
+    assert sorted(k for r in result.dynamic_partitions_requests for k in r.partition_keys) == [
+        "jacket-a",
+        "jacket-b",
+        "shoe",
+    ]
+
+
+def test_an_upload_with_a_bundled_templates_name_is_rejected(driver, storage):
+    objects = storage.objects()
+    objects.put("templates/banner.svg", LOOKBOOK, "image/svg+xml")
+    driver.tick()
+    report = json.loads(objects.get("rejected/templates/banner.svg.error.json"))
+    assert "bundled template's name" in report["errors"][0]["message"]
+
+
+def test_a_template_used_by_many_products_is_requested_in_bounded_ticks(
+    driver, catalog, monkeypatch
+):
+    for index in range(5):
+        catalog.put(
+            f"specs/more-{index}.json",
+            lookbook_spec(f"more-{index}", "assets/shoe.png"),
+            "application/json",
+        )
+    driver.tick()
+    monkeypatch.setattr(spec_sensor, "MAX_INPUT_USERS_PER_TICK", 3)
+    catalog.put("templates/lookbook.svg", LOOKBOOK + b"\n", "image/svg+xml")
+    requested = []
+    for _ in range(4):
+        result = driver.tick()
+        assert len(result.run_requests) <= 3
+        requested += partitions(result)
+    assert sorted(requested) == sorted(
+        ["jacket-a", "jacket-b", "shoe"] + [f"more-{index}" for index in range(5)]
+    )
+    assert SpecSensorCursor.parse(driver.cursor).changes == []
+
+
+def test_a_tick_that_dies_after_requesting_loses_and_doubles_nothing(driver, catalog):
+    driver.tick()
+    catalog.put("assets/jacket.jpg", JACKET_PHOTO + b"\0", "image/jpeg")
+    died = driver.kill_mid_tick()  # evaluated, then the daemon died: nothing stored
+    assert partitions(died) == ["jacket-a", "jacket-b"]
+    again = driver.tick()
+    assert partitions(again) == ["jacket-a", "jacket-b"]
+    assert driver.tick().run_requests == []
+    assert len([run for run in driver.launched if tags.CHANGED_INPUT in run.tags]) == 2
+
+
+def test_a_spec_and_its_photo_changed_together_request_one_run(driver, catalog):
+    driver.tick()
+    catalog.put("assets/shoe.png", SHOE_PHOTO + b"\0", "image/png")
+    catalog.put("specs/shoe.json", lookbook_spec("shoe", "assets/shoe.png") + b" ", "x")
+    result = driver.tick()
+    (request,) = result.run_requests
+    assert request.partition_key == "shoe" and tags.CHANGED_INPUT not in request.tags
