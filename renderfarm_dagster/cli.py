@@ -132,6 +132,85 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_INVALID if invalid else EXIT_OK
 
 
+def cmd_preview(args: argparse.Namespace) -> int:
+    """Render templates (with sample values) and specs to PNG files under --out."""
+    from renderfarm_dagster.catalog.inbox import check_against_template
+    from renderfarm_dagster.catalog.preview import spec_previews, template_preview
+    from renderfarm_dagster.catalog.templates import TemplateSource, load_template
+    from renderfarm_dagster.deployment import storage
+    from renderfarm_dagster.render.errors import RenderInputError
+    from renderfarm_dagster.render.template import parse_template
+
+    out = Path(args.out)
+    paths = list(_input_files(args.files))
+    failed = 0
+    given: dict[str, TemplateSource] = {}
+    for path in paths:
+        if not _is_template(path):
+            continue
+        try:
+            name, data = _read_template(path)
+            source = TemplateSource(name, data, parse_template(data, str(path), name), False)
+        except TemplateError as error:
+            failed += 1
+            print(error, file=sys.stderr)
+            continue
+        given[name] = source
+        target = out / f"{name}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(template_preview(source))
+        print(f"wrote {target}")
+    with storage() as resource:
+        objects = resource.objects()
+
+        def find(name: str) -> TemplateSource:
+            return given[name] if name in given else load_template(objects, name)
+
+        for path in paths:
+            if _is_template(path):
+                continue
+            try:
+                parsed = parse_spec(_read_spec(path), str(path))
+                check_against_template(parsed, str(path), lambda name: find(name).template)
+                spec = parsed.spec
+                photos = {key: _photo(key, args.assets, objects) for key in spec.photo_keys()}
+                previews = spec_previews(spec, find(spec.template), photos)
+            except (SpecError, RenderInputError) as error:
+                failed += 1
+                print(
+                    f"{path}: {error}" if isinstance(error, RenderInputError) else error,
+                    file=sys.stderr,
+                )
+                continue
+            for relative, data in previews.items():
+                target = out / spec.product_id / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            print(
+                f"wrote {len(previews)} preview(s) of {spec.product_id} to {out / spec.product_id}"
+            )
+    return EXIT_INVALID if failed else EXIT_OK
+
+
+def _photo(key: str, assets: str | None, objects) -> bytes:
+    """A photo a spec names: from --assets (assets/<path> is <folder>/<path>), else the store."""
+    from renderfarm_dagster.render.errors import RenderInputError
+    from renderfarm_dagster.storage import ObjectNotFoundError
+
+    if assets is not None:
+        path = Path(assets) / key.removeprefix(keys.ASSETS_PREFIX)
+        try:
+            return path.read_bytes()
+        except OSError as error:
+            raise RenderInputError(key, f"cannot read {path}: {error.strerror}") from None
+    try:
+        return objects.get(key)
+    except ObjectNotFoundError:
+        raise RenderInputError(
+            key, "no photo stored at this key (give a local folder of photos with --assets)"
+        ) from None
+
+
 def _instance():
     import dagster as dg
 
@@ -349,6 +428,20 @@ def build_parser() -> argparse.ArgumentParser:
         "files", nargs="+", help="spec (.json) and template (.svg) files, or folders of them"
     )
     submit.set_defaults(handler=cmd_submit)
+    preview = commands.add_parser(
+        "preview",
+        help="render templates (with sample values) and specs to PNG files, before uploading",
+    )
+    preview.add_argument(
+        "files", nargs="+", help="template (.svg) and spec (.json) files, or folders of them"
+    )
+    preview.add_argument("--out", default="preview", help="folder for the PNG files")
+    preview.add_argument(
+        "--assets",
+        help="a local folder of the photos specs name (assets/<path> is <folder>/<path>); "
+        "by default they are read from the deployment's bucket",
+    )
+    preview.set_defaults(handler=cmd_preview)
     examples = commands.add_parser(
         "examples", help="store the bundled example specs in the inbox for the spec sensor"
     )

@@ -140,3 +140,41 @@ def test_submit_without_dagster_home_says_why(monkeypatch, tmp_path):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     with pytest.raises(SystemExit, match="DAGSTER_HOME is not set"):
         main(["submit", str(tmp_path)])
+
+
+def test_preview_renders_a_bare_template_with_sample_values(tmp_path, capsys):
+    from PIL import Image
+
+    assert main(["preview", "--out", str(tmp_path), str(EXAMPLES / "templates")]) == 0
+    assert f"wrote {tmp_path / 'lookbook.png'}" in capsys.readouterr().out
+    preview = Image.open(tmp_path / "lookbook.png")
+    assert preview.format == "PNG" and preview.size == (800, 1000)
+    # The sample photo's red corner fills the top-left of the cover box; the hidden-by-default
+    # kicker is shown (its teal text sits on the white page).
+    assert preview.convert("RGB").getpixel((10, 10)) == (230, 57, 70)
+    kicker = preview.convert("RGB").crop((56, 690, 300, 720))
+    assert (42, 157, 143) in {colour for _, colour in kicker.getcolors(100_000)}
+
+
+def test_preview_renders_every_output_of_a_spec_as_png(tmp_path, capsys):
+    from PIL import Image
+
+    out = tmp_path / "out"
+    argv = ["preview", "--out", str(out), "--assets", str(EXAMPLES / "assets")]
+    argv += [str(EXAMPLES / "templates" / "lookbook.svg"), str(EXAMPLES / "summit-jacket.json")]
+    assert main(argv) == 0
+    spec = json.loads((EXAMPLES / "summit-jacket.json").read_text())
+    product = out / "summit-jacket"
+    written = sorted(p.relative_to(product).as_posix() for p in product.rglob("*.png"))
+    assert written == sorted(
+        f"{v['variant_id']}/{o['name']}.png" for v in spec["variants"] for o in spec["outputs"]
+    )
+    hero = Image.open(out / "summit-jacket" / "blue-m" / "hero.png")
+    assert hero.format == "PNG" and hero.size == (1000, 1000)
+
+
+def test_preview_names_a_missing_photo(tmp_path, capsys):
+    argv = ["preview", "--out", str(tmp_path), "--assets", str(tmp_path)]
+    argv += [str(EXAMPLES / "templates" / "lookbook.svg"), str(EXAMPLES / "summit-jacket.json")]
+    assert main(argv) == 1
+    assert "assets/summit-jacket/studio.jpg: cannot read" in capsys.readouterr().err
