@@ -135,7 +135,7 @@ class _open:
         except Image.DecompressionBombError as error:
             raise PhotoError(key, f"too many pixels: {error}") from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-            raise PhotoError(key, f"not a JPEG, PNG or WebP image: {error}") from None
+            raise PhotoError(key, f"not a readable JPEG, PNG or WebP image: {error}") from None
         if self.image.format != expected:
             self.image.close()
             raise PhotoError(

@@ -56,6 +56,29 @@ _KEPT_NAMESPACES = (SVG_NS, XLINK_NS, RF_NS, XML_NS)
 _URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.IGNORECASE | re.DOTALL)
 _NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+# What a text layer's layout reads. Editors write these into style="" (Inkscape, Figma); they
+# are moved to attributes, where the layout engine reads and replaces them.
+_TEXT_STYLE_PROPERTIES = ("font-family", "font-size", "font-weight", "text-anchor", "fill")
+
+
+def _promote_style(element: ET.Element, properties: tuple[str, ...]) -> None:
+    """Move `properties` from the element's style attribute to attributes (a style declaration
+    wins over an attribute, as in CSS); the other declarations stay in style."""
+    style = element.get("style")
+    if style is None:
+        return
+    kept = []
+    for declaration in style.split(";"):
+        name, colon, value = declaration.partition(":")
+        name = name.strip().lower()
+        if colon and name in properties:
+            element.set(name, value.strip())
+        elif declaration.strip():
+            kept.append(declaration.strip())
+    if kept:
+        element.set("style", ";".join(kept))
+    else:
+        del element.attrib["style"]
 
 
 @dataclass(frozen=True)
@@ -490,8 +513,11 @@ class _Checker:
         if element.tag != "text":
             self.problem(element, "a text layer must be a <text> element")
             return None
+        _promote_style(element, _TEXT_STYLE_PROPERTIES)
         box = self.box(element)
-        family = element.get("font-family", AVAILABLE_FONT_FAMILIES[0]).strip().strip("'\"")
+        # The first family of a list ('DejaVu Sans', sans-serif) is the one asked for.
+        family = element.get("font-family", AVAILABLE_FONT_FAMILIES[0]).split(",")[0]
+        family = family.strip().strip("'\"")
         if family not in AVAILABLE_FONT_FAMILIES:
             available = ", ".join(AVAILABLE_FONT_FAMILIES)
             self.problem(element, f'font family "{family}" is not available ({available})')

@@ -152,6 +152,43 @@ def test_a_changed_photo_re_renders_only_the_variants_showing_it(storage, instan
     }
 
 
+def test_a_bad_photo_fails_only_its_product_and_names_it(storage, instance):
+    submit_examples(storage, instance, ["summit-jacket", "trail-runner-2"])
+    objects = storage.objects()
+    jacket = "assets/summit-jacket/studio.jpg"
+    objects.put(jacket, objects.get(jacket)[:2000], "image/jpeg")  # an upload cut short
+    result = materialize(
+        storage,
+        instance,
+        tags={
+            "dagster/asset_partition_range_start": "summit-jacket",
+            "dagster/asset_partition_range_end": "trail-runner-2",
+        },
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = failure.event_specific_data.error.message
+    assert "1 of 2 product(s) cannot be rendered: summit-jacket: " in message
+    assert f"{jacket}: cannot be decoded" in message
+    # The other product rendered and is checkpointed (the step still fails as a whole, so
+    # Dagster records no materialisation for it yet): a re-run after the fix skips its work.
+    assert objects.head("renders/trail-runner-2/red-40/hero.png") is not None
+    assert not list(objects.list("renders/summit-jacket/"))
+    store_example_inputs(objects)  # the photo uploaded again, whole
+    rerun = materialize(
+        storage,
+        instance,
+        tags={
+            "dagster/asset_partition_range_start": "summit-jacket",
+            "dagster/asset_partition_range_end": "trail-runner-2",
+        },
+    )
+    render = metadata_by_partition(rerun, "rendered_variants")
+    assert render["trail-runner-2"]["rendered"] == 0
+    assert render["summit-jacket"]["rendered"] == render["summit-jacket"]["outputs"] == 20
+
+
 def test_a_batch_run_renders_every_product_in_its_partition_range(storage, instance, spec_doc):
     from tests.conftest import spec_bytes
 

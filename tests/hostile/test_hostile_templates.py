@@ -1,0 +1,226 @@
+"""Uploaded templates are untrusted: each hostile one is refused with the element and line at
+fault, before anything renders; what an editor exports is accepted."""
+
+import pytest
+
+from renderfarm_dagster.render.template import (
+    MAX_ELEMENTS,
+    MAX_TEMPLATE_BYTES,
+    MAX_USE_ELEMENTS,
+    TemplateError,
+    parse_template,
+)
+
+HEAD = (
+    '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+    'xmlns:rf="urn:renderfarm:template:1" width="100" height="100" viewBox="0 0 100 100">\n'
+)
+RECT = '<rect width="10" height="10"/>\n'
+
+# name -> (document, the first problem's line, its element, a fragment of its message)
+HOSTILE = {
+    "script": (HEAD + RECT + "<script>alert(1)</script>\n</svg>", 3, "script", "not allowed"),
+    "event handler": (
+        HEAD + '<rect width="10" height="10" onload="alert(1)"/>\n</svg>',
+        2,
+        "rect",
+        "event-handler attribute onload",
+    ),
+    "foreignObject": (
+        HEAD + '<foreignObject><div xmlns="http://www.w3.org/1999/xhtml"/></foreignObject></svg>',
+        2,
+        "foreignObject",
+        "not allowed",
+    ),
+    "image from a file": (
+        HEAD + '<image href="file:///etc/passwd" width="10" height="10"/>\n</svg>',
+        2,
+        "image",
+        "not allowed",
+    ),
+    "use of another document": (
+        HEAD + '<use href="http://evil.example/x.svg#a"/>\n</svg>',
+        2,
+        "use",
+        "refers outside the document",
+    ),
+    "xlink to a local file": (
+        HEAD + RECT + '<use xlink:href="/etc/passwd#a"/>\n</svg>',
+        3,
+        "use",
+        "refers outside the document",
+    ),
+    "CSS url() in style": (
+        HEAD + '<rect width="1" height="1" style="fill:url(http://evil.example/p.svg#g)"/></svg>',
+        2,
+        "rect",
+        "CSS refers outside the document",
+    ),
+    "paint from a data URI": (
+        HEAD + '<rect width="1" height="1" fill="url(data:image/svg+xml;base64,AAAA)"/></svg>',
+        2,
+        "rect",
+        "fill refers outside the document",
+    ),
+    "CSS @import": (
+        HEAD + "<style>@import url(http://evil.example/x.css);</style>\n</svg>",
+        2,
+        "style",
+        "@import",
+    ),
+    "javascript link": (
+        HEAD + '<a href="javascript:alert(1)"><rect width="1" height="1"/></a></svg>',
+        2,
+        "a",
+        "refers outside the document",
+    ),
+    "animation": (
+        HEAD + '<rect width="1" height="1"><set attributeName="fill" to="red"/></rect></svg>',
+        2,
+        "set",
+        "not allowed",
+    ),
+    "external entity (XXE)": (
+        '<?xml version="1.0"?>\n<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
+        + HEAD
+        + "<text>&x;</text></svg>",
+        2,
+        "",
+        "DOCTYPE",
+    ),
+    "billion laughs": (
+        '<?xml version="1.0"?>\n<!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n' + HEAD + "<text>&b;</text></svg>",
+        2,
+        "",
+        "DOCTYPE",
+    ),
+    "stylesheet instruction": (
+        '<?xml version="1.0"?>\n<?xml-stylesheet href="http://evil.example/x.css"?>\n'
+        + HEAD
+        + "</svg>",
+        2,
+        "",
+        "processing instruction",
+    ),
+    "deep nesting": (HEAD + "<g>" * 60 + "</g>" * 60 + "</svg>", 2, "g", "nested deeper"),
+    "too many elements": (HEAD + RECT * (MAX_ELEMENTS + 1) + "</svg>", 0, "", "elements"),
+    "too many uses": (
+        HEAD + '<defs><g id="a">' + RECT + "</g></defs>\n" + '<use href="#a"/>\n' * 250 + "</svg>",
+        0,
+        "",
+        f"over the limit of {MAX_USE_ELEMENTS}",
+    ),
+    "oversized file": (
+        HEAD + "<desc>" + "x" * MAX_TEMPLATE_BYTES + "</desc></svg>",
+        0,
+        "",
+        "limit",
+    ),
+    "not XML": ("hello", 1, "", "not well-formed XML"),
+    "a NUL byte": (HEAD + "<desc>a\x00b</desc></svg>", 2, "", "not well-formed"),
+    "not SVG": ('<html xmlns="http://www.w3.org/1999/xhtml"/>', 1, "", "root element"),
+    "no design size": (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">' + RECT + "</svg>",
+        1,
+        "svg",
+        "viewBox",
+    ),
+    "unavailable font": (
+        HEAD + '<text id="t" rf:layer="text" rf:box="0 0 100 20" font-family="Comic Sans MS" '
+        'font-size="12">x</text></svg>',
+        2,
+        "text",
+        'font family "Comic Sans MS" is not available',
+    ),
+    "duplicate layer id": (
+        HEAD
+        + '<rect id="a" rf:layer="color" width="1" height="1" fill="#000000"/>\n'
+        + '<rect id="a" rf:layer="color" width="1" height="1" fill="#000000"/>\n</svg>',
+        3,
+        "rect",
+        'id "a" is used twice',
+    ),
+    "unknown layer kind": (
+        HEAD + '<rect id="a" rf:layer="video" width="1" height="1"/></svg>',
+        2,
+        "rect",
+        "not one of text, image, color",
+    ),
+    "text layer without a box": (
+        HEAD + '<text id="t" rf:layer="text" rf:box="0 0 nope" font-family="DejaVu Sans" '
+        'font-size="12">x</text></svg>',
+        2,
+        "text",
+        "rf:box",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_a_hostile_template_is_refused_naming_element_and_line(name):
+    document, line, element, fragment = HOSTILE[name]
+    with pytest.raises(TemplateError) as refused:
+        parse_template(document.encode("utf-8"), "templates/x.svg", "x")
+    first = refused.value.problems[0]
+    assert (first.line, first.element) == (line, element), refused.value
+    assert fragment in first.message, refused.value
+    # The report stored beside a rejected upload says the same.
+    report = refused.value.to_report()
+    assert report["source"] == "templates/x.svg"
+    assert report["errors"][0] == {"line": line, "element": element, "message": first.message}
+
+
+INKSCAPE_EXPORT = b"""<?xml version="1.0" encoding="UTF-8" standalone="no"?>
+<!-- Created with Inkscape (http://www.inkscape.org/) -->
+<svg xmlns="http://www.w3.org/2000/svg" xmlns:svg="http://www.w3.org/2000/svg"
+     xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape"
+     xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd"
+     xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+     xmlns:dc="http://purl.org/dc/elements/1.1/"
+     xmlns:cc="http://creativecommons.org/ns#"
+     xmlns:rf="urn:renderfarm:template:1"
+     width="400mm" height="300mm" viewBox="0 0 400 300" version="1.1" id="svg1"
+     inkscape:version="1.2.2 (b0a8486541, 2022-12-01)" sodipodi:docname="promo.svg">
+  <sodipodi:namedview id="namedview1" pagecolor="#ffffff" inkscape:zoom="0.5"/>
+  <defs id="defs1">
+    <linearGradient id="fade" inkscape:collect="always">
+      <stop offset="0" style="stop-color:#ffffff;stop-opacity:1"/>
+      <stop offset="1" style="stop-color:#e0e0e0;stop-opacity:1"/>
+    </linearGradient>
+  </defs>
+  <metadata id="metadata1"><rdf:RDF><cc:Work rdf:about=""><dc:title>promo</dc:title>
+  </cc:Work></rdf:RDF></metadata>
+  <g inkscape:label="Layer 1" inkscape:groupmode="layer" id="layer1">
+    <rect id="background" style="fill:url(#fade)" width="400" height="300" x="0" y="0"/>
+    <rect id="hero" rf:layer="image" rf:fit="cover" x="20" y="20" width="200" height="260"
+          style="fill:#cccccc"/>
+    <text id="headline" rf:layer="text" rf:box="240 40 140 80" rf:max-lines="2"
+          rf:min-size="12" xml:space="preserve"
+          style="font-family:'DejaVu Sans';font-size:24px;fill:#222222">Headline</text>
+    <rect id="brand" rf:layer="color" x="240" y="260" width="140" height="20" fill="#0055aa"/>
+  </g>
+</svg>
+"""
+
+
+def test_an_inkscape_export_with_layer_ids_is_a_template():
+    template = parse_template(INKSCAPE_EXPORT, "promo.svg", "promo")
+    assert {name: layer.kind for name, layer in template.layers.items()} == {
+        "hero": "image",
+        "headline": "text",
+        "brand": "color",
+    }
+    assert (template.design_width, template.design_height) == (400, 300)
+
+
+def test_an_inkscape_export_renders_its_layers_with_styles_read_from_style_attributes():
+    from renderfarm_dagster.catalog.preview import template_preview
+    from renderfarm_dagster.catalog.templates import TemplateSource
+    from renderfarm_dagster.render.template import TextLayer
+
+    template = parse_template(INKSCAPE_EXPORT, "promo.svg", "promo")
+    headline = template.layers["headline"]
+    assert isinstance(headline, TextLayer) and headline.max_size == 24
+    png = template_preview(TemplateSource("promo", INKSCAPE_EXPORT, template, False))
+    assert png.startswith(b"\x89PNG")
