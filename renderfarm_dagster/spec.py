@@ -561,7 +561,9 @@ def _problems_from_pydantic(error: ValidationError) -> Iterator[SpecProblem]:
     for item in error.errors(include_url=False):
         loc = tuple(item["loc"])
         kind = item["type"]
-        path = _loc_to_path(loc)
+        # Pydantic locates a bad mapping key as (..., key, "[key]"): the path is the key's.
+        is_key = loc[-1:] == ("[key]",)
+        path = _loc_to_path(loc[:-1] if is_key else loc)
         if kind == "missing":
             message = "required field is missing"
         elif kind == "extra_forbidden":
@@ -583,7 +585,7 @@ def _problems_from_pydantic(error: ValidationError) -> Iterator[SpecProblem]:
             message = "contains a lone surrogate escape (half of a UTF-16 pair), not text"
         else:
             message = item["msg"].replace("Input should be", "must be")
-        yield SpecProblem(path, message)
+        yield SpecProblem(path, f"this key is {message}" if is_key else message)
 
 
 def _json_type(value: Any) -> str:

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from renderfarm_dagster.spec import MAX_SPEC_BYTES, SpecError, parse_spec
+from renderfarm_dagster.catalog.templates import bundled_template
+from renderfarm_dagster.spec import MAX_SPEC_BYTES, SpecError, parse_spec, template_problems
 from tests.conftest import spec_bytes
 
 
@@ -216,3 +217,95 @@ def test_keys_that_are_not_plain_names_are_quoted_in_paths(spec_doc):
     found = problems(spec_bytes(spec_doc))
     assert found['[""]'] == found['["a.b"]'] == "unknown field"
     assert found['variants[0]["x[0]"]'] == "unknown field"
+
+
+# ---------------------------------------------------------------- spec version 2: layers
+
+
+def v2_doc() -> dict:
+    return {
+        "spec_version": 2,
+        "product_id": "trail",
+        "template": "product-card",
+        "layers": {
+            "title": {"text": "Trail Runner"},
+            "photo": {"image": "assets/trail/red.jpg", "fit": "cover", "focal": [0.5, 0.3]},
+            "primary": {"color": "#d62828"},
+        },
+        "variants": [
+            {"variant_id": "red", "layers": {"label": {"text": "Red"}}},
+            {
+                "variant_id": "blue",
+                "layers": {
+                    "label": {"text": "Blue"},
+                    "photo": {"image": "assets/trail/blue.jpg"},
+                    "primary": {"color": "#1d4e89"},
+                    "badge": {"hidden": True},
+                },
+            },
+        ],
+        "outputs": [{"name": "hero", "width": 500, "height": 500, "format": "png"}],
+    }
+
+
+def test_a_variant_layer_setting_wins_field_by_field_over_the_products():
+    spec = parse_spec(json.dumps(v2_doc()).encode(), "v2.json").spec
+    blue = spec.layer_values("blue")
+    # The variant's photo, with the product's fit and focal point.
+    assert (blue["photo"].image, blue["photo"].fit, blue["photo"].focal) == (
+        "assets/trail/blue.jpg",
+        "cover",
+        (0.5, 0.3),
+    )
+    assert blue["primary"].color == "#1d4e89" and blue["badge"].hidden is True
+    assert spec.layer_values("red")["photo"].image == "assets/trail/red.jpg"
+    assert spec.photo_keys() == {"assets/trail/red.jpg", "assets/trail/blue.jpg"}
+    assert template_problems(spec, bundled_template("product-card").template) == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "where", "words"),
+    [
+        ("layers.title", {"text": "x", "color": "#000000"}, "layers.title", "a layer is one kind"),
+        ("variants.1.primary", {"color": "red"}, "variants[1].layers.primary.color", "#rrggbb"),
+        ("layers.photo", {"image": "assets/../x.jpg"}, "layers.photo.image", "no '..'"),
+        ("layers.photo", {"image": "https://a.example/a.jpg"}, "layers.photo.image", "assets/"),
+        ("layers.photo", {"image": "assets/a.jpg", "focal": [0.5, 2]}, "layers.photo.focal[1]", ""),
+        ("layers.photo", {"image": "assets/a.jpg", "fit": "stretch"}, "layers.photo.fit", "cover"),
+        ("layers.Bad Name", {"text": "x"}, 'layers["Bad Name"]', "this key is not a layer id"),
+        ("layers.title", {"text": "x", "font": "Comic"}, "layers.title.font", "unknown field"),
+    ],
+)
+def test_a_bad_layer_setting_is_reported_at_its_path(setting, value, where, words):
+    doc = v2_doc()
+    if setting.startswith("variants."):
+        _, index, name = setting.split(".")
+        doc["variants"][int(index)]["layers"][name] = value
+    else:
+        doc["layers"][setting.removeprefix("layers.")] = value
+    found = problems(json.dumps(doc).encode())
+    assert where in found, found
+    assert words in found[where], found
+
+
+def test_layers_are_checked_against_the_template_naming_path_and_layer():
+    doc = v2_doc()
+    doc["layers"]["headline"] = {"text": "x"}
+    doc["variants"][0]["layers"]["primary"] = {"text": "red"}
+    del doc["layers"]["title"]
+    spec = parse_spec(json.dumps(doc).encode(), "v2.json").spec
+    problems = {
+        (p.path, p.message)
+        for p in template_problems(spec, bundled_template("product-card").template)
+    }
+    assert (
+        "layers.headline",
+        "template 'product-card' has no layer 'headline' (its layers: accent, badge, label, "
+        "photo, price, primary, subtitle, title)",
+    ) in problems
+    assert (
+        "variants[0].layers.primary",
+        "sets text, but layer 'primary' of template 'product-card' is a color layer",
+    ) in problems
+    required = {path for path, message in problems if "'title' is required" in message}
+    assert required == {"variants[0].layers", "variants[1].layers"}
