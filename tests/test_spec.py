@@ -201,13 +201,22 @@ def test_error_message_names_the_file_and_path(spec_doc):
     ]
 
 
-def test_readme_example_spec_is_valid():
+def test_readme_example_specs_and_template_are_valid():
     import re
     from pathlib import Path
 
+    from renderfarm_dagster.render.template import parse_template
+
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    example = re.search(r"```json\n(.*?)```", readme, re.S).group(1)
-    assert parse_spec(example.encode(), "README.md").spec.product_id == "trail-runner-2"
+    examples = [e for e in re.findall(r"```json\n(.*?)```", readme, re.S) if "spec_version" in e]
+    specs = [parse_spec(example.encode(), "README.md").spec for example in examples]
+    assert sorted(spec.spec_version for spec in specs) == [1, 2]
+    for spec in specs:
+        assert spec.product_id == "trail-runner-2"
+        assert template_problems(spec, bundled_template(spec.template).template) == []
+    (template,) = re.findall(r"```xml\n(.*?)```", readme, re.S)
+    layers = parse_template(template.encode(), "README.md", "lookbook").layers
+    assert set(layers) == {"photo", "band", "kicker", "title", "swatch"}
 
 
 def test_keys_that_are_not_plain_names_are_quoted_in_paths(spec_doc):
