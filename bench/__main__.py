@@ -43,6 +43,9 @@ class Size:
     single_core_rounds: int
     resume_products: int
     interruptions: int
+    photo_products: int
+    photo_variants: int
+    photo_single_core_variants: int
 
 
 FULL = Size(
@@ -53,6 +56,9 @@ FULL = Size(
     single_core_rounds=3,
     resume_products=4,
     interruptions=3,
+    photo_products=20,
+    photo_variants=25,
+    photo_single_core_variants=40,
 )
 QUICK = Size(
     products=4,
@@ -62,6 +68,9 @@ QUICK = Size(
     single_core_rounds=3,
     resume_products=2,
     interruptions=1,
+    photo_products=2,
+    photo_variants=3,
+    photo_single_core_variants=4,
 )
 
 
@@ -110,6 +119,42 @@ def measure_single_core(folder: Path, size: Size) -> dict:
         for side, seconds in report["seconds"].items()
     }
     return {**report, "variants_per_s": throughput}
+
+
+def measure_photos(workdir: Path, size: Size, cpus: int) -> dict:
+    """The photo catalog: the render path against the baseline on one core (with the share of
+    time spent decoding photos), then the render loop on every CPU for the workers' memory."""
+    folder = workdir / "photo-catalog"
+    catalog.write_photo_catalog(folder, size.photo_products, size.photo_variants)
+    report = step(
+        "single-core-photos",
+        "--catalog",
+        str(folder),
+        "--variants",
+        str(size.photo_single_core_variants),
+        "--rounds",
+        str(size.single_core_rounds),
+    )
+    project = statistics.median(report["seconds"]["project"])
+    loop = step(
+        "loop",
+        "--catalog",
+        str(folder),
+        "--data-dir",
+        str(fresh(workdir, "photo-loop")),
+        "--workers",
+        str(cpus),
+    )
+    return {
+        **report,
+        "variants_per_s": {
+            side: report["variants"] / statistics.median(seconds)
+            for side, seconds in report["seconds"].items()
+        },
+        "decode_share": statistics.median(report["decode_seconds"]) / project,
+        "loop": loop,
+        "worker_peak_rss_mib": max(loop["worker_peak_rss_mib"]),
+    }
 
 
 def measure_loops_and_dagster(folder: Path, workdir: Path, size: Size, cpus: int) -> dict:
@@ -339,6 +384,10 @@ def figures(results: dict) -> list[Figure]:
     efficiency = paired["parallel_efficiency"]
     redone = resume["variants_redone"] / resume["interruptions"]
     peak = results["throughput"]["worker_peak_rss_mib"]
+    photos = results["photos"]
+    photo_single = photos["variants_per_s"]
+    photo_speedup = photo_single["project"] / photo_single["baseline"]
+    photo_loop = photos["loop"]["variants"] / photos["loop"]["seconds"]
     variants = results["throughput"]["variants"]
     median_materialisation = statistics.median(
         run["materialisation_seconds"] for run in results["throughput"]["rounds"]["dagster"]
@@ -384,6 +433,29 @@ def figures(results: dict) -> list[Figure]:
             redone <= 1 and resume["identical"],
         ),
         Figure("peak memory per render worker", peak, f"{peak:.0f} MiB", "reported", None),
+        Figure(
+            "photo catalog: render path vs baseline, 1 core",
+            photo_speedup,
+            f"{photo_speedup:.2f}x ({photo_single['project']:.1f} vs "
+            f"{photo_single['baseline']:.1f} variants/s; a 2000x2000 JPEG per variant)",
+            ">= 1.6x",
+            photo_speedup >= 1.6,
+        ),
+        Figure(
+            "  share of that time decoding photos",
+            photos["decode_share"],
+            f"{photos['decode_share']:.0%}",
+            "reported",
+            None,
+        ),
+        Figure(
+            f"  {photos['loop']['variants']} photo variants on {photos['loop']['workers']} workers",
+            photo_loop,
+            f"{photo_loop:.1f} variants/s; peak memory per worker "
+            f"{photos['worker_peak_rss_mib']:.0f} MiB",
+            "reported",
+            None,
+        ),
     ]
 
 
@@ -427,6 +499,12 @@ def main(argv: list[str] | None = None) -> int:
         single = measure_single_core(folder, size)
         print(f"measuring 1 worker, {cpus} workers and the Dagster run ...", flush=True)
         throughput = measure_loops_and_dagster(folder, workdir, size, cpus)
+        print(
+            f"photo catalog: {size.photo_products} products x {size.photo_variants} variants, "
+            "the render path against the baseline on one core, then every worker ...",
+            flush=True,
+        )
+        photos = measure_photos(workdir, size, cpus)
         print(f"interrupting a batch run {size.interruptions} time(s) ...", flush=True)
         resume = measure_resume(folder, workdir, size, cpus)
         resume["identical"] = same_outputs(
@@ -446,6 +524,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             "single_core": single,
             "throughput": throughput,
+            "photos": photos,
             "resume": resume,
             "startup_s": {
                 "dagster": startup_seconds("renderfarm_dagster.definitions"),

@@ -1,10 +1,15 @@
-"""A generated catalog: products of both templates, their variants and the usual three outputs."""
+"""Generated catalogs: products of both templates, their variants and the usual three outputs;
+and a photo catalog, each variant showing its own 2000 x 2000 JPEG."""
 
 from __future__ import annotations
 
+import io
 import json
 import random
+import struct
 from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter
 
 # Sizes a storefront asks for: a hero image, a listing image and a thumbnail.
 CARD_OUTPUTS = [
@@ -76,3 +81,108 @@ def write(folder: Path, products: int, variants: int) -> list[Path]:
         path.write_bytes(document)
         paths.append(path)
     return paths
+
+
+# The photo catalog: each variant shows its own studio photo, as a catalog team uploads them.
+PHOTO_SIZE = 2000
+# One photo in five is stored sideways with an EXIF orientation, as phone cameras write them.
+SIDEWAYS_EVERY = 5
+
+
+def photo_key(product_id: str, variant_id: str) -> str:
+    return f"assets/bench/{product_id}/{variant_id}.jpg"
+
+
+def photo_spec(index: int, variants: int, rng: random.Random) -> dict:
+    noun, adjective = rng.choice(NOUNS), rng.choice(ADJECTIVES)
+    product_id = f"photo-{index:03d}"
+    colour_names = list(COLOURS)
+    doc = {
+        "spec_version": 2,
+        "product_id": product_id,
+        "template": "product-card",
+        "layers": {
+            "title": {"text": f"{adjective} {noun} {index}"},
+            "price": {"text": f"€{rng.randint(19, 399)}.00"},
+            "photo": {"fit": "cover", "focal": [0.5, 0.45]},
+        },
+        "variants": [],
+        "outputs": CARD_OUTPUTS,
+    }
+    for number in range(variants):
+        colour = colour_names[number % len(colour_names)]
+        variant_id = f"{colour.lower()}-{number}"
+        doc["variants"].append(
+            {
+                "variant_id": variant_id,
+                "layers": {
+                    "label": {"text": f"{colour} / {SIZES[number % len(SIZES)]}"},
+                    "primary": {"color": COLOURS[colour]},
+                    "photo": {"image": photo_key(product_id, variant_id)},
+                },
+            }
+        )
+    return doc
+
+
+def studio_photo(colour: str, sideways: bool) -> bytes:
+    """A 2000 x 2000 JPEG of a shaded product on a backdrop (quality 90, as cameras export)."""
+    size = PHOTO_SIZE
+    backdrop = Image.linear_gradient("L").resize((size, size)).point(lambda v: 200 + v // 6)
+    image = Image.merge("RGB", (backdrop, backdrop, backdrop))
+    shape = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(shape).rounded_rectangle(
+        (size * 0.3, size * 0.2, size * 0.7, size * 0.85), radius=size // 12, fill=255
+    )
+    # Lit from the left: the product's colour darkens towards its right edge.
+    light = Image.linear_gradient("L").rotate(90).resize((size, size)).point(lambda v: 255 - v // 2)
+    body = Image.composite(
+        Image.new("RGB", (size, size), colour), Image.new("RGB", (size, size)), light
+    )
+    image.paste(body, mask=shape.filter(ImageFilter.GaussianBlur(3)))
+    # Sensor grain: a camera's JPEG is not smooth, and grain is what makes decoding cost.
+    grain = Image.effect_noise((size, size), 40).convert("RGB")
+    image = Image.blend(image, grain, 0.12)
+    options: dict = {"quality": 90}
+    if sideways:
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        image = image.transpose(Image.Transpose.ROTATE_90)
+        options["exif"] = exif.tobytes()
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", **options)
+    return buffer.getvalue()
+
+
+def _with_comment(jpeg: bytes, comment: bytes) -> bytes:
+    """The same JPEG with a comment segment (COM) after its start marker: other bytes, the
+    same pixels and the same decoding work."""
+    return jpeg[:2] + b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment + jpeg[2:]
+
+
+def write_photo_catalog(folder: Path, products: int, variants: int, seed: int = 11) -> None:
+    """Specs in `folder`, photos under `folder/assets/` (the keys' layout); the same for the
+    same arguments. A photo is drawn per colour and orientation, and each variant's file has
+    its own comment, so that every variant decodes a photo of its own."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    drawn: dict[tuple[str, bool], bytes] = {}
+    for index in range(products):
+        doc = photo_spec(index, variants, rng)
+        (folder / f"{doc['product_id']}.json").write_text(json.dumps(doc, indent=2))
+        for number, variant in enumerate(doc["variants"]):
+            layers = variant["layers"]
+            drawing = (layers["primary"]["color"], number % SIDEWAYS_EVERY == 0)
+            if drawing not in drawn:
+                drawn[drawing] = studio_photo(*drawing)
+            path = folder / layers["photo"]["image"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(_with_comment(drawn[drawing], layers["photo"]["image"].encode()))
+
+
+def photo_files(folder: Path) -> dict[str, bytes]:
+    """Every photo of a catalog written by write_photo_catalog, by key."""
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted((folder / "assets").rglob("*.jpg"))
+    }

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from bench import baseline
+from bench.catalog import photo_files as catalog_photos
 from renderfarm_dagster.catalog.inbox import submit_spec
 from renderfarm_dagster.catalog.manifest import publish_manifest
 from renderfarm_dagster.catalog.pool import RenderPool
@@ -77,6 +78,59 @@ def single_core(catalog: Path, variants: int, rounds: int) -> dict:
     return {"variants": len(sample), "seconds": seconds}
 
 
+def single_core_photos(catalog_folder: Path, variants: int, rounds: int) -> dict:
+    """The same comparison on the photo catalog: each variant decodes, orients and fits its
+    own 2000 x 2000 JPEG. Also the share of the project's time spent decoding photos."""
+    from renderfarm_dagster.render import variant as variant_module
+
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    keep_freed_memory()
+    photos = catalog_photos(catalog_folder)
+    sample = [
+        (spec, variant_id, {key: photos[key] for key in _photos_of(spec, variant_id)})
+        for spec, variant_id in sample_variants(load_catalog(catalog_folder), variants)
+    ]
+    decoding = [0.0]
+    decode = variant_module.decode_photo
+
+    def timed_decode(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return decode(*args, **kwargs)
+        finally:
+            decoding[0] += time.perf_counter() - started
+
+    variant_module.decode_photo = timed_decode
+
+    def project() -> None:
+        # Every variant has a photo of its own: none may come from the previous round's cache.
+        variant_module._decoded_photos.clear()
+        for spec, variant_id, used in sample:
+            render_spec_variant(spec, variant_id, photos=used)
+
+    def reference() -> None:
+        for spec, variant_id, used in sample:
+            baseline.render_variant(spec, variant_id, photos=used)
+
+    project()
+    reference()
+    seconds: dict[str, list[float]] = {"project": [], "baseline": []}
+    decode_seconds = []
+    for _ in range(rounds):
+        for name, loop in (("baseline", reference), ("project", project)):
+            decoding[0] = 0.0
+            started = time.perf_counter()
+            loop()
+            seconds[name].append(time.perf_counter() - started)
+            if name == "project":
+                decode_seconds.append(decoding[0])
+    return {"variants": len(sample), "seconds": seconds, "decode_seconds": decode_seconds}
+
+
+def _photos_of(spec: ProductSpec, variant_id: str) -> set[str]:
+    return {v.image for v in spec.layer_values(variant_id).values() if v.image is not None}
+
+
 def _render_workers_peak_rss_mib() -> list[float]:
     """VmHWM (peak resident memory) of this process's render workers.
 
@@ -106,13 +160,15 @@ def _peak_rss_mib(pid: int | str = "self") -> float:
     raise RuntimeError(f"no VmHWM for process {pid}")
 
 
-def render_loop(catalog: Path, data_dir: Path, workers: int) -> dict:
+def render_loop(folder: Path, data_dir: Path, workers: int) -> dict:
     """The project's render loop alone: every product of the catalog rendered into a fresh
     local store and its manifest published, the work of the Dagster run without Dagster."""
     objects = LocalObjectStore(data_dir / "bucket")
     checkpoints = SqliteCheckpointStore(data_dir / "checkpoints.sqlite3")
     notifier = FileNotifier(data_dir / "notifications.jsonl")
-    specs = submit_catalog(catalog, objects)
+    for key, data in catalog_photos(folder).items():
+        objects.put(key, data, "image/jpeg")
+    specs = submit_catalog(folder, objects)
     started = time.perf_counter()
     with RenderPool(workers) as pool:
         rendered = 0
@@ -177,7 +233,7 @@ def dagster_run(catalog: Path, workers: int) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.steps")
-    parser.add_argument("step", choices=["single-core", "loop", "dagster"])
+    parser.add_argument("step", choices=["single-core", "single-core-photos", "loop", "dagster"])
     parser.add_argument("--catalog", type=Path)
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--workers", type=int, default=0)
@@ -186,6 +242,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.step == "single-core":
         report = single_core(args.catalog, args.variants, args.rounds)
+    elif args.step == "single-core-photos":
+        report = single_core_photos(args.catalog, args.variants, args.rounds)
     elif args.step == "loop":
         report = render_loop(args.catalog, args.data_dir, args.workers)
     else:
