@@ -1,38 +1,18 @@
-"""Product photos as untrusted input: orientation, colour management, alpha, fitting, and every
-way a photo can be bad."""
+"""Product photos: orientation, colour management, alpha and fitting (the ways a photo can be
+bad are in tests/hostile/test_hostile_photos.py)."""
 
 import io
 
 import pytest
 from PIL import Image, ImageCms
 
-from renderfarm_dagster.render import photo as photos
-from renderfarm_dagster.render.photo import PhotoError, decode_photo, fit_photo, inspect_photo
+from renderfarm_dagster.render.photo import decode_photo, fit_photo, inspect_photo
 from tests.conftest import EXAMPLES
+from tests.images import BLUE, RED, WHITE, close, encoded, marked
 from tools.make_example_photos import matrix_profile
 
-RED, GREEN, BLUE, WHITE = (220, 30, 30), (30, 200, 30), (30, 30, 220), (255, 255, 255)
 # Adobe RGB (1998) primaries adapted to D50, as in Adobe's profile.
 ADOBE_RGB_D50 = ((0.6097, 0.3111, 0.0195), (0.2053, 0.6257, 0.0609), (0.1492, 0.0632, 0.7446))
-
-
-def encoded(image: Image.Image, image_format: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, image_format, **options)
-    return buffer.getvalue()
-
-
-def marked(width=300, height=200) -> Image.Image:
-    """White, with a red block at the top left and a blue one at the bottom right."""
-    image = Image.new("RGB", (width, height), WHITE)
-    image.paste(RED, (0, 0, width // 4, height // 4))
-    image.paste(BLUE, (width - width // 4, height - height // 4, width, height))
-    return image
-
-
-def close(a, b, tolerance=12) -> bool:
-    return all(abs(x - y) <= tolerance for x, y in zip(a, b, strict=False))
-
 
 # How a camera stores an upright picture for each EXIF orientation: the stored pixels, turned
 # by the transform that undoes what the orientation says to do for display.
@@ -149,47 +129,3 @@ def test_cover_keeps_the_focal_point_and_contain_keeps_the_whole_photo():
     whole = fit_photo(photo, 100, 100, "contain", (0.5, 0.5))
     assert whole.getpixel((50, 10))[3] == 0  # transparent margin above the 100 x 50 photo
     assert close(whole.getpixel((3, 27)), (*RED, 255))
-
-
-def bomb() -> bytes:
-    # 10,000 x 6,000 one-bit pixels compress to a few kB: 60 MP, over the 50 MP limit.
-    return encoded(Image.new("1", (10_000, 6_000)), "PNG")
-
-
-@pytest.mark.parametrize(
-    ("name", "data", "key", "reason"),
-    [
-        ("decompression bomb", bomb(), "assets/bomb.png", "pixels, over the limit"),
-        (
-            "JPEG cut in its pixels",
-            encoded(marked(), "JPEG")[:1200],
-            "assets/cut.jpg",
-            "cannot be decoded",
-        ),
-        (
-            "JPEG cut in its header",
-            encoded(marked(), "JPEG")[:300],
-            "assets/cut.jpg",
-            "not a readable JPEG",
-        ),
-        ("a PNG named .jpg", encoded(marked(), "PNG"), "assets/p.jpg", "is a PNG image"),
-        ("not an image", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "assets/p.png", "not a"),
-        ("a GIF", encoded(marked(), "GIF"), "assets/p.gif", "extension .gif"),
-        (
-            "an unreadable ICC profile",
-            encoded(marked(), "PNG", icc_profile=b"not a profile"),
-            "assets/icc.png",
-            "ICC profile cannot be read",
-        ),
-    ],
-)
-def test_a_bad_photo_is_refused_with_its_key_and_reason(name, data, key, reason):
-    with pytest.raises(PhotoError) as refused:
-        decode_photo(data, key)
-    assert refused.value.key == key and reason in refused.value.reason, refused.value
-
-
-def test_an_oversized_photo_file_is_refused_before_decoding(monkeypatch):
-    monkeypatch.setattr(photos, "MAX_PHOTO_BYTES", 1000)
-    with pytest.raises(PhotoError, match="over the 1000 byte limit"):
-        inspect_photo(encoded(marked(), "PNG") + b"\0" * 1000, "assets/p.png")
