@@ -72,3 +72,20 @@ def test_optional_fields_long_text_and_shrinking_stay_within_tolerance(spec_doc,
                 differing,
                 mean,
             )
+
+
+def test_every_version_1_template_is_a_bundled_file_with_the_layers_version_1_sets(spec_doc):
+    from typing import get_args
+
+    from renderfarm_dagster.catalog.templates import bundled_names, bundled_template
+    from renderfarm_dagster.spec import ProductSpecV1
+
+    names = get_args(ProductSpecV1.model_fields["template"].annotation)
+    assert set(names) <= set(bundled_names())
+    spec = parse_spec(spec_bytes(spec_doc), "v1.json").spec
+    for name in names:
+        layers = bundled_template(name).template.layers
+        for variant in spec.variants:
+            for layer_id, value in spec.layer_values(variant.variant_id).items():
+                assert layer_id in layers, (name, layer_id)
+                assert value.kind in (None, layers[layer_id].kind), (name, layer_id)
