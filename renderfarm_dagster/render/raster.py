@@ -15,9 +15,7 @@ from collections.abc import Mapping
 import pyvips
 from cairosvg.parser import Tree
 from cairosvg.surface import PNGSurface
-from PIL import Image, UnidentifiedImageError
-
-from renderfarm_dagster.formats import FORMATS
+from PIL import Image
 
 # zlib level 6, as Pillow's and libpng's default: within 2% of level 9's size for the cards
 # measured, at a seventh of its time; level 1 is 2x faster again but 70% larger (bench/).
@@ -111,29 +109,3 @@ def _encode_png(image: Image.Image) -> bytes:
     pixels = pixels.copy(xres=PIXELS_PER_MM, yres=PIXELS_PER_MM)
     # keep=NONE: no EXIF or XMP block, nothing that varies between runs.
     return pixels.pngsave_buffer(compression=PNG_COMPRESS_LEVEL, keep=pyvips.enums.ForeignKeep.NONE)
-
-
-class EncodedOutputError(RuntimeError):
-    """An encoded output that does not decode as what was asked for: a renderer or encoder
-    fault, never stored."""
-
-
-def encoded_problems(data: bytes, image_format: str, width: int, height: int) -> list[str]:
-    """Whether `data` decodes as `image_format` at `width` x `height` and shows more than one
-    colour; each problem as a phrase ("is blank (a single flat colour)")."""
-    expected = FORMATS.get(image_format)
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            problems = []
-            if expected is None or image.format != expected.pillow_format:
-                problems.append(f"decodes as {image.format}, expected {image_format}")
-            if image.size != (width, height):
-                problems.append(f"is {image.width}x{image.height}, expected {width}x{height}")
-            extrema = image.getextrema()
-            bands = [extrema] if isinstance(extrema[0], int) else list(extrema)
-            if all(low == high for low, high in bands):
-                problems.append("is blank (a single flat colour)")
-            return problems
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        return [f"does not decode: {error}"]

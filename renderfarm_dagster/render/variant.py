@@ -23,13 +23,7 @@ from renderfarm_dagster.layers import LayerValue
 from renderfarm_dagster.render.errors import RenderInputError
 from renderfarm_dagster.render.layout import PHOTO_SCHEME, layout, placed_images
 from renderfarm_dagster.render.photo import decode_photo, fit_photo, png_for_cairo
-from renderfarm_dagster.render.raster import (
-    EncodedOutputError,
-    encode,
-    encoded_problems,
-    rasterize,
-    resize,
-)
+from renderfarm_dagster.render.raster import encode, rasterize, resize
 from renderfarm_dagster.render.template import Template, TemplateError, parse_template
 from renderfarm_dagster.spec import OutputSpec
 
@@ -147,21 +141,13 @@ def render_variant(job: VariantJob) -> list[RenderedOutput]:
             image = resize(image, output.width, output.height)
             if output.name not in job.wanted:
                 continue
-            data = encode(image, output.format, output.effective_quality)
-            # Every output is decoded back before it is handed over: the asset check then
-            # needs only the stored object's sha256 to know it holds a verified image.
-            problems = encoded_problems(data, output.format, output.width, output.height)
-            if problems:
-                raise EncodedOutputError(
-                    f"{job.product_id}/{job.variant_id}/{output.name}: {'; '.join(problems)}"
-                )
             rendered[output.name] = RenderedOutput(
                 variant_id=job.variant_id,
                 output_name=output.name,
                 format=output.format,
                 width=output.width,
                 height=output.height,
-                data=data,
+                data=encode(image, output.format, output.effective_quality),
                 fingerprint=job.fingerprints[output.name],
             )
     return [rendered[output.name] for output in job.outputs if output.name in job.wanted]
