@@ -335,7 +335,8 @@ def cmd_examples(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from renderfarm_dagster.definitions import defs
-    from renderfarm_dagster.deployment import local_data_dir, storage
+    from renderfarm_dagster.deployment import storage
+    from renderfarm_dagster.settings import local_data_dir
 
     if os.environ.get("RENDERFARM_DEPLOYMENT", "local") != "local":
         raise SystemExit(

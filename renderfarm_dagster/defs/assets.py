@@ -14,7 +14,7 @@ from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.interrupts import latched_interrupts
 from renderfarm_dagster.defs.partitions import products
 from renderfarm_dagster.defs.resources import MessagingResource, StorageResource
-from renderfarm_dagster.deployment import partitions_per_run, ui_url
+from renderfarm_dagster.settings import partitions_per_run, ui_url
 from renderfarm_dagster.spec import ProductSpec, SpecError
 from renderfarm_dagster.storage import ObjectStore
 

@@ -5,8 +5,8 @@ import dagster as dg
 from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.jobs import render_catalog_job
 from renderfarm_dagster.defs.resources import MessagingResource
-from renderfarm_dagster.deployment import ui_url
 from renderfarm_dagster.messaging import RENDER_FAILED
+from renderfarm_dagster.settings import ui_url
 
 
 def run_products(run: dg.DagsterRun) -> dict[str, str]:

@@ -34,7 +34,7 @@ from renderfarm_dagster.defs.jobs import render_catalog_job
 from renderfarm_dagster.defs.partitions import products
 from renderfarm_dagster.defs.resources import MessagingResource, StorageResource
 from renderfarm_dagster.defs.runs import existing_run_keys
-from renderfarm_dagster.deployment import spec_sweep_interval_s
+from renderfarm_dagster.settings import spec_sweep_interval_s
 from renderfarm_dagster.storage import InputIndex
 
 SENSOR_NAME = "spec_inbox_sensor"

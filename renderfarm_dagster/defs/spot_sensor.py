@@ -22,7 +22,7 @@ from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.jobs import render_catalog_job
 from renderfarm_dagster.defs.resources import ClusterResource, MessagingResource, StorageResource
 from renderfarm_dagster.defs.runs import existing_run_keys
-from renderfarm_dagster.deployment import escalate_after_interruptions
+from renderfarm_dagster.settings import escalate_after_interruptions
 from renderfarm_dagster.storage import Interruption
 
 SENSOR_NAME = "spot_interruption_sensor"

@@ -48,8 +48,38 @@ def test_render_engine_imports_neither_dagster_nor_storage():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_only_the_entry_points_import_the_deployment_module():
+    """deployment.py picks the implementations from defs/, storage/ and messaging/; were any
+    module below it to import it back (as the definitions once did for their settings), one
+    more import would make a cycle. Settings live in settings.py, which imports nothing."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[2] / "renderfarm_dagster"
+    importers = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            if any(name == "renderfarm_dagster.deployment" for name in names) or (
+                isinstance(node, ast.ImportFrom)
+                and node.module == "renderfarm_dagster"
+                and any(alias.name == "deployment" for alias in node.names)
+            ):
+                importers.add(path.relative_to(package).as_posix())
+    assert importers == {"definitions.py", "cli.py"}
+    settings = (package / "settings.py").read_text()
+    assert "renderfarm_dagster" not in settings.split('"""', 2)[2]
+
+
 def test_unknown_deployment_is_a_clear_error(monkeypatch):
-    from renderfarm_dagster.deployment import ConfigurationError, resources
+    from renderfarm_dagster.deployment import resources
+    from renderfarm_dagster.settings import ConfigurationError
 
     monkeypatch.setenv("RENDERFARM_DEPLOYMENT", "moon")
     with pytest.raises(ConfigurationError, match="RENDERFARM_DEPLOYMENT='moon'"):
@@ -57,7 +87,8 @@ def test_unknown_deployment_is_a_clear_error(monkeypatch):
 
 
 def test_aws_deployment_names_every_missing_variable(monkeypatch):
-    from renderfarm_dagster.deployment import AWS_REQUIRED, ConfigurationError, resources
+    from renderfarm_dagster.deployment import AWS_REQUIRED, resources
+    from renderfarm_dagster.settings import ConfigurationError
 
     monkeypatch.setenv("RENDERFARM_DEPLOYMENT", "aws")
     for name in AWS_REQUIRED:
