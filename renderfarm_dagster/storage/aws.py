@@ -7,8 +7,10 @@ import base64
 import hashlib
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from renderfarm_dagster.keys import validate_foreign_key, validate_key
@@ -159,17 +161,36 @@ TABLE_INDEXES = [
     }
 ]
 TTL_ATTRIBUTE = "expires_at"
-_CHECKPOINT_FIELDS = {
-    "key": "S",
-    "fingerprint": "S",
-    "sha256": "S",
-    "size": "N",
-    "format": "S",
-    "width": "N",
-    "height": "N",
-    "run_id": "S",
-    "attempt": "N",
-}
+# The checkpoint's fields stored as item attributes (its product, variant and output are keys).
+_CHECKPOINT_FIELDS = (
+    "key",
+    "fingerprint",
+    "sha256",
+    "size",
+    "format",
+    "width",
+    "height",
+    "run_id",
+    "attempt",
+)
+_SERIALIZER, _DESERIALIZER = TypeSerializer(), TypeDeserializer()
+
+
+def _item(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Python values as DynamoDB attribute values (boto3's serializer; floats as Decimal)."""
+    return {
+        name: _SERIALIZER.serialize(Decimal(repr(value)) if isinstance(value, float) else value)
+        for name, value in values.items()
+    }
+
+
+def _values(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item's attributes as Python values; whole numbers as int."""
+    values = {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
+    return {
+        name: int(value) if isinstance(value, Decimal) and value == value.to_integral() else value
+        for name, value in values.items()
+    }
 
 
 def _product_pk(product_id: str) -> str:
@@ -191,20 +212,21 @@ class DynamoCheckpointStore(_DynamoTable, CheckpointStore):
     def record(self, checkpoints: Sequence[OutputCheckpoint]) -> None:
         expires_at = int(time.time()) + self.ttl_s
         for checkpoint in checkpoints:
-            item = {
-                "pk": {"S": _product_pk(checkpoint.product_id)},
-                "sk": {"S": f"output#{checkpoint.variant_id}#{checkpoint.output_name}"},
-                TTL_ATTRIBUTE: {"N": str(expires_at)},
-            }
-            for name, kind in _CHECKPOINT_FIELDS.items():
-                item[name] = {kind: str(getattr(checkpoint, name))}
+            item = _item(
+                {
+                    "pk": _product_pk(checkpoint.product_id),
+                    "sk": f"output#{checkpoint.variant_id}#{checkpoint.output_name}",
+                    TTL_ATTRIBUTE: expires_at,
+                    **{name: getattr(checkpoint, name) for name in _CHECKPOINT_FIELDS},
+                }
+            )
             try:
                 # Conditional: a replay or a newer attempt writes; an older attempt does not.
                 self.client.put_item(
                     TableName=self.table,
                     Item=item,
                     ConditionExpression="attribute_not_exists(pk) OR attempt <= :attempt",
-                    ExpressionAttributeValues={":attempt": {"N": str(checkpoint.attempt)}},
+                    ExpressionAttributeValues=_item({":attempt": checkpoint.attempt}),
                 )
             except ClientError as error:
                 if _error_code(error) != "ConditionalCheckFailedException":
@@ -215,21 +237,18 @@ class DynamoCheckpointStore(_DynamoTable, CheckpointStore):
         pages = self.client.get_paginator("query").paginate(
             TableName=self.table,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :output)",
-            ExpressionAttributeValues={
-                ":pk": {"S": _product_pk(product_id)},
-                ":output": {"S": "output#"},
-            },
+            ExpressionAttributeValues=_item({":pk": _product_pk(product_id), ":output": "output#"}),
             ConsistentRead=True,
         )
         for page in pages:
             for item in page["Items"]:
-                _, variant_id, output_name = item["sk"]["S"].split("#", 2)
-                values = {
-                    name: int(item[name][kind]) if kind == "N" else item[name][kind]
-                    for name, kind in _CHECKPOINT_FIELDS.items()
-                }
+                values = _values(item)
+                _, variant_id, output_name = values["sk"].split("#", 2)
                 found[(variant_id, output_name)] = OutputCheckpoint(
-                    product_id=product_id, variant_id=variant_id, output_name=output_name, **values
+                    product_id=product_id,
+                    variant_id=variant_id,
+                    output_name=output_name,
+                    **{name: values[name] for name in _CHECKPOINT_FIELDS},
                 )
         return found
 
@@ -241,16 +260,18 @@ class DynamoInterruptionLedger(_DynamoTable, InterruptionLedger):
         try:
             self.client.put_item(
                 TableName=self.table,
-                Item={
-                    "pk": {"S": f"interruption#{interruption.run_id}"},
-                    "sk": {"S": "interruption"},
-                    "run_id": {"S": interruption.run_id},
-                    "task_arn": {"S": interruption.task_arn},
-                    "event_id": {"S": interruption.event_id},
-                    "recorded_at": {"N": repr(interruption.recorded_at)},
-                    "pending": {"S": "interruption"},
-                    TTL_ATTRIBUTE: {"N": str(int(interruption.recorded_at) + self.ttl_s)},
-                },
+                Item=_item(
+                    {
+                        "pk": f"interruption#{interruption.run_id}",
+                        "sk": "interruption",
+                        "run_id": interruption.run_id,
+                        "task_arn": interruption.task_arn,
+                        "event_id": interruption.event_id,
+                        "recorded_at": float(interruption.recorded_at),
+                        "pending": "interruption",
+                        TTL_ATTRIBUTE: int(interruption.recorded_at) + self.ttl_s,
+                    }
+                ),
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as error:
@@ -265,17 +286,17 @@ class DynamoInterruptionLedger(_DynamoTable, InterruptionLedger):
             IndexName=PENDING_INDEX,
             KeyConditionExpression="#pending = :pending",
             ExpressionAttributeNames={"#pending": "pending"},
-            ExpressionAttributeValues={":pending": {"S": "interruption"}},
+            ExpressionAttributeValues=_item({":pending": "interruption"}),
             Limit=limit,
         )
         return [
             Interruption(
-                run_id=item["run_id"]["S"],
-                task_arn=item["task_arn"]["S"],
-                event_id=item["event_id"]["S"],
-                recorded_at=float(item["recorded_at"]["N"]),
+                run_id=values["run_id"],
+                task_arn=values["task_arn"],
+                event_id=values["event_id"],
+                recorded_at=float(values["recorded_at"]),
             )
-            for item in response["Items"]
+            for values in map(_values, response["Items"])
         ]
 
     def settle(self, run_id: str) -> None:
@@ -285,7 +306,7 @@ class DynamoInterruptionLedger(_DynamoTable, InterruptionLedger):
         try:
             self.client.update_item(
                 TableName=self.table,
-                Key={"pk": {"S": f"interruption#{run_id}"}, "sk": {"S": "interruption"}},
+                Key=_item({"pk": f"interruption#{run_id}", "sk": "interruption"}),
                 UpdateExpression="REMOVE #pending",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames={"#pending": "pending"},
@@ -309,29 +330,23 @@ class DynamoInputIndex(_DynamoTable, InputIndex):
 
     def record(self, product_id: str, inputs: Mapping[str, str]) -> None:
         wanted = sorted(inputs)
-        product_key = {"pk": {"S": _product_pk(product_id)}, "sk": {"S": "inputs"}}
+        product_key = {"pk": _product_pk(product_id), "sk": "inputs"}
         before = self.client.get_item(
-            TableName=self.table, Key=product_key, ConsistentRead=True
+            TableName=self.table, Key=_item(product_key), ConsistentRead=True
         ).get("Item", {})
-        previous = [entry["S"] for entry in before.get("input_keys", {}).get("L", [])]
+        previous = _values(before).get("input_keys", [])
         # New edges first, stale ones last: a crash in between leaves an extra edge (one
         # needless look at the product), never a missing one.
         self._batch_write(
             [
-                {"PutRequest": {"Item": {**self._edge(key, product_id), "sha256": {"S": sha}}}}
+                {"PutRequest": {"Item": _item({**self._edge(key, product_id), "sha256": sha})}}
                 for key, sha in sorted(inputs.items())
             ]
-            + [
-                {
-                    "PutRequest": {
-                        "Item": {**product_key, "input_keys": {"L": [{"S": k} for k in wanted]}}
-                    }
-                }
-            ]
+            + [{"PutRequest": {"Item": _item({**product_key, "input_keys": wanted})}}]
         )
         self._batch_write(
             [
-                {"DeleteRequest": {"Key": self._edge(key, product_id)}}
+                {"DeleteRequest": {"Key": _item(self._edge(key, product_id))}}
                 for key in previous
                 if key not in wanted
             ]
@@ -342,17 +357,16 @@ class DynamoInputIndex(_DynamoTable, InputIndex):
         arguments: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk AND sk > :after",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": f"input#{input_key}"},
-                ":after": {"S": f"product#{after}"},
-            },
+            "ExpressionAttributeValues": _item(
+                {":pk": f"input#{input_key}", ":after": f"product#{after}"}
+            ),
             "ConsistentRead": True,
         }
         while len(found) < limit:
             response = self.client.query(**arguments, Limit=limit - len(found))
             found += [
-                (item["sk"]["S"].removeprefix("product#"), item["sha256"]["S"])
-                for item in response["Items"]
+                (values["sk"].removeprefix("product#"), values["sha256"])
+                for values in map(_values, response["Items"])
             ]
             if "LastEvaluatedKey" not in response:
                 break
@@ -365,14 +379,16 @@ class DynamoInputIndex(_DynamoTable, InputIndex):
         for start in range(0, len(keys), _GET_BATCH):
             request = {
                 self.table: {
-                    "Keys": [self._seen_key(key) for key in keys[start : start + _GET_BATCH]],
+                    "Keys": [
+                        _item(self._seen_key(key)) for key in keys[start : start + _GET_BATCH]
+                    ],
                     "ConsistentRead": True,
                 }
             }
             for attempt in range(_BATCH_RETRIES + 1):
                 response = self.client.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self.table, []):
-                    found[item["pk"]["S"].removeprefix("seen#")] = item["sha256"]["S"]
+                for values in map(_values, response["Responses"].get(self.table, [])):
+                    found[values["pk"].removeprefix("seen#")] = values["sha256"]
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
@@ -384,18 +400,18 @@ class DynamoInputIndex(_DynamoTable, InputIndex):
     def see(self, sha256s: Mapping[str, str]) -> None:
         self._batch_write(
             [
-                {"PutRequest": {"Item": {**self._seen_key(key), "sha256": {"S": sha256}}}}
+                {"PutRequest": {"Item": _item({**self._seen_key(key), "sha256": sha256})}}
                 for key, sha256 in sorted(sha256s.items())
             ]
         )
 
     @staticmethod
-    def _edge(input_key: str, product_id: str) -> dict[str, Any]:
-        return {"pk": {"S": f"input#{input_key}"}, "sk": {"S": f"product#{product_id}"}}
+    def _edge(input_key: str, product_id: str) -> dict[str, str]:
+        return {"pk": f"input#{input_key}", "sk": f"product#{product_id}"}
 
     @staticmethod
-    def _seen_key(input_key: str) -> dict[str, Any]:
-        return {"pk": {"S": f"seen#{input_key}"}, "sk": {"S": "seen"}}
+    def _seen_key(input_key: str) -> dict[str, str]:
+        return {"pk": f"seen#{input_key}", "sk": "seen"}
 
     def _batch_write(self, requests: list[dict[str, Any]]) -> None:
         for start in range(0, len(requests), _WRITE_BATCH):
