@@ -12,15 +12,17 @@ from contextlib import contextmanager
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from renderfarm_dagster.defs.resources import (
+from renderfarm_dagster.defs.resources import StorageResource
+from renderfarm_dagster.defs.resources.aws import (
     AwsClients,
     AwsMessagingResource,
     AwsStorageResource,
     EcsClusterResource,
+)
+from renderfarm_dagster.defs.resources.local import (
     LocalClusterResource,
     LocalMessagingResource,
     LocalStorageResource,
-    StorageResource,
 )
 from renderfarm_dagster.settings import (
     DEPLOYMENTS,

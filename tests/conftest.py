@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from renderfarm_dagster.defs.resources import LocalMessagingResource, LocalStorageResource
+from renderfarm_dagster.defs.resources.local import LocalMessagingResource, LocalStorageResource
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "renderfarm_dagster" / "examples"
 # The example catalog as it was before spec version 2 (the bundled examples now show photos).

@@ -19,7 +19,7 @@ from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.assets import product_manifest, rendered_variants
 from renderfarm_dagster.defs.checks import manifest_matches_spec, stored_outputs_checks
 from renderfarm_dagster.defs.partitions import products
-from renderfarm_dagster.defs.resources import LocalMessagingResource
+from renderfarm_dagster.defs.resources.local import LocalMessagingResource
 from tests.conftest import EXAMPLES
 
 ASSETS = [rendered_variants, product_manifest, manifest_matches_spec, stored_outputs_checks]

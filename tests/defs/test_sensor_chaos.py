@@ -16,7 +16,7 @@ import dagster as dg
 import pytest
 
 from renderfarm_dagster.defs import tags
-from renderfarm_dagster.defs.resources import (
+from renderfarm_dagster.defs.resources.local import (
     LocalClusterResource,
     LocalMessagingResource,
     LocalStorageResource,

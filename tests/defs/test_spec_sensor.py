@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from renderfarm_dagster.defs import spec_sensor, tags
-from renderfarm_dagster.defs.resources import LocalMessagingResource
+from renderfarm_dagster.defs.resources.local import LocalMessagingResource
 from renderfarm_dagster.defs.spec_sensor import SpecSensorCursor, spec_inbox_sensor
 from renderfarm_dagster.storage.local import LocalObjectStore
 from tests.conftest import spec_bytes

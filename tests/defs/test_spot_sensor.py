@@ -11,8 +11,8 @@ from dagster._core.utils import make_new_run_id
 
 from renderfarm_dagster.cluster import Cluster
 from renderfarm_dagster.defs import spot_sensor, tags
-from renderfarm_dagster.defs.resources import (
-    ClusterResource,
+from renderfarm_dagster.defs.resources import ClusterResource
+from renderfarm_dagster.defs.resources.local import (
     LocalClusterResource,
     LocalMessagingResource,
     LocalStorageResource,

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from renderfarm_dagster.defs.resources import LocalStorageResource
+from renderfarm_dagster.defs.resources.local import LocalStorageResource
 from renderfarm_dagster.messaging.local import SqliteQueue
 from tests.aws import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_S
 from tests.storage.eventual import LaggingLedger, SlowQueue

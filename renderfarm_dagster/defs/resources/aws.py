@@ -1,19 +1,16 @@
-"""Resources: one implementation per deployment of each, picked in deployment.py."""
+"""The aws deployment's resources: S3, DynamoDB, SQS, SNS, ECS."""
 
-from abc import ABC, abstractmethod
-from pathlib import Path
 from typing import Any
 
 import boto3
-import dagster as dg
 from dagster_aws.s3 import S3Resource
 from dagster_aws.utils import ResourceWithBoto3Configuration, construct_boto_client_retry_config
 from pydantic import Field
 
-from renderfarm_dagster.cluster import Cluster, EcsCluster, LocalCluster
+from renderfarm_dagster.cluster import Cluster, EcsCluster
+from renderfarm_dagster.defs.resources import ClusterResource, MessagingResource, StorageResource
 from renderfarm_dagster.messaging import PRODUCT_RENDERED, RENDER_FAILED, EventQueue, Notifier
 from renderfarm_dagster.messaging.aws import SnsNotifier, SqsQueue
-from renderfarm_dagster.messaging.local import FileNotifier, SqliteQueue
 from renderfarm_dagster.storage import CheckpointStore, InputIndex, InterruptionLedger, ObjectStore
 from renderfarm_dagster.storage.aws import (
     DynamoCheckpointStore,
@@ -21,108 +18,6 @@ from renderfarm_dagster.storage.aws import (
     DynamoInterruptionLedger,
     S3ObjectStore,
 )
-from renderfarm_dagster.storage.local import (
-    LocalObjectStore,
-    SqliteCheckpointStore,
-    SqliteInputIndex,
-    SqliteInterruptionLedger,
-)
-
-
-class StorageResource(dg.ConfigurableResource, ABC):
-    """Where specs, renders and manifests live, and where progress and interruptions are kept."""
-
-    @abstractmethod
-    def objects(self) -> ObjectStore: ...
-
-    @abstractmethod
-    def checkpoints(self) -> CheckpointStore: ...
-
-    @abstractmethod
-    def interruptions(self) -> InterruptionLedger: ...
-
-    @abstractmethod
-    def inputs(self) -> InputIndex:
-        """Which products use which uploaded templates and photos."""
-
-
-class MessagingResource(dg.ConfigurableResource, ABC):
-    """The queues the sensors drain and the topic notifications go to."""
-
-    @abstractmethod
-    def spec_events(self) -> EventQueue:
-        """S3 notifications of uploaded specs."""
-
-    @abstractmethod
-    def spot_events(self) -> EventQueue:
-        """EventBridge spot-interruption events."""
-
-    @abstractmethod
-    def notifier(self) -> Notifier: ...
-
-
-class ClusterResource(dg.ConfigurableResource, ABC):
-    """Where run workers execute."""
-
-    @abstractmethod
-    def cluster(self) -> Cluster: ...
-
-
-# --- local: a folder and SQLite files, no servers ---
-
-
-class LocalStorageResource(StorageResource):
-    """Local deployment: `<data_dir>/bucket/<key>` for objects, SQLite for the rest."""
-
-    data_dir: str = Field(description="Folder holding the bucket and the SQLite files.")
-
-    def objects(self) -> ObjectStore:
-        return LocalObjectStore(Path(self.data_dir) / "bucket")
-
-    def checkpoints(self) -> CheckpointStore:
-        return SqliteCheckpointStore(Path(self.data_dir) / "checkpoints.sqlite3")
-
-    def interruptions(self) -> InterruptionLedger:
-        return SqliteInterruptionLedger(Path(self.data_dir) / "checkpoints.sqlite3")
-
-    def inputs(self) -> InputIndex:
-        return SqliteInputIndex(Path(self.data_dir) / "checkpoints.sqlite3")
-
-
-class LocalMessagingResource(MessagingResource):
-    """Local deployment: queues in `<data_dir>/queues.sqlite3`, notifications appended to
-    `<data_dir>/notifications.jsonl`."""
-
-    data_dir: str = Field(description="Folder holding the queue database and notifications.")
-    visibility_timeout_s: float = Field(
-        default=300.0, ge=0, description="Seconds a received message stays hidden, as in SQS."
-    )
-
-    def _queue(self, name: str) -> SqliteQueue:
-        return SqliteQueue(
-            Path(self.data_dir) / "queues.sqlite3",
-            name,
-            visibility_timeout_s=self.visibility_timeout_s,
-        )
-
-    def spec_events(self) -> EventQueue:
-        return self._queue("spec-events")
-
-    def spot_events(self) -> EventQueue:
-        return self._queue("spot-events")
-
-    def notifier(self) -> Notifier:
-        return FileNotifier(Path(self.data_dir) / "notifications.jsonl")
-
-
-class LocalClusterResource(ClusterResource):
-    """Local deployment: runs are processes on this machine."""
-
-    def cluster(self) -> Cluster:
-        return LocalCluster()
-
-
-# --- aws: S3, DynamoDB, SQS, SNS, ECS ---
 
 
 class AwsClients(ResourceWithBoto3Configuration):
