@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import catalog
-from bench.worker_run import launch_worker
+from devkit.worker_run import launch_worker
 from renderfarm_dagster.catalog.pool import available_cpus
 from renderfarm_dagster.render.variant import renderer_versions
 from renderfarm_dagster.storage.local import SqliteCheckpointStore

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from bench import catalog
 from bench.steps import submit_catalog
-from bench.worker_run import launch_worker
+from devkit.worker_run import launch_worker
 from renderfarm_dagster.catalog.pool import RenderPool
 from renderfarm_dagster.catalog.rendering import render_products
 from renderfarm_dagster.storage import CheckpointStore, OutputCheckpoint
@@ -73,7 +73,7 @@ def local_deployment(workdir: Path) -> dict[str, str]:
 def moto_deployment(endpoint: str) -> dict[str, str]:
     """A fresh aws deployment (bucket, table, queues, topics) on the moto server."""
     # The test suite's provisioning: what infra/ creates in an account, made with boto3.
-    from tests.aws import provision
+    from devkit.aws import provision
 
     return provision(endpoint).environment()
 
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.aws_faults:
             from moto.server import ThreadedMotoServer
 
-            from tests.aws import CREDENTIALS
+            from devkit.aws import CREDENTIALS
 
             os.environ.update(CREDENTIALS)
             server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

@@ -121,7 +121,7 @@ def moto_endpoint():
 @pytest.fixture
 def aws(moto_endpoint, monkeypatch):
     """A fresh aws deployment on the moto server, selected for everything this test loads."""
-    from tests.aws import CREDENTIALS, provision
+    from devkit.aws import CREDENTIALS, provision
 
     for name, value in CREDENTIALS.items():
         monkeypatch.setenv(name, value)

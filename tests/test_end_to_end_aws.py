@@ -15,7 +15,7 @@ import time
 import dagster as dg
 import pytest
 
-from bench.worker_run import launch_worker
+from devkit.worker_run import launch_worker
 from renderfarm_dagster.definitions import build_definitions
 from renderfarm_dagster.defs import tags
 from renderfarm_dagster.deployment import resources, storage

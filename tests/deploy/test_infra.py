@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
+from devkit.infra_template import load_template
 from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.events import SPOT_STOP_CODES
 from renderfarm_dagster.deployment import AWS_REQUIRED
 from renderfarm_dagster.storage import aws as aws_storage
-from tests.infra_template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTANCE = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())

@@ -26,10 +26,10 @@ from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import (
     QueuedRunCoordinatorDaemon,
 )
 
+from devkit.aws import REGION
+from devkit.infra_template import api_shape, load_template, resolve
 from renderfarm_dagster.defs import tags
 from renderfarm_dagster.launcher import SpotAwareEcsRunLauncher
-from tests.aws import REGION
-from tests.infra_template import api_shape, load_template, resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "renderfarm-test"

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from bench.worker_run import launch_worker
+from devkit.worker_run import launch_worker
 from renderfarm_dagster.catalog.inbox import load_spec, submit_spec
 from renderfarm_dagster.catalog.manifest import Manifest, build_manifest
 from renderfarm_dagster.catalog.rendering import load_inputs

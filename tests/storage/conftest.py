@@ -10,9 +10,9 @@ from contextlib import contextmanager
 
 import pytest
 
+from devkit.aws import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_S
 from renderfarm_dagster.defs.resources.local import LocalStorageResource
 from renderfarm_dagster.messaging.local import SqliteQueue
-from tests.aws import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_S
 from tests.storage.eventual import LaggingLedger, SlowQueue
 
 DEPLOYMENTS = ["local", "aws"]
@@ -78,7 +78,7 @@ def dead_letters(queue) -> list[str]:
     from renderfarm_dagster.messaging.aws import SqsQueue
 
     if isinstance(queue, SqsQueue):
-        dlq_url = queue.queue_url + "-dlq"  # tests/aws.py names each DLQ after its queue
+        dlq_url = queue.queue_url + "-dlq"  # devkit/aws.py names each DLQ after its queue
         messages = queue.client.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10)
         return [m["Body"] for m in messages.get("Messages", [])]
     return queue.dead_letters()

@@ -5,7 +5,7 @@ after its visibility timeout (no sub-second promise), and a short-polling receiv
 fewer messages than are visible. Tests poll with a deadline (tests/polling.py).
 """
 
-from tests.aws import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_S
+from devkit.aws import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_S
 from tests.polling import eventually, throughout
 from tests.storage.conftest import dead_letters
 

@@ -50,3 +50,16 @@ def interruption_rule_patterns(cluster_arn: str) -> dict[str, dict]:
         for name, resource in load_template()["Resources"].items()
         if resource["Type"] == "AWS::Events::Rule"
     }
+
+
+def spec_queue_notification_prefixes() -> list[str]:
+    """The key prefixes whose uploads the template's bucket notifies the spec queue of."""
+    notifications = load_template()["Resources"]["Bucket"]["Properties"][
+        "NotificationConfiguration"
+    ]["QueueConfigurations"]
+    return [
+        rule["Value"]
+        for notification in notifications
+        for rule in notification["Filter"]["S3Key"]["Rules"]
+        if rule["Name"] == "prefix"
+    ]

@@ -1,6 +1,6 @@
 """An aws deployment on a moto server: what infra creates in a real account, made with boto3.
 
-Tests reach it over HTTP through the same endpoint override the code reads
+Tests and `make chaos` reach it over HTTP through the same endpoint override the code reads
 (RENDERFARM_AWS_ENDPOINT_URL); nothing in boto3 or in the adapters is patched.
 """
 
@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import boto3
 
+from devkit.infra_template import interruption_rule_patterns, spec_queue_notification_prefixes
 from renderfarm_dagster.storage.aws import (
     TABLE_ATTRIBUTES,
     TABLE_INDEXES,
     TABLE_KEY_SCHEMA,
     TTL_ATTRIBUTE,
 )
-from tests.infra_template import interruption_rule_patterns
 
 REGION = "us-east-1"
 CREDENTIALS = {
@@ -176,12 +176,14 @@ def provision(endpoint: str) -> AwsDeployment:
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
         NotificationConfiguration={
+            # As the stack's bucket: specs/, templates/ and assets/ (infra/renderfarm.yaml).
             "QueueConfigurations": [
                 {
                     "QueueArn": _arn(sqs, spec_queue_url),
                     "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "specs/"}]}},
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
                 }
+                for prefix in spec_queue_notification_prefixes()
             ]
         },
     )
