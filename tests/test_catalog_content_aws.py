@@ -1,0 +1,84 @@
+"""Templates and photos on the aws deployment, on a moto server over HTTP: uploaded with plain
+S3 puts (no checksums, as a user's tool may), announced by S3 notifications, rendered into the
+manifest with their sha256; a changed photo re-renders its product; a bad template upload is
+moved to rejected/ with its report."""
+
+import json
+
+import dagster as dg
+
+from renderfarm_dagster.catalog.manifest import Manifest
+from renderfarm_dagster.definitions import build_definitions
+from renderfarm_dagster.defs import tags
+from renderfarm_dagster.deployment import resources
+from tests.daemon import SensorDriver
+from tests.defs.test_input_changes import JACKET_PHOTO, LOOKBOOK, lookbook_spec
+from tests.polling import eventually
+
+PHOTO = "assets/jacket.jpg"
+
+
+def test_templates_and_photos_through_s3_notifications(aws, tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    s3 = aws.client("s3")
+    s3.put_object(Bucket=aws.bucket, Key="templates/lookbook.svg", Body=LOOKBOOK)
+    s3.put_object(Bucket=aws.bucket, Key=PHOTO, Body=JACKET_PHOTO)
+    s3.put_object(Bucket=aws.bucket, Key="specs/jacket.json", Body=lookbook_spec("jacket", PHOTO))
+    defs = build_definitions()
+    deployment = resources()
+    job = defs.resolve_job_def("render_catalog")
+    with dg.DagsterInstance.get() as instance:
+        driver = SensorDriver(defs.resolve_sensor_def("spec_inbox_sensor"), instance, deployment)
+
+        def render(request: dg.RunRequest) -> dg.ExecuteInProcessResult:
+            result = job.execute_in_process(
+                instance=instance,
+                partition_key=request.partition_key,
+                tags=request.tags,
+                run_config={"ops": {"rendered_variants": {"config": {"workers": 1}}}},
+            )
+            assert result.success
+            return result
+
+        # Notifications are delivered asynchronously: ticks until the spec's run is asked for.
+        (first,) = eventually(lambda: driver.tick().run_requests, until=bool)
+        render(first)
+        manifest = Manifest.from_bytes(
+            s3.get_object(Bucket=aws.bucket, Key="manifests/jacket.json")["Body"].read()
+        )
+        assert manifest.template.name == "lookbook" and not manifest.template.bundled
+        before = manifest.photos[PHOTO]
+
+        # A retouched photo: its notification requests the product again, with the reason.
+        s3.put_object(Bucket=aws.bucket, Key=PHOTO, Body=JACKET_PHOTO + b"\0")
+        (changed,) = eventually(lambda: driver.tick().run_requests, until=bool)
+        assert changed.tags[tags.CHANGED_INPUT] == PHOTO
+        render(changed)
+        after = Manifest.from_bytes(
+            s3.get_object(Bucket=aws.bucket, Key="manifests/jacket.json")["Body"].read()
+        )
+        assert after.photos[PHOTO] != before
+
+        # A template with a script: moved to rejected/ with a report, nothing requested.
+        broken = LOOKBOOK.replace(b"</svg>", b"<script>alert(1)</script></svg>")
+        s3.put_object(Bucket=aws.bucket, Key="templates/lookbook.svg", Body=broken)
+
+        def rejected():
+            assert driver.tick().run_requests == []
+            listed = s3.list_objects_v2(Bucket=aws.bucket, Prefix="rejected/templates/")
+            return [entry["Key"] for entry in listed.get("Contents", [])]
+
+        keys = eventually(rejected, until=lambda found: len(found) == 2)
+        assert sorted(keys) == [
+            "rejected/templates/lookbook.svg",
+            "rejected/templates/lookbook.svg.error.json",
+        ]
+        report = json.loads(
+            s3.get_object(Bucket=aws.bucket, Key="rejected/templates/lookbook.svg.error.json")[
+                "Body"
+            ].read()
+        )
+        assert report["errors"][0]["element"] == "script"
