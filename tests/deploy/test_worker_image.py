@@ -140,7 +140,7 @@ def test_system_packages_are_cairo_and_the_templates_font():
 def test_python_packages_installed_are_the_projects_own_pinned_dependency_set():
     assert shell_commands("pip ") == [
         "pip install --requirement worker_image/constraints.txt",
-        "pip install --no-deps .",
+        "pip install --no-deps /tmp/renderfarm-src",
         "pip check",
     ]
     pins = constraint_pins()

@@ -288,12 +288,15 @@ def test_the_image_holds_the_projects_code_and_nothing_of_the_repository_beside_
     container,
 ):
     workdir = container.host_path(container.config.workdir)
-    assert sorted(path.name for path in workdir.iterdir()) == [
-        "README.md",
-        "pyproject.toml",
-        "renderfarm_dagster",
-        "worker_image",
-    ]
+    assert sorted(path.name for path in workdir.iterdir()) == ["worker_image"]
     assert [p.name for p in (workdir / "worker_image").iterdir()] == ["constraints.txt"]
     assert not list(workdir.rglob("__pycache__"))
+    assert not Path(container.host_path("/tmp/renderfarm-src")).exists()
+    # What runs is the installed package, with its package data, from the working directory.
+    found = container.run(
+        ["python", "-c", "import renderfarm_dagster; print(renderfarm_dagster.__file__)"], LOCAL
+    )
+    assert found.stdout.strip().startswith("/usr/local/lib/python3.11/site-packages/"), (
+        found.stdout + found.stderr
+    )
     assert Path(container.host_path("/opt/dagster/home/dagster.yaml")).exists()
