@@ -9,6 +9,7 @@ every tick.
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 
@@ -35,7 +36,7 @@ from renderfarm_dagster.defs.partitions import products
 from renderfarm_dagster.defs.resources import MessagingResource, StorageResource
 from renderfarm_dagster.defs.runs import existing_run_keys
 from renderfarm_dagster.settings import spec_sweep_interval_s
-from renderfarm_dagster.storage import InputIndex
+from renderfarm_dagster.storage import InputIndex, ObjectStore
 
 SENSOR_NAME = "spec_inbox_sensor"
 # Per tick: queue messages drained and specs swept. Each costs one read of a small object, so a
@@ -124,31 +125,12 @@ def spec_inbox_sensor(
         acks.append(message.receipt)
 
     objects = storage.objects()
-    next_cursor = SpecSensorCursor(
-        acks=acks,
-        sweep_after=cursor.sweep_after,
-        next_sweep_at=cursor.next_sweep_at,
-        input_sweep_after=cursor.input_sweep_after,
-        next_input_sweep_at=cursor.next_input_sweep_at,
-    )
+    next_cursor = SpecSensorCursor(acks=acks)
     now = time.time()
-    if now >= cursor.next_input_sweep_at:
-        swept_inputs = list(
-            islice(
-                (
-                    summary.key
-                    for prefix in INPUT_PREFIXES
-                    for summary in objects.list(prefix, cursor.input_sweep_after)
-                ),
-                MAX_SWEEP_PER_TICK,
-            )
-        )
-        uploaded_inputs_seen.update(key for key in swept_inputs if is_input_key(key))
-        if len(swept_inputs) == MAX_SWEEP_PER_TICK:
-            next_cursor.input_sweep_after = swept_inputs[-1]
-        else:
-            next_cursor.input_sweep_after = ""
-            next_cursor.next_input_sweep_at = now + spec_sweep_interval_s()
+    swept_inputs, next_cursor.input_sweep_after, next_cursor.next_input_sweep_at = _sweep(
+        objects, INPUT_PREFIXES, cursor.input_sweep_after, cursor.next_input_sweep_at, now
+    )
+    uploaded_inputs_seen.update(key for key in swept_inputs if is_input_key(key))
     # Templates first: a spec arriving in the same tick is checked against the new one.
     changes = find_changes(objects, index, uploaded_inputs_seen)
     input_sha256s = dict(changes.current)  # this tick's heads, shared with the specs below
@@ -157,21 +139,10 @@ def spec_inbox_sensor(
             f"rejected {rejected.key} -> {rejected.rejected_key}:\n{rejected.error}"
         )
 
-    if now >= cursor.next_sweep_at:
-        # Keys compare as strings, so a sweep position whose object was deleted still works,
-        # and the sweep does not depend on timestamps (uploads in the same second all count).
-        swept = [
-            summary.key
-            for summary in islice(
-                objects.list(keys.SPECS_PREFIX, cursor.sweep_after), MAX_SWEEP_PER_TICK
-            )
-        ]
-        to_read.update(swept)
-        if len(swept) == MAX_SWEEP_PER_TICK:
-            next_cursor.sweep_after = swept[-1]
-        else:
-            next_cursor.sweep_after = ""
-            next_cursor.next_sweep_at = now + spec_sweep_interval_s()
+    swept, next_cursor.sweep_after, next_cursor.next_sweep_at = _sweep(
+        objects, (keys.SPECS_PREFIX,), cursor.sweep_after, cursor.next_sweep_at, now
+    )
+    to_read.update(swept)
 
     accepted: dict[str, AcceptedSpec] = {}
     for key in sorted(to_read):
@@ -229,6 +200,28 @@ def spec_inbox_sensor(
         ],
         cursor=next_cursor.serialize(),
     )
+
+
+def _sweep(
+    objects: ObjectStore, prefixes: Sequence[str], after: str, next_at: float, now: float
+) -> tuple[list[str], str, float]:
+    """One bounded step of a reconciliation sweep over `prefixes`, in key order: the keys read,
+    and the position and the time of the next step (a new pass after the sweep interval).
+
+    Keys compare as strings, so a position whose object was deleted still works, and the sweep
+    does not depend on timestamps (uploads in the same second all count).
+    """
+    if now < next_at:
+        return [], after, next_at
+    keys_read = list(
+        islice(
+            (summary.key for prefix in prefixes for summary in objects.list(prefix, after)),
+            MAX_SWEEP_PER_TICK,
+        )
+    )
+    if len(keys_read) == MAX_SWEEP_PER_TICK:
+        return keys_read, keys_read[-1], next_at
+    return keys_read, "", now + spec_sweep_interval_s()
 
 
 def _requests_for_changes(
