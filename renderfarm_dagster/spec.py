@@ -37,7 +37,6 @@ COLOUR_PATTERN = re.compile(r"#[0-9a-fA-F]{6}")
 AMOUNT_PATTERN = re.compile(r"(0|[1-9][0-9]{0,11})(\.[0-9]{1,4})?")
 CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
 LAYER_ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
-TEMPLATE_NAMES = ("product-card", "banner")
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
@@ -164,7 +163,18 @@ class OutputSpec(_Strict):
         return self.quality if self.quality is not None else FORMATS[self.format].default_quality
 
 
-class ProductSpecV1(_Strict):
+class _WithVariants:
+    """What both spec versions share: their variants (each model's `variants` field), looked up
+    by id."""
+
+    def variant(self, variant_id: str):
+        for variant in self.variants:
+            if variant.variant_id == variant_id:
+                return variant
+        raise KeyError(variant_id)
+
+
+class ProductSpecV1(_WithVariants, _Strict):
     spec_version: Literal[1]
     product_id: Id
     template: Literal["product-card", "banner"]
@@ -174,12 +184,6 @@ class ProductSpecV1(_Strict):
     badge: Text | None = None
     variants: Annotated[list[Variant], Field(min_length=1, max_length=500)]
     outputs: Annotated[list[OutputSpec], Field(min_length=1, max_length=8)]
-
-    def variant(self, variant_id: str) -> Variant:
-        for variant in self.variants:
-            if variant.variant_id == variant_id:
-                return variant
-        raise KeyError(variant_id)
 
     def layer_values(self, variant_id: str) -> dict[str, LayerValue]:
         """The bundled templates' layers as this version's fields set them."""
@@ -272,19 +276,13 @@ class VariantV2(_Strict):
     layers: Layers = {}
 
 
-class ProductSpecV2(_Strict):
+class ProductSpecV2(_WithVariants, _Strict):
     spec_version: Literal[2]
     product_id: Id
     template: Id
     layers: Layers = {}
     variants: Annotated[list[VariantV2], Field(min_length=1, max_length=500)]
     outputs: Annotated[list[OutputSpec], Field(min_length=1, max_length=8)]
-
-    def variant(self, variant_id: str) -> VariantV2:
-        for variant in self.variants:
-            if variant.variant_id == variant_id:
-                return variant
-        raise KeyError(variant_id)
 
     def layer_values(self, variant_id: str) -> dict[str, LayerValue]:
         """Product-level layers, with the variant's settings over them field by field."""

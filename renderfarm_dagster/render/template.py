@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 from xml.etree import ElementTree as ET
 
+from renderfarm_dagster.keys import ID_PATTERN
+
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 RF_NS = "urn:renderfarm:template:1"
@@ -36,7 +38,6 @@ MAX_ELEMENTS = 4000
 MAX_DEPTH = 48
 MAX_USE_ELEMENTS = 200
 MAX_DESIGN_SIZE = 10_000.0
-TEMPLATE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 # The fonts text layers can be measured and drawn with (more come with uploaded fonts).
 AVAILABLE_FONT_FAMILIES = ("DejaVu Sans",)
 
@@ -203,7 +204,7 @@ def parse_template(data: bytes, source: str, name: str) -> Template:
                 )
             ],
         )
-    if not TEMPLATE_NAME.fullmatch(name):
+    if not ID_PATTERN.fullmatch(name):
         raise TemplateError(
             source,
             [TemplateProblem(0, "", f"template name {name!r} is not 1-64 of a-z, 0-9, '-', '_'")],
