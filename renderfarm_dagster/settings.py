@@ -14,6 +14,12 @@ DEFAULT_DATA_DIR = "renderfarm-data"
 DEFAULT_PARTITIONS_PER_RUN = 10
 DEFAULT_ESCALATE_AFTER = 2
 DEFAULT_UI_URL = "http://localhost:3000"
+# Batched sensor runs (README, "Batched runs"): a run is sized to about this much rendering,
+# estimated from its outputs' pixels at this rate (what one 2-vCPU task renders, from
+# `make bench`: about 90 megapixels/s on 2 cores).
+DEFAULT_TARGET_RUN_S = 900
+DEFAULT_RENDER_MEGAPIXELS_PER_S = 80
+DEFAULT_MAX_PRODUCTS_PER_RUN = 1000
 # How often the spec sensor re-lists specs/ to catch uploads whose notification never came:
 # locally there are no notifications (specs are dropped into a folder), so every tick.
 SPEC_SWEEP_INTERVAL_S = {"local": 0, "aws": 600}
@@ -51,6 +57,21 @@ def _positive_int(name: str, default: int) -> int:
 def partitions_per_run() -> int:
     """How many products one backfill run renders (each run is a cold container in production)."""
     return _positive_int("RENDERFARM_PARTITIONS_PER_RUN", DEFAULT_PARTITIONS_PER_RUN)
+
+
+def target_run_seconds() -> int:
+    """About how long one run the sensors request should render, start-up excluded."""
+    return _positive_int("RENDERFARM_TARGET_RUN_SECONDS", DEFAULT_TARGET_RUN_S)
+
+
+def render_megapixels_per_s() -> int:
+    """Output megapixels one run task renders per second: sizes runs by their work."""
+    return _positive_int("RENDERFARM_RENDER_MEGAPIXELS_PER_S", DEFAULT_RENDER_MEGAPIXELS_PER_S)
+
+
+def max_products_per_run() -> int:
+    """At most this many products in one run the sensors request, however small they are."""
+    return _positive_int("RENDERFARM_MAX_PRODUCTS_PER_RUN", DEFAULT_MAX_PRODUCTS_PER_RUN)
 
 
 def escalate_after_interruptions() -> int:

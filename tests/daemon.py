@@ -14,6 +14,18 @@ from dagster._core.utils import make_new_run_id
 from renderfarm_dagster.defs import tags
 
 
+def partitions_of(request_or_run: dg.RunRequest | DagsterRun, instance) -> list[str]:
+    """The products a run request (or run) targets: its partition, or every product of its
+    range (in partition order, as Dagster resolves it)."""
+    run_tags = request_or_run.tags
+    partition = getattr(request_or_run, "partition_key", None) or run_tags.get(tags.PARTITION)
+    if partition:
+        return [partition]
+    order = list(instance.get_dynamic_partitions("products"))
+    start = order.index(run_tags[tags.PARTITION_RANGE_START])
+    return order[start : order.index(run_tags[tags.PARTITION_RANGE_END]) + 1]
+
+
 class SensorDriver:
     def __init__(self, sensor: dg.SensorDefinition, instance, resources: dict):
         self.sensor = sensor
@@ -70,3 +82,12 @@ class SensorDriver:
         )
         self.launched.append(run)
         return run
+
+    def launched_partitions(self, **with_tags: str) -> list[str]:
+        """The products of every run launched (with these tags), sorted; repeats stay."""
+        return sorted(
+            product
+            for run in self.launched
+            if all(run.tags.get(k) == v for k, v in with_tags.items())
+            for product in partitions_of(run, self.instance)
+        )

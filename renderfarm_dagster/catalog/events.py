@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+from renderfarm_dagster.storage import s3_version
+
 # Both stop codes mean "AWS took the Spot capacity back"; older documentation names the second.
 SPOT_STOP_CODES = frozenset({"SpotInterruption", "TerminationNotice"})
 # Applied with fullmatch: `$` with match() also matches before a final "\n".
@@ -53,8 +55,24 @@ def _string(document: Any, path: str, where: str = "$") -> str:
     return value
 
 
-def created_keys(body: str) -> list[str]:
-    """Keys of objects created, from an S3 event notification or an EventBridge Object Created.
+@dataclass(frozen=True)
+class ObjectCreated:
+    """An object was stored at `key`; `version` is its listing version (ETag and size), or ""
+    when the event does not carry them."""
+
+    key: str
+    version: str
+
+
+def _version(document: dict[str, Any], etag_field: str) -> str:
+    etag, size = document.get(etag_field), document.get("size")
+    if not isinstance(etag, str) or not isinstance(size, int) or isinstance(size, bool):
+        return ""
+    return s3_version(etag, size)
+
+
+def created_objects(body: str) -> list[ObjectCreated]:
+    """Objects created, from an S3 event notification or an EventBridge Object Created.
 
     `s3:TestEvent` (sent when a notification is configured) and non-create events give [].
     """
@@ -65,7 +83,7 @@ def created_keys(body: str) -> list[str]:
         records = document["Records"]
         if not isinstance(records, list):
             raise UnreadableMessage("$.Records: expected a list")
-        keys = []
+        created = []
         for index, record in enumerate(records):
             where = f"$.Records[{index}]"
             if not isinstance(record, dict):
@@ -74,13 +92,15 @@ def created_keys(body: str) -> list[str]:
             if not _string(record, "eventName", where).startswith("ObjectCreated:"):
                 continue
             # Keys in S3 notifications are URL-encoded, spaces as '+'.
-            keys.append(unquote_plus(_string(record, "s3.object.key", where)))
-        return keys
+            key = unquote_plus(_string(record, "s3.object.key", where))
+            created.append(ObjectCreated(key, _version(record["s3"]["object"], "eTag")))
+        return created
     if document.get("source") == "aws.s3":
         if document.get("detail-type") != "Object Created":
             return []
         # EventBridge carries the key as it is, not URL-encoded.
-        return [_string(document, "detail.object.key")]
+        key = _string(document, "detail.object.key")
+        return [ObjectCreated(key, _version(document["detail"]["object"], "etag"))]
     raise UnreadableMessage("$: neither an S3 event notification nor an S3 EventBridge event")
 
 

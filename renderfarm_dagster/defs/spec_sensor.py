@@ -10,15 +10,18 @@ every tick.
 import json
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 
 import dagster as dg
 
 from renderfarm_dagster import keys
-from renderfarm_dagster.catalog.events import UnreadableMessage, created_keys
+from renderfarm_dagster.catalog.batches import Batch, output_megapixels, plan_batches
+from renderfarm_dagster.catalog.events import UnreadableMessage, created_objects
 from renderfarm_dagster.catalog.inbox import (
     AcceptedSpec,
+    RejectedSpec,
     WaitingSpec,
     move_to_rejected,
     read_inbox_spec,
@@ -30,25 +33,39 @@ from renderfarm_dagster.catalog.inputs import (
     is_input_key,
     uploaded_inputs,
 )
+from renderfarm_dagster.catalog.spec_marks import SpecMark
 from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.jobs import render_catalog_job
 from renderfarm_dagster.defs.partitions import products
 from renderfarm_dagster.defs.resources import MessagingResource, StorageResource
 from renderfarm_dagster.defs.runs import existing_run_keys
-from renderfarm_dagster.settings import spec_sweep_interval_s
+from renderfarm_dagster.settings import (
+    max_products_per_run,
+    render_megapixels_per_s,
+    spec_sweep_interval_s,
+    target_run_seconds,
+)
 from renderfarm_dagster.storage import InputIndex, ObjectStore
 
 SENSOR_NAME = "spec_inbox_sensor"
-# Per tick: queue messages drained and specs swept. Each costs one read of a small object, so a
-# tick stays a few seconds, far under Dagster's 60 s sensor timeout, whatever the backlog.
-MAX_MESSAGES_PER_TICK = 200
-MAX_SWEEP_PER_TICK = 200
-# Per tick: products looked at (and re-requested) because a template or photo they use changed,
-# and changed inputs whose products are still being looked at (the rest wait for a sweep).
-MAX_INPUT_USERS_PER_TICK = 200
+# Per tick: queue messages drained, keys listed by each sweep step (specs/, then assets/ and
+# templates/), and products looked at because a template or photo they use changed. Only specs
+# new or changed since they were last requested are read, in parallel: a bulk drop of 100,000
+# specs is queued in about 25 ticks, each well under Dagster's 60 s sensor timeout.
+MAX_MESSAGES_PER_TICK = 4000
+MAX_SWEEP_PER_TICK = 4000
+MAX_INPUT_USERS_PER_TICK = 4000
+# Changed inputs whose products are still being looked at (the rest wait for a sweep).
 MAX_CHANGES_IN_PROGRESS = 500
+# Concurrent reads of specs: S3 answers each in tens of milliseconds.
+READ_THREADS = 16
 # Keys per AddDynamicPartitionsRequest: SQLite refuses statements with too many parameters.
 PARTITIONS_PER_REQUEST = 1000
+# The estimate for a product whose spec this sensor never read (nor its size): 25 variants of
+# about 1 megapixel of outputs.
+DEFAULT_PRODUCT_MEGAPIXELS = 25.0
+# The sensor's clock (sweep intervals, marks in flight): tests move it on.
+clock = time.time
 
 
 @dataclass
@@ -57,7 +74,7 @@ class SpecSensorCursor:
     # cursor only together with that tick's run requests, so the next tick can delete them:
     # a tick that dies before Dagster stored its requests leaves its messages in the queue.
     acks: list[str] = field(default_factory=list)
-    # The reconciliation sweep: the last key read, and when the next sweep may start.
+    # The reconciliation sweep: the last key listed, and when the next sweep may start.
     sweep_after: str = ""
     next_sweep_at: float = 0.0
     # The same for uploaded inputs (assets/, then templates/).
@@ -106,12 +123,13 @@ def spec_inbox_sensor(
     index = storage.inputs()
     index.see(cursor.acted_on)
 
-    to_read: set[str] = set()
+    # Spec keys to look at, each with its listing version ("" when not known).
+    spec_versions: dict[str, str] = {}
     uploaded_inputs_seen: set[str] = set()
     acks: list[str] = []
     for message in queue.receive(MAX_MESSAGES_PER_TICK):
         try:
-            created = created_keys(message.body)
+            created = created_objects(message.body)
         except UnreadableMessage as error:
             # Not acknowledged: after the queue's maxReceiveCount it moves to the dead-letter
             # queue; meanwhile it blocks nothing behind it.
@@ -120,13 +138,16 @@ def spec_inbox_sensor(
                 f"unreadable and left for the dead-letter queue: {error}"
             )
             continue
-        to_read.update(key for key in created if key.startswith(keys.SPECS_PREFIX))
-        uploaded_inputs_seen.update(key for key in created if is_input_key(key))
+        for event in created:
+            if event.key.startswith(keys.SPECS_PREFIX):
+                spec_versions[event.key] = event.version
+            elif is_input_key(event.key):
+                uploaded_inputs_seen.add(event.key)
         acks.append(message.receipt)
 
     objects = storage.objects()
     next_cursor = SpecSensorCursor(acks=acks)
-    now = time.time()
+    now = clock()
     swept_inputs, next_cursor.input_sweep_after, next_cursor.next_input_sweep_at = _sweep(
         objects, INPUT_PREFIXES, cursor.input_sweep_after, cursor.next_input_sweep_at, now
     )
@@ -142,15 +163,23 @@ def spec_inbox_sensor(
     swept, next_cursor.sweep_after, next_cursor.next_sweep_at = _sweep(
         objects, (keys.SPECS_PREFIX,), cursor.sweep_after, cursor.next_sweep_at, now
     )
-    to_read.update(swept)
+    # The listing's version is what the next sweep compares with.
+    spec_versions.update(swept)
 
-    accepted: dict[str, AcceptedSpec] = {}
-    for key in sorted(to_read):
-        decision = read_inbox_spec(objects, key)
+    inbox = _triage(context.instance, index, spec_versions, now)
+    wanted: list[AcceptedSpec] = []
+    for decision in _read_all(objects, inbox.to_read):
         if decision is None:
             continue
         if isinstance(decision, AcceptedSpec):
-            accepted[decision.run_key] = decision
+            mark = inbox.marks.get(decision.key)
+            version = spec_versions[decision.key]
+            if mark is not None and mark.sha256 == decision.parsed.sha256:
+                # The same bytes again (a duplicate notification, a touched file).
+                if version and version != mark.version:
+                    inbox.settled[decision.key] = mark.settle(version)
+                continue
+            wanted.append(decision)
         elif isinstance(decision, WaitingSpec):
             # Its template's arrival requests it, through the input index; its photos are
             # recorded once it is requested.
@@ -162,81 +191,196 @@ def spec_inbox_sensor(
             context.log.warning(
                 f"rejected {decision.key} -> {decision.rejected_key}:\n{decision.error}"
             )
+    index.see({key: mark.serialize() for key, mark in inbox.settled.items()})
 
-    launched = existing_run_keys(context.instance, SENSOR_NAME, accepted)
-    wanted = [spec for run_key, spec in sorted(accepted.items()) if run_key not in launched]
-    for spec in wanted:
-        # Before the request: a tick that dies after this requests the spec again next tick.
-        inputs = uploaded_inputs(spec.parsed.spec)
-        index.record(spec.product_id, current_sha256s(objects, inputs, input_sha256s))
-    run_requests = [
-        dg.RunRequest(
-            run_key=spec.run_key,
-            partition_key=spec.product_id,
-            tags={
-                tags.SPEC_SHA256: spec.parsed.sha256,
-                tags.REASON: f"{spec.key} is new or changed",
-            },
-        )
-        for spec in wanted
-    ]
-    input_requests, next_cursor.changes, next_cursor.acted_on = _requests_for_changes(
-        context, index, cursor.changes, changes.changed, {spec.product_id for spec in wanted}
+    # Every product requested below: the wanted specs' products are added in key order at the
+    # end of the partitions, so that a drop of new products is one contiguous range.
+    input_users, next_cursor.changes, next_cursor.acted_on = _products_for_changes(
+        index, cursor.changes, changes.changed, {spec.product_id for spec in wanted}
     )
+    order = _partition_order(context.instance, [s.product_id for s in wanted], input_users)
+    rate = render_megapixels_per_s()
+    spec_seconds = {spec.product_id: output_megapixels(spec.parsed.spec) / rate for spec in wanted}
+    batches = plan_batches(order.keys, spec_seconds, target_run_seconds(), max_products_per_run())
+    by_product = {spec.product_id: spec for spec in wanted}
+    run_requests = []
+    marks: dict[str, str] = {}
+    for batch in batches:
+        specs = [by_product[product_id] for product_id in batch.product_ids]
+        run_key = batch.run_key("specs", {s.product_id: s.parsed.sha256 for s in specs})
+        reason = (
+            f"{specs[0].key} is new or changed"
+            if len(specs) == 1
+            else f"{len(specs)} specs are new or changed ({specs[0].key} to {specs[-1].key})"
+        )
+        run_requests.append(_batch_request(batch, run_key, {tags.REASON: reason}))
+        for spec in specs:
+            mark = SpecMark(
+                spec.parsed.sha256,
+                spec_versions[spec.key],
+                output_megapixels(spec.parsed.spec),
+                run_key,
+                now,
+            )
+            marks[spec.key] = mark.serialize()
+    # Before the requests leave: a tick that dies after this requests these specs again once
+    # their marks are out of flight (catalog/spec_marks.py).
+    _record_inputs(objects, index, wanted, input_sha256s)
+    index.see(marks)
+
+    input_requests = _requests_for_input_users(context, index, order, input_users, rate)
     run_requests += input_requests
     # The daemon adds only the partitions that do not exist yet (and logs the rest as
     # skipped), so the products of every request are passed on without a lookup here.
-    wanted_products = sorted({request.partition_key for request in run_requests})
     if wanted or acks or input_requests:
         context.log.info(
-            f"{len(wanted)} spec(s) to render, {len(input_requests)} product(s) to re-render "
-            f"for changed templates or photos, {len(acks)} notification(s) handled"
+            f"{len(wanted)} spec(s) to render in {len(batches)} run(s), "
+            f"{sum(len(users) for users in input_users.values())} product(s) to re-render for "
+            f"changed templates or photos in {len(input_requests)} run(s), {len(acks)} "
+            f"notification(s) handled, {len(inbox.to_read)} spec(s) read"
         )
     return dg.SensorResult(
         run_requests=run_requests,
         dynamic_partitions_requests=[
-            products.build_add_request(wanted_products[start : start + PARTITIONS_PER_REQUEST])
-            for start in range(0, len(wanted_products), PARTITIONS_PER_REQUEST)
+            products.build_add_request(order.new[start : start + PARTITIONS_PER_REQUEST])
+            for start in range(0, len(order.new), PARTITIONS_PER_REQUEST)
         ],
         cursor=next_cursor.serialize(),
     )
 
 
+@dataclass
+class _Inbox:
+    to_read: list[str]  # spec keys that may hold bytes not yet requested
+    marks: dict[str, SpecMark]  # of the specs to read, those requested before
+    settled: dict[str, SpecMark]  # marks to rewrite: their run exists, or a new version
+
+
+def _triage(
+    instance: dg.DagsterInstance, index: InputIndex, spec_versions: dict[str, str], now: float
+) -> _Inbox:
+    """Which specs to read: those whose listing version differs from their mark's (or is not
+    known), or whose mark names a run that never came. O(1) queries, no object read."""
+    marks = {
+        key: mark
+        for key, raw in index.seen(spec_versions).items()
+        if (mark := SpecMark.parse(raw)) is not None
+    }
+    launched = existing_run_keys(
+        instance, SENSOR_NAME, {mark.run_key for mark in marks.values() if not mark.settled}
+    )
+    inbox = _Inbox([], {}, {})
+    for key, version in sorted(spec_versions.items()):
+        mark = marks.get(key)
+        if mark is not None and not mark.settled:
+            if mark.run_key in launched:
+                mark = inbox.settled[key] = mark.settle()
+            elif mark.in_flight(now):
+                continue  # its tick is still being stored: never request it twice
+            else:
+                mark = None  # its tick died before Dagster stored the request
+        if mark is not None and version and version == mark.version:
+            continue
+        inbox.to_read.append(key)
+        if mark is not None:
+            inbox.marks[key] = mark
+    return inbox
+
+
+def _read_all(
+    objects: ObjectStore, spec_keys: Sequence[str]
+) -> list[AcceptedSpec | RejectedSpec | WaitingSpec | None]:
+    """Each spec read and validated, in parallel (bounded), in the order of `spec_keys`."""
+    if len(spec_keys) <= 1:
+        return [read_inbox_spec(objects, key) for key in spec_keys]
+    with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="spec-read") as pool:
+        return list(pool.map(lambda key: read_inbox_spec(objects, key), spec_keys))
+
+
+def _record_inputs(
+    objects: ObjectStore,
+    index: InputIndex,
+    wanted: Sequence[AcceptedSpec],
+    input_sha256s: dict[str, str],
+) -> None:
+    """Each requested product's uploaded inputs, with the sha256 it is requested with."""
+    inputs = {
+        spec.product_id: current_sha256s(objects, uploaded_inputs(spec.parsed.spec), input_sha256s)
+        for spec in wanted
+    }
+    with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="index-record") as pool:
+        list(pool.map(lambda item: index.record(*item), inputs.items()))
+
+
+@dataclass(frozen=True)
+class _PartitionOrder:
+    keys: list[str]  # every product partition, in the order Dagster ranges use
+    new: list[str]  # those this tick adds (at the end, in key order)
+
+
+def _partition_order(
+    instance: dg.DagsterInstance,
+    spec_products: Sequence[str],
+    input_users: dict[tuple[str, str], list[str]],
+) -> _PartitionOrder:
+    requested = set(spec_products).union(*input_users.values())
+    if not requested:
+        return _PartitionOrder([], [])
+    existing = instance.get_dynamic_partitions(products.name)
+    new = sorted(requested.difference(existing))
+    return _PartitionOrder([*existing, *new], new)
+
+
+def _batch_request(batch: Batch, run_key: str, run_tags: dict[str, str]) -> dg.RunRequest:
+    if len(batch.product_ids) == 1:
+        return dg.RunRequest(run_key=run_key, partition_key=batch.first, tags=run_tags)
+    return dg.RunRequest(
+        run_key=run_key,
+        tags={
+            **run_tags,
+            tags.PARTITION_RANGE_START: batch.first,
+            tags.PARTITION_RANGE_END: batch.last,
+        },
+    )
+
+
 def _sweep(
     objects: ObjectStore, prefixes: Sequence[str], after: str, next_at: float, now: float
-) -> tuple[list[str], str, float]:
-    """One bounded step of a reconciliation sweep over `prefixes`, in key order: the keys read,
-    and the position and the time of the next step (a new pass after the sweep interval).
+) -> tuple[dict[str, str], str, float]:
+    """One bounded step of a reconciliation sweep over `prefixes`, in key order: the keys
+    listed with their listing versions, and the position and the time of the next step (a new
+    pass after the sweep interval).
 
     Keys compare as strings, so a position whose object was deleted still works, and the sweep
     does not depend on timestamps (uploads in the same second all count).
     """
     if now < next_at:
-        return [], after, next_at
-    keys_read = list(
-        islice(
-            (summary.key for prefix in prefixes for summary in objects.list(prefix, after)),
+        return {}, after, next_at
+    listed = {
+        summary.key: summary.version
+        for summary in islice(
+            (summary for prefix in prefixes for summary in objects.list(prefix, after)),
             MAX_SWEEP_PER_TICK,
         )
-    )
-    if len(keys_read) == MAX_SWEEP_PER_TICK:
-        return keys_read, keys_read[-1], next_at
-    return keys_read, "", now + spec_sweep_interval_s()
+    }
+    if len(listed) == MAX_SWEEP_PER_TICK:
+        return listed, max(listed), next_at
+    return listed, "", now + spec_sweep_interval_s()
 
 
-def _requests_for_changes(
-    context: dg.SensorEvaluationContext,
+def _products_for_changes(
     index: InputIndex,
     in_progress: list[list[str]],
     changed: dict[str, str],
     requested: set[str],
-) -> tuple[list[dg.RunRequest], list[list[str]], dict[str, str]]:
-    """Run requests for the products using changed inputs, at most MAX_INPUT_RUNS_PER_TICK.
+) -> tuple[dict[tuple[str, str], list[str]], list[list[str]], dict[str, str]]:
+    """The products using changed inputs, at most MAX_INPUT_USERS_PER_TICK: {(input key,
+    sha256): products}, the changes still in progress for the next tick and the changes whose
+    every product is now requested.
 
-    Returns the requests, the changes still in progress for the next tick and the changes whose
-    every product is now requested. Run keys name the input and its sha256: the same change
-    seen twice (a duplicate notification, a sweep, a tick that died) requests nothing new.
-    Products whose spec is requested in this tick are left out: that run reads the new input.
+    Products whose spec is requested in this tick are left out (that run reads the new input),
+    and so is a product whose last request already had this sha256. A product using two changed
+    inputs is requested once: its run reads both.
     """
     queued = {key: [key, sha, after] for key, sha, after in in_progress}
     for key, sha in sorted(changed.items()):
@@ -245,7 +389,8 @@ def _requests_for_changes(
         if key not in queued and len(queued) >= MAX_CHANGES_IN_PROGRESS:
             continue  # not acted on: a later sweep finds it again
         queued[key] = [key, sha, ""]
-    wanted: dict[str, tuple[str, str, str]] = {}
+    users_by_change: dict[tuple[str, str], list[str]] = {}
+    taken = set(requested)
     remaining: list[list[str]] = []
     done: dict[str, str] = {}
     budget = MAX_INPUT_USERS_PER_TICK
@@ -255,26 +400,57 @@ def _requests_for_changes(
             continue
         users = index.users(key, after=after, limit=budget)
         budget -= len(users)
-        for product_id, requested_with in users:
-            # A product whose spec run was requested with these bytes has them already.
-            if requested_with != sha and product_id not in requested:
-                wanted[f"{product_id}:{key}@{sha}"] = (product_id, key, sha)
+        wanted = [p for p, requested_with in users if requested_with != sha and p not in taken]
+        taken.update(wanted)
+        if wanted:
+            users_by_change[(key, sha)] = wanted
         if len(users) == 0 or budget > 0:
             done[key] = sha
         else:
             remaining.append([key, sha, users[-1][0]])
+    return users_by_change, remaining, done
+
+
+def _requests_for_input_users(
+    context: dg.SensorEvaluationContext,
+    index: InputIndex,
+    order: _PartitionOrder,
+    input_users: dict[tuple[str, str], list[str]],
+    rate: float,
+) -> list[dg.RunRequest]:
+    """Batched runs for the products of each changed input. Run keys name the input, its sha256
+    and the products: the same change seen twice (a duplicate notification, a sweep, a tick that
+    died) requests nothing new."""
+    if not input_users:
+        return []
+    every_user = sorted({p for users in input_users.values() for p in users})
+    # The size of each product's last render, from its spec's mark.
+    marks = index.seen([keys.spec_key(p) for p in every_user])
+    megapixels = {
+        p: mark.megapixels
+        if (mark := SpecMark.parse(marks.get(keys.spec_key(p)))) is not None
+        else DEFAULT_PRODUCT_MEGAPIXELS
+        for p in every_user
+    }
+    wanted: dict[str, tuple[Batch, str, str]] = {}
+    for (key, sha), users in sorted(input_users.items()):
+        seconds = {p: megapixels[p] / rate for p in users}
+        for batch in plan_batches(
+            order.keys, seconds, target_run_seconds(), max_products_per_run()
+        ):
+            run_key = batch.run_key(f"{key}@{sha[:16]}", dict.fromkeys(batch.product_ids, sha))
+            wanted[run_key] = (batch, key, sha)
     launched = existing_run_keys(context.instance, SENSOR_NAME, wanted)
-    requests = [
-        dg.RunRequest(
-            run_key=run_key,
-            partition_key=product_id,
-            tags={
+    return [
+        _batch_request(
+            batch,
+            run_key,
+            {
                 tags.CHANGED_INPUT: key,
                 tags.CHANGED_INPUT_SHA256: sha,
                 tags.REASON: f"{key} changed (sha256 {sha[:12]})",
             },
         )
-        for run_key, (product_id, key, sha) in sorted(wanted.items())
+        for run_key, (batch, key, sha) in sorted(wanted.items())
         if run_key not in launched
     ]
-    return requests, remaining, done

@@ -17,6 +17,9 @@ class ObjectSummary:
 
     key: str
     size: int
+    # Changes whenever the object is replaced (S3: ETag and size; a folder: size, mtime and
+    # inode): what lets a sweep tell a changed object from an unchanged one without reading it.
+    version: str
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,13 @@ class ObjectInfo:
     key: str
     size: int
     sha256: str
+
+
+def s3_version(etag: str, size: int) -> str:
+    """An S3 object's version as its listing and its event notifications both report it (the
+    listing quotes the ETag, notifications do not)."""
+    bare_etag = etag.strip('"')
+    return f"{bare_etag}/{size}"
 
 
 class ObjectStore(ABC):
@@ -45,7 +55,10 @@ class ObjectStore(ABC):
 
     @abstractmethod
     def list(self, prefix: str, start_after: str = "") -> Iterator[ObjectSummary]:
-        """Objects whose key starts with `prefix` and sorts after `start_after`, in key order."""
+        """Objects whose key starts with `prefix` and sorts after `start_after`, in key order.
+
+        Lazy: a caller that stops after n entries pays for about n, not for the whole prefix.
+        """
 
     @abstractmethod
     def delete(self, key: str) -> None:

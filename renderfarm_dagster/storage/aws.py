@@ -24,6 +24,7 @@ from renderfarm_dagster.storage import (
     ObjectStore,
     ObjectSummary,
     OutputCheckpoint,
+    s3_version,
 )
 
 
@@ -129,7 +130,11 @@ class S3ObjectStore(ObjectStore):
         # so a caller that stops early lists only what it used.
         for page in self.client.get_paginator("list_objects_v2").paginate(**arguments):
             for entry in page.get("Contents", []):
-                yield ObjectSummary(key=entry["Key"], size=entry["Size"])
+                yield ObjectSummary(
+                    key=entry["Key"],
+                    size=entry["Size"],
+                    version=s3_version(entry["ETag"], entry["Size"]),
+                )
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=validate_foreign_key(key))

@@ -3,10 +3,12 @@ interruptions."""
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -26,6 +28,74 @@ from renderfarm_dagster.storage import (
 
 # Temporary files start with this, which no valid key segment can, so listings never show them.
 _PARTIAL_PREFIX = ".partial-"
+
+
+def _file_version(stat: os.stat_result) -> str:
+    # The inode changes on every put (write, then rename) and mtime on an in-place edit.
+    return f"{stat.st_size}-{stat.st_mtime_ns}-{stat.st_ino}"
+
+
+# A folder's entries sorted by key, kept while the folder is unchanged: a sweep lists a few
+# thousand keys per tick from a folder of 100,000 without reading and sorting it every time.
+# A folder's mtime changes when an entry is added, removed or renamed; entries of a folder
+# changed in the last seconds are read again, as mtime may not tick between two quick changes.
+_FRESH_FOLDER_S = 2.0
+_folder_entries: dict[Path, tuple[tuple[int, int], list[tuple[bytes, str, bool]]]] = {}
+
+
+def _sorted_entries(folder: Path) -> list[tuple[bytes, str, bool]]:
+    """(sort key, name, is a folder) of the visible entries of `folder`, in key order."""
+    stat = folder.stat()
+    identity = (stat.st_mtime_ns, stat.st_ino)
+    cached = _folder_entries.get(folder)
+    if (
+        cached is not None
+        and cached[0] == identity
+        and time.time() - stat.st_mtime > _FRESH_FOLDER_S
+    ):
+        return cached[1]
+    entries = []
+    with os.scandir(folder) as scan:
+        for entry in scan:
+            if entry.name.startswith("."):
+                continue
+            is_folder = entry.is_dir(follow_symlinks=False)
+            # A folder's keys all start with "<name>/": it sorts as that prefix. S3 lists in
+            # UTF-8 byte order; sorting the encoded names gives the same order here.
+            name = entry.name + "/" if is_folder else entry.name
+            entries.append((name.encode("utf-8", "surrogateescape"), entry.name, is_folder))
+    entries.sort()
+    _folder_entries[folder] = (identity, entries)
+    return entries
+
+
+def _walk_sorted(
+    folder: Path, base: str, prefix: str, start_after: str
+) -> Iterator[tuple[str, Path]]:
+    """(key, path) of the files under `folder` (whose keys start with `base`) that start with
+    `prefix` and sort after `start_after`, in key order, lazily."""
+    after = start_after.encode("utf-8", "surrogateescape")
+    wanted = prefix.encode("utf-8", "surrogateescape")
+    entries = _sorted_entries(folder)
+    base_bytes = base.encode("utf-8", "surrogateescape")
+    # Skip straight to the entries that can hold keys after `start_after`.
+    start = 0
+    if after.startswith(base_bytes):
+        start = bisect.bisect_left(entries, (after[len(base_bytes) :],))
+        # The entry just before may be a folder holding keys after `start_after`.
+        start = max(start - 1, 0)
+    for sort_key, name, is_folder in entries[start:]:
+        key_bytes = base_bytes + sort_key
+        if is_folder:
+            # All its keys start with key_bytes: skip it when they all sort before `after` or
+            # none can start with the prefix.
+            if after > key_bytes and not after.startswith(key_bytes):
+                continue
+            if not (key_bytes.startswith(wanted) or wanted.startswith(key_bytes)):
+                continue
+            yield from _walk_sorted(folder / name, base + name + "/", prefix, start_after)
+        elif key_bytes > after and key_bytes.startswith(wanted):
+            yield base + name, folder / name
 
 
 class LocalObjectStore(ObjectStore):
@@ -72,28 +142,17 @@ class LocalObjectStore(ObjectStore):
         return ObjectInfo(key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest())
 
     def list(self, prefix: str, start_after: str = "") -> Iterator[ObjectSummary]:
-        # The deepest folder the prefix names is the only one that needs walking.
-        folder = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
+        # The deepest folder the prefix names is where the walk starts.
+        base = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
+        folder = self.root / base
         if not folder.resolve().is_relative_to(self.root) or not folder.is_dir():
             return
-        found = []
-        for directory, subdirectories, files in os.walk(folder):
-            subdirectories[:] = [d for d in subdirectories if not d.startswith(".")]
-            for name in files:
-                if name.startswith("."):
-                    continue
-                path = Path(directory, name)
-                key = path.relative_to(self.root).as_posix()
-                if key.startswith(prefix) and key > start_after:
-                    found.append((key, path))
-        # S3 lists in UTF-8 byte order; sorting the encoded keys gives the same order here.
-        found.sort(key=lambda item: item[0].encode("utf-8", "surrogateescape"))
-        for key, path in found:
+        for key, path in _walk_sorted(folder, base, prefix, start_after):
             try:
-                size = path.stat().st_size
+                stat = path.stat()
             except FileNotFoundError:
                 continue
-            yield ObjectSummary(key=key, size=size)
+            yield ObjectSummary(key=key, size=stat.st_size, version=_file_version(stat))
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)

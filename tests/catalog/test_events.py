@@ -8,23 +8,40 @@ import pytest
 from renderfarm_dagster.catalog.events import (
     IgnoredEvent,
     InstanceInterrupted,
+    ObjectCreated,
     TasksInterrupted,
     UnreadableMessage,
-    created_keys,
+    created_objects,
     spot_event,
 )
+from renderfarm_dagster.storage import s3_version
 from tests.events import load_event
 
 
-def test_s3_notification_keys_are_url_decoded():
-    assert created_keys(json.dumps(load_event("s3_notification_sqs_put.json"))) == [
-        "specs/shot 01+v2.json"
+def created_keys(body: str) -> list[str]:
+    return [created.key for created in created_objects(body)]
+
+
+def test_s3_notification_keys_are_url_decoded_and_carry_the_listing_version():
+    body = json.dumps(load_event("s3_notification_sqs_put.json"))
+    # The version S3's listing reports for the same object: its ETag and size.
+    assert created_objects(body) == [
+        ObjectCreated(
+            "specs/shot 01+v2.json", s3_version('"d41d8cd98f00b204e9800998ecf8427e"', 1024)
+        )
     ]
 
 
 def test_eventbridge_object_created_keys_are_taken_as_they_are():
     body = json.dumps(load_event("s3_eventbridge_object_created.json"))
-    assert created_keys(body) == ["specs/shot 01+v2.json"]
+    assert created_objects(body) == [
+        ObjectCreated("specs/shot 01+v2.json", "b1946ac92492d2347c6235b4d2611184/5")
+    ]
+
+
+def test_an_event_without_etag_or_size_has_no_version():
+    record = {"eventName": "ObjectCreated:Put", "s3": {"object": {"key": "specs/a.json"}}}
+    assert created_objects(json.dumps({"Records": [record]})) == [ObjectCreated("specs/a.json", "")]
 
 
 def test_test_event_and_sns_envelope():

@@ -8,7 +8,7 @@ import pytest
 from renderfarm_dagster.defs import spec_sensor, tags
 from renderfarm_dagster.defs.spec_sensor import SpecSensorCursor, spec_inbox_sensor
 from tests.conftest import EXAMPLES
-from tests.daemon import SensorDriver
+from tests.daemon import SensorDriver, partitions_of
 from tests.defs.test_spec_sensor import notification, skip_sweeps
 
 LOOKBOOK = (EXAMPLES / "templates" / "lookbook.svg").read_bytes()
@@ -51,37 +51,42 @@ def catalog(storage):
     return objects
 
 
-def partitions(result):
-    return sorted(request.partition_key for request in result.run_requests)
+def partitions(result, driver):
+    """The products a tick's result requested, sorted."""
+    return sorted(
+        product
+        for request in result.run_requests
+        for product in partitions_of(request, driver.instance)
+    )
 
 
 def test_a_changed_photo_requests_exactly_the_products_showing_it_once(driver, catalog):
     first = driver.tick()
-    assert partitions(first) == ["jacket-a", "jacket-b", "shoe"]
-    assert all(
-        r.tags[tags.REASON] == f"specs/{r.partition_key}.json is new or changed"
-        for r in first.run_requests
+    assert partitions(first, driver) == ["jacket-a", "jacket-b", "shoe"]
+    (batch,) = first.run_requests  # one run for the three new products
+    assert batch.tags[tags.REASON] == (
+        "3 specs are new or changed (specs/jacket-a.json to specs/shoe.json)"
     )
     assert driver.tick().run_requests == []
 
     catalog.put("assets/jacket.jpg", JACKET_PHOTO + b"\0", "image/jpeg")
     changed = driver.tick()
-    assert partitions(changed) == ["jacket-a", "jacket-b"]
-    for request in changed.run_requests:
-        assert request.tags[tags.CHANGED_INPUT] == "assets/jacket.jpg"
-        assert request.tags[tags.REASON].startswith("assets/jacket.jpg changed (sha256 ")
-        assert request.run_key.startswith(f"{request.partition_key}:assets/jacket.jpg@")
+    assert partitions(changed, driver) == ["jacket-a", "jacket-b"]
+    (request,) = changed.run_requests
+    assert request.tags[tags.CHANGED_INPUT] == "assets/jacket.jpg"
+    assert request.tags[tags.REASON].startswith("assets/jacket.jpg changed (sha256 ")
+    assert request.run_key.startswith("assets/jacket.jpg@")
     # Acted on: later sweeps, and the same bytes uploaded again, request nothing.
     assert driver.tick().run_requests == []
     catalog.put("assets/jacket.jpg", JACKET_PHOTO + b"\0", "image/jpeg")
     assert driver.tick().run_requests == []
-    assert len(driver.launched) == 5
+    assert driver.launched_partitions() == ["jacket-a", "jacket-a", "jacket-b", "jacket-b", "shoe"]
 
 
 def test_a_changed_template_requests_every_product_using_it(driver, catalog):
     driver.tick()
     catalog.put("templates/lookbook.svg", LOOKBOOK.replace(b"#2a9d8f", b"#e76f51"), "image/svg")
-    assert partitions(driver.tick()) == ["jacket-a", "jacket-b", "shoe"]
+    assert partitions(driver.tick(), driver) == ["jacket-a", "jacket-b", "shoe"]
 
 
 def test_a_notification_of_a_changed_photo_is_acted_on_without_a_sweep(driver, catalog, messaging):
@@ -92,7 +97,7 @@ def test_a_notification_of_a_changed_photo_is_acted_on_without_a_sweep(driver, c
     # At least once: the same notification twice.
     queue.send(notification("assets/shoe.png"))
     queue.send(notification("assets/shoe.png"))
-    assert partitions(driver.tick()) == ["shoe"]
+    assert partitions(driver.tick(), driver) == ["shoe"]
     assert driver.tick().run_requests == []
 
 
@@ -117,7 +122,7 @@ def test_an_invalid_template_upload_is_rejected_with_its_line_and_requests_nothi
         "specs/shoe.json",
     ]
     catalog.put("templates/lookbook.svg", LOOKBOOK + b"\n", "image/svg+xml")
-    assert partitions(driver.tick()) == ["jacket-a", "jacket-b", "shoe"]
+    assert partitions(driver.tick(), driver) == ["jacket-a", "jacket-b", "shoe"]
 
 
 def test_a_spec_uploaded_before_its_template_is_requested_when_the_template_arrives(
@@ -129,7 +134,7 @@ def test_a_spec_uploaded_before_its_template_is_requested_when_the_template_arri
     catalog.put("templates/lookbook.svg", LOOKBOOK, "image/svg+xml")
     messaging.spec_events().send(notification("templates/lookbook.svg"))
     result = driver.tick()
-    assert partitions(result) == ["jacket-a", "jacket-b", "shoe"]
+    assert partitions(result, driver) == ["jacket-a", "jacket-b", "shoe"]
     assert sorted(k for r in result.dynamic_partitions_requests for k in r.partition_keys) == [
         "jacket-a",
         "jacket-b",
@@ -160,8 +165,9 @@ def test_a_template_used_by_many_products_is_requested_in_bounded_ticks(
     requested = []
     for _ in range(4):
         result = driver.tick()
-        assert len(result.run_requests) <= 3
-        requested += partitions(result)
+        products = partitions(result, driver)
+        assert len(products) <= 3
+        requested += products
     assert sorted(requested) == sorted(
         ["jacket-a", "jacket-b", "shoe"] + [f"more-{index}" for index in range(5)]
     )
@@ -172,11 +178,12 @@ def test_a_tick_that_dies_after_requesting_loses_and_doubles_nothing(driver, cat
     driver.tick()
     catalog.put("assets/jacket.jpg", JACKET_PHOTO + b"\0", "image/jpeg")
     died = driver.kill_mid_tick()  # evaluated, then the daemon died: nothing stored
-    assert partitions(died) == ["jacket-a", "jacket-b"]
+    assert partitions(died, driver) == ["jacket-a", "jacket-b"]
     again = driver.tick()
-    assert partitions(again) == ["jacket-a", "jacket-b"]
+    assert partitions(again, driver) == ["jacket-a", "jacket-b"]
     assert driver.tick().run_requests == []
-    assert len([run for run in driver.launched if tags.CHANGED_INPUT in run.tags]) == 2
+    changed = driver.launched_partitions(**{tags.CHANGED_INPUT: "assets/jacket.jpg"})
+    assert changed == ["jacket-a", "jacket-b"]
 
 
 def test_a_spec_and_its_photo_changed_together_request_one_run(driver, catalog):

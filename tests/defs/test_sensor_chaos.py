@@ -15,7 +15,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from renderfarm_dagster.defs import tags
+from renderfarm_dagster.defs import spec_sensor, tags
 from renderfarm_dagster.defs.resources.local import (
     LocalClusterResource,
     LocalMessagingResource,
@@ -127,7 +127,9 @@ def resources(data_dir):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_spec_sensor_loses_no_spec_and_requests_none_twice(seed, instance, resources, spec_doc):
+def test_spec_sensor_loses_no_spec_and_requests_none_twice(
+    seed, instance, resources, spec_doc, monkeypatch
+):
     rng = random.Random(seed)
     objects = resources["storage"].objects()
     queue = LocalMessagingResource(
@@ -145,10 +147,13 @@ def test_spec_sensor_loses_no_spec_and_requests_none_twice(seed, instance, resou
         queue.send(json.dumps({"Records": [record]}))
     driver = SensorDriver(spec_inbox_sensor, instance, resources)
     assert ticks_with_random_deaths(driver, rng) >= 5
-    driver.cursor = None  # then a clean sweep from the start, with nobody dying
+    # Then, once the marks of dead ticks are out of flight, a clean sweep from the start.
+    now = spec_sensor.clock()
+    monkeypatch.setattr(spec_sensor, "clock", lambda: now + 600)
+    driver.cursor = None
     for _ in range(3):
         driver.tick()
-    assert sorted(run.tags[tags.PARTITION] for run in driver.launched) == valid
+    assert driver.launched_partitions() == valid
     listed = [summary.key for summary in objects.list("")]
     assert [key for key in listed if key.startswith("specs/")] == [
         f"specs/{product_id}.json" for product_id in valid
@@ -163,7 +168,6 @@ def test_spec_sensor_loses_no_spec_and_requests_none_twice(seed, instance, resou
 def test_changed_photos_request_each_user_once_whatever_ticks_die(
     seed, instance, resources, monkeypatch
 ):
-    from renderfarm_dagster.defs import spec_sensor
     from tests.defs.test_input_changes import LOOKBOOK, SHOE_PHOTO, lookbook_spec
 
     # Small per-tick budgets, so that changes span ticks and deaths land mid-fan-out.
@@ -183,7 +187,7 @@ def test_changed_photos_request_each_user_once_whatever_ticks_die(
     driver = SensorDriver(spec_inbox_sensor, instance, resources)
     for _ in range(4):
         driver.tick()
-    assert len(driver.launched) == 9
+    assert driver.launched_partitions() == sorted(f"user-{index}" for index in range(9))
     changed = rng.sample(photos, 2)
     for photo in changed:
         objects.put(photo, SHOE_PHOTO + photo.encode(), "image/png")
@@ -191,7 +195,9 @@ def test_changed_photos_request_each_user_once_whatever_ticks_die(
     for _ in range(4):
         driver.tick()
     rerendered = sorted(
-        run.tags[tags.PARTITION] for run in driver.launched if tags.CHANGED_INPUT in run.tags
+        product
+        for photo in changed
+        for product in driver.launched_partitions(**{tags.CHANGED_INPUT: photo})
     )
     assert rerendered == sorted(product for photo in changed for product in users[photo])
 

@@ -8,12 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 import dagster as dg
 import pytest
 
-from renderfarm_dagster.defs import spec_sensor, tags
+from renderfarm_dagster.defs import spec_sensor
 from renderfarm_dagster.defs.resources.local import LocalMessagingResource
 from renderfarm_dagster.defs.spec_sensor import SpecSensorCursor, spec_inbox_sensor
 from renderfarm_dagster.storage.local import LocalObjectStore
 from tests.conftest import spec_bytes
-from tests.daemon import SensorDriver
+from tests.daemon import SensorDriver, partitions_of
 from tests.events import load_event
 
 
@@ -63,13 +63,24 @@ def added(result):
     return [k for r in result.dynamic_partitions_requests for k in r.partition_keys]
 
 
+def requested(result, driver):
+    """The products a tick's (applied) result requested, in request order."""
+    return [p for request in result.run_requests for p in partitions_of(request, driver.instance)]
+
+
+def later(monkeypatch, seconds):
+    """Move the sensor's clock on: marks of ticks that died go out of flight."""
+    now = spec_sensor.clock()
+    monkeypatch.setattr(spec_sensor, "clock", lambda: now + seconds)
+
+
 def test_new_spec_registers_partition_and_requests_a_run(driver, storage, spec_doc):
     put_spec(storage, spec_doc)
     result = driver.tick()
     assert added(result) == ["test-shoe"]
     (request,) = result.run_requests
     assert request.partition_key == "test-shoe"
-    assert request.run_key.startswith("test-shoe:")
+    assert request.run_key.startswith("specs:test-shoe..test-shoe:")
     assert SpecSensorCursor.parse(result.cursor).sweep_after == ""
 
 
@@ -110,17 +121,17 @@ def test_sweep_is_bounded_survives_a_deleted_cursor_key_and_wraps(
     for name in ("a1", "a2", "a3"):
         put_spec(storage, {**spec_doc, "product_id": name})
     first = driver.tick()
-    assert [r.partition_key for r in first.run_requests] == ["a1", "a2"]
+    assert requested(first, driver) == ["a1", "a2"] and len(first.run_requests) == 1
     assert SpecSensorCursor.parse(first.cursor).sweep_after == "specs/a2.json"
     # The cursor key is deleted before the next tick: the sweep continues after it anyway.
     storage.objects().delete("specs/a2.json")
     second = driver.tick()
-    assert [r.partition_key for r in second.run_requests] == ["a3"]
+    assert requested(second, driver) == ["a3"]
     assert SpecSensorCursor.parse(second.cursor).sweep_after == ""
     # A spec changed behind the sweep's position is seen by the next sweep.
     put_spec(storage, {**spec_doc, "product_id": "a1", "title": "changed"})
     third = driver.tick()
-    assert [r.partition_key for r in third.run_requests] == ["a1"]
+    assert requested(third, driver) == ["a1"]
 
 
 def test_specs_uploaded_in_the_same_second_are_all_seen(driver, storage, spec_doc):
@@ -128,7 +139,8 @@ def test_specs_uploaded_in_the_same_second_are_all_seen(driver, storage, spec_do
     # cursor's second; the sweep orders by key and the notifications carry every key.
     for index in range(5):
         put_spec(storage, {**spec_doc, "product_id": f"same-second-{index}"})
-    assert len(driver.tick().run_requests) == 5
+    result = driver.tick()
+    assert requested(result, driver) == [f"same-second-{index}" for index in range(5)]
 
 
 def test_notification_is_handled_without_listing_the_bucket(
@@ -195,14 +207,21 @@ def test_poison_message_is_left_for_the_dead_letter_queue_and_blocks_nothing(
     assert len(driver.launched) == 1
 
 
-def test_a_tick_killed_after_reading_notifications_loses_nothing(redelivering, storage, spec_doc):
+def test_a_tick_killed_after_reading_notifications_loses_nothing(
+    redelivering, storage, spec_doc, monkeypatch
+):
     driver, queue = redelivering
     skip_sweeps(driver)
     put_spec(storage, spec_doc)
     queue.send(notification("specs/test-shoe.json"))
     killed = driver.kill_mid_tick()
     assert len(killed.run_requests) == 1  # computed, then lost with the daemon
-    # The message was not deleted: it comes back and the next tick requests the run.
+    # The message was not deleted and comes back, but the spec's mark is in flight: its tick
+    # may still be being stored, so nothing is requested twice.
+    assert driver.tick().run_requests == []
+    # Once the mark is out of flight with no run, the spec is requested again.
+    later(monkeypatch, 600)
+    queue.send(notification("specs/test-shoe.json"))
     result = driver.tick()
     assert [r.partition_key for r in result.run_requests] == ["test-shoe"]
     # Redelivered again before the ack (visibility timeout 0): same run key, no second run.
@@ -243,7 +262,9 @@ def test_a_tick_that_dies_mid_rejection_is_completed_by_the_next(
     assert len(driver.launched) == 1
 
 
-def test_ten_thousand_specs_each_become_one_partition_and_one_run(storage, messaging, spec_doc):
+def test_a_bulk_drop_of_ten_thousand_specs_is_requested_once_each_in_few_runs(
+    storage, messaging, spec_doc
+):
     count = 10_000
     objects, queue = storage.objects(), messaging.spec_events()
     keys = []
@@ -269,8 +290,10 @@ def test_ten_thousand_specs_each_become_one_partition_and_one_run(storage, messa
             assert len(result.run_requests) <= spec_sensor.MAX_MESSAGES_PER_TICK
             assert ticks <= count // spec_sensor.MAX_MESSAGES_PER_TICK + 3
             busy = bool(result.run_requests or SpecSensorCursor.parse(driver.cursor).acks)
-        run_keys = [run.tags["dagster/run_key"] for run in driver.launched]
-        assert len(run_keys) == len(set(run_keys)) == count
+        ids = [f"bulk-{index:05d}" for index in range(count)]
+        assert driver.launched_partitions() == ids  # each product in exactly one run
+        # Small products: runs are capped by products, not by their estimated time.
+        assert len(driver.launched) <= count / 25
         assert len(instance.get_dynamic_partitions("products")) == count
     assert queue.receive(10) == []
     print(f"{count} specs: {ticks} ticks, slowest tick {slowest:.2f}s")
@@ -291,6 +314,78 @@ def test_two_overlapping_ticks_request_each_spec_once_and_lose_none(
         driver.apply(result)
     for _ in range(3):  # the messages either tick left unacknowledged come back
         driver.tick()
-    assert sorted(run.tags[tags.PARTITION] for run in driver.launched) == ids
+    assert driver.launched_partitions() == ids
     assert queue.receive(10) == []
     assert queue.dead_letters() == []
+
+
+def test_a_changed_spec_among_many_is_requested_alone_never_with_its_neighbours(
+    driver, storage, spec_doc
+):
+    ids = [f"n{index}" for index in range(6)]
+    for product_id in ids:
+        put_spec(storage, {**spec_doc, "product_id": product_id})
+    first = driver.tick()
+    assert len(first.run_requests) == 1 and requested(first, driver) == ids
+    put_spec(storage, {**spec_doc, "product_id": "n3", "title": "changed"})
+    put_spec(storage, {**spec_doc, "product_id": "n4", "title": "changed"})
+    put_spec(storage, {**spec_doc, "product_id": "n9"})
+    second = driver.tick()
+    # n3 and n4 are neighbours in partition order; n9 is new, added at the end after n5,
+    # which did not change: it gets a run of its own.
+    assert [partitions_of(r, driver.instance) for r in second.run_requests] == [
+        ["n3", "n4"],
+        ["n9"],
+    ]
+
+
+def test_runs_are_sized_by_the_work_of_their_products(driver, storage, spec_doc, monkeypatch):
+    # The small spec writes 0.111 megapixels: at 1 megapixel/s, 8 fit in a 1-second run.
+    monkeypatch.setenv("RENDERFARM_RENDER_MEGAPIXELS_PER_S", "1")
+    monkeypatch.setenv("RENDERFARM_TARGET_RUN_SECONDS", "1")
+    ids = [f"w{index:02d}" for index in range(20)]
+    for product_id in ids:
+        put_spec(storage, {**spec_doc, "product_id": product_id})
+    result = driver.tick()
+    assert [len(partitions_of(r, driver.instance)) for r in result.run_requests] == [8, 8, 4]
+    assert requested(result, driver) == ids
+
+
+class CountingReads:
+    """An object store that counts the reads of each key."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.reads: list[str] = []
+
+    def get(self, key):
+        self.reads.append(key)
+        return self._inner.get(key)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def test_idle_ticks_read_no_unchanged_spec(instance, storage, messaging, spec_doc, monkeypatch):
+    counting = CountingReads(storage.objects())
+    monkeypatch.setattr(type(storage), "objects", lambda self: counting)
+    driver = SensorDriver(spec_inbox_sensor, instance, {"storage": storage, "messaging": messaging})
+    for index in range(30):
+        put_spec(storage, {**spec_doc, "product_id": f"idle-{index:02d}"})
+    driver.tick()
+    assert len(counting.reads) == 30
+    counting.reads.clear()
+    # The local deployment sweeps specs/ on every tick: each sweep lists, and reads nothing.
+    for _ in range(3):
+        assert driver.tick().run_requests == []
+    assert counting.reads == []
+    # Changed in place: picked up by the next sweep, and only it is read.
+    put_spec(storage, {**spec_doc, "product_id": "idle-07", "title": "new title"})
+    assert requested(driver.tick(), driver) == ["idle-07"]
+    assert counting.reads == ["specs/idle-07.json"]
+    # Rewritten with the same bytes: read once (its listing changed), requested never.
+    put_spec(storage, {**spec_doc, "product_id": "idle-07", "title": "new title"})
+    counting.reads.clear()
+    assert driver.tick().run_requests == []
+    assert driver.tick().run_requests == []
+    assert counting.reads == ["specs/idle-07.json"]

@@ -71,6 +71,36 @@ def test_list_descends_into_nested_keys(object_store):
     ]
 
 
+def test_listing_versions_tell_a_replaced_object_from_an_unchanged_one(object_store):
+    def versions():
+        return {s.key: s.version for s in object_store.list("specs/")}
+
+    object_store.put("specs/a.json", b"one", "application/json")
+    object_store.put("specs/b.json", b"two", "application/json")
+    first = versions()
+    assert versions() == first  # listing again, nothing changed
+    # Same size, other bytes: the version must still change.
+    object_store.put("specs/a.json", b"uno", "application/json")
+    second = versions()
+    assert second["specs/a.json"] != first["specs/a.json"]
+    assert second["specs/b.json"] == first["specs/b.json"]
+
+
+def test_a_listing_sees_keys_added_and_removed_between_two_listings(object_store):
+    names = [f"specs/p{index:03d}.json" for index in range(0, 40, 2)]
+    for key in names:
+        object_store.put(key, b"{}", "application/json")
+    assert [s.key for s in object_store.list("specs/")] == names
+    object_store.put("specs/p005.json", b"{}", "application/json")
+    object_store.delete("specs/p010.json")
+    expected = sorted({*names, "specs/p005.json"} - {"specs/p010.json"})
+    assert [s.key for s in object_store.list("specs/")] == expected
+    assert [s.key for s in object_store.list("specs/", "specs/p004.json")][:2] == [
+        "specs/p005.json",
+        "specs/p006.json",
+    ]
+
+
 @pytest.mark.parametrize(
     "key", ["../escape.json", "/etc/passwd", "specs/../../x", "Specs/UPPER.json", "a b/c.json"]
 )

@@ -1,0 +1,81 @@
+"""Products requested together: runs sized by their work, each a contiguous range of partitions.
+
+A Dagster run of a partitioned asset targets one range of partition keys (the
+`dagster/asset_partition_range_start/_end` tags, what backfills use), in the order the dynamic
+partitions were added. So a batch is a stretch of wanted products with no unwanted product
+between them in that order: a product that did not change is never rendered again because its
+neighbours did. New products are added in key order at the end, so a bulk drop is one stretch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from renderfarm_dagster.spec import ProductSpec
+
+
+@dataclass(frozen=True)
+class Batch:
+    product_ids: tuple[str, ...]  # consecutive in partition order
+    seconds: float  # estimated rendering time
+
+    @property
+    def first(self) -> str:
+        return self.product_ids[0]
+
+    @property
+    def last(self) -> str:
+        return self.product_ids[-1]
+
+    def run_key(self, kind: str, versions: Mapping[str, str]) -> str:
+        """A run key naming the batch's range and what each product is requested for (e.g. its
+        spec's sha256): the same batch of the same versions always gets the same key."""
+        lines = "\n".join(f"{product_id} {versions[product_id]}" for product_id in self.product_ids)
+        digest = hashlib.sha256(lines.encode("utf-8")).hexdigest()[:24]
+        return f"{kind}:{self.first}..{self.last}:{digest}"
+
+
+def output_megapixels(spec: ProductSpec) -> float:
+    """The pixels a product's render writes, in millions: what its render time grows with."""
+    per_variant = sum(output.width * output.height for output in spec.outputs)
+    return per_variant * len(spec.variants) / 1e6
+
+
+def plan_batches(
+    partition_order: Sequence[str],
+    seconds: Mapping[str, float],
+    target_s: float,
+    max_products: int,
+) -> list[Batch]:
+    """The products of `seconds` (product -> estimated render seconds) in batches of about
+    `target_s` and at most `max_products`, each consecutive in `partition_order`.
+
+    A product longer than the target is a batch of its own. Products missing from
+    `partition_order` are an error: their range would be wrong.
+    """
+    missing = set(seconds) - set(partition_order)
+    if missing:
+        raise ValueError(f"products not in the partition order: {sorted(missing)[:5]}")
+    batches: list[Batch] = []
+    current: list[str] = []
+    total = 0.0
+
+    def close() -> None:
+        nonlocal current, total
+        if current:
+            batches.append(Batch(tuple(current), total))
+        current, total = [], 0.0
+
+    for product_id in partition_order:
+        if product_id not in seconds:
+            close()  # an unwanted product between: the range must not include it
+            continue
+        cost = seconds[product_id]
+        if current and (total + cost > target_s or len(current) >= max_products):
+            close()
+        current.append(product_id)
+        total += cost
+    close()
+    return batches
