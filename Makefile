@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export RENDERFARM_DATA_DIR ?= $(CURDIR)/renderfarm-data
+# Batch runs log one materialisation-planned event per asset, not one per product (README,
+# "Batched runs"); every process that creates runs needs it (daemon, webserver, CLI).
+export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 
-.PHONY: venv demo dev test test-packages lint format lock bench chaos screenshots image example-photos clean
+.PHONY: venv demo dev test test-packages lint format lock bench scale chaos screenshots image example-photos clean
 
 # Runtime dependencies at the versions the worker image ships (worker_image/constraints.txt).
 CONSTRAINTS := worker_image/constraints.txt
@@ -39,6 +42,12 @@ test: venv lint test-packages
 # Throughput figures and their targets (bench/); a few minutes, best on an otherwise idle machine.
 bench: venv
 	$(BIN)/python -m bench
+
+# A bulk drop through the real sensor, daemon and run queue, ECS simulated (bench/scale.py):
+# SCALE_PRODUCTS specs (10,000 by default, a few minutes; the README quotes 100,000).
+SCALE_PRODUCTS ?= 10000
+scale: venv
+	$(BIN)/python -m bench.scale --products $(SCALE_PRODUCTS)
 
 # Fault injection: run workers killed at random (SIGTERM, SIGKILL) while rendering: 30 faults in
 # the local deployment, 20 in an aws deployment on a moto server.

@@ -15,10 +15,10 @@ DEFAULT_PARTITIONS_PER_RUN = 10
 DEFAULT_ESCALATE_AFTER = 2
 DEFAULT_UI_URL = "http://localhost:3000"
 # Batched sensor runs (README, "Batched runs"): a run is sized to about this much rendering,
-# estimated from its outputs' pixels at this rate (what one 2-vCPU task renders, from
-# `make bench`: about 90 megapixels/s on 2 cores).
+# estimated from its outputs' pixels at this rate (what the stack's default 1-vCPU task
+# renders: `make bench` measures about 47 megapixels/s with one render process).
 DEFAULT_TARGET_RUN_S = 900
-DEFAULT_RENDER_MEGAPIXELS_PER_S = 80
+DEFAULT_RENDER_MEGAPIXELS_PER_S = 45
 DEFAULT_MAX_PRODUCTS_PER_RUN = 1000
 # How often the spec sensor re-lists specs/ to catch uploads whose notification never came:
 # locally there are no notifications (specs are dropped into a folder), so every tick.

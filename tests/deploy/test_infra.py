@@ -117,6 +117,8 @@ def test_every_dagster_container_gets_the_same_complete_environment():
         environment["RENDERFARM_RUN_TASK_DEFINITION"]
         == (RESOURCES["RunTaskDefinition"]["Properties"]["Family"])
     )
+    # Every process that creates runs logs one planned event per asset of a batch run.
+    assert environment["DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"] == "true"
 
 
 def test_run_task_definition_gives_the_worker_the_whole_spot_warning_on_x86():

@@ -1,0 +1,272 @@
+"""`python -m bench.scale` (`make scale`): a bulk drop of N specs through the real spec sensor,
+`dagster-daemon` and run queue, with run launching replaced by a simulated ECS launcher.
+
+Measured: how long until every valid product is in a queued run, the runs created, and the
+sensor's ticks. Simulated (devkit/simulated_ecs.py): the task-hours those runs bill on Fargate
+Spot, the share of it spent rendering and the cost per 1,000 products, beside the same products
+run one run per product (the design before batching). Render time per product comes from
+`make bench`'s single-process throughput (bench/results.json). Exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import catalog
+from devkit.simulated_ecs import FargateSpot, simulate
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+RESULTS = ROOT / "bench" / "scale_results.json"
+VARIANTS = 25
+# One spec in this many is invalid, to be rejected on the way.
+INVALID_EVERY = 1000
+TARGETS = {
+    "queued_within_s": 600.0,  # 100,000 products on this machine kind
+    "slowest_tick_s": 30.0,
+    "runs_per_product": 1 / 25,
+    "rendering_share": 0.85,
+}
+SENSOR = "spec_inbox_sensor"
+
+
+def dagster_yaml(home: Path, launched: Path, concurrency: int) -> None:
+    home.mkdir(parents=True)
+    (home / "dagster.yaml").write_text(
+        json.dumps(
+            {
+                "run_coordinator": {
+                    "module": "dagster._core.run_coordinator.queued_run_coordinator",
+                    "class": "QueuedRunCoordinator",
+                    "config": {"max_concurrent_runs": concurrency},
+                },
+                "run_launcher": {
+                    "module": "devkit.simulated_ecs",
+                    "class": "RecordingRunLauncher",
+                    "config": {"path": str(launched)},
+                },
+                "telemetry": {"enabled": False},
+            }
+        )
+    )
+
+
+def drop_specs(bucket: Path, products: int) -> list[str]:
+    """Writes the specs as a bulk upload would; the ids of the valid ones."""
+    folder = bucket / "specs"
+    folder.mkdir(parents=True)
+    rng = random.Random(5)
+    valid = []
+    for index in range(products):
+        doc = catalog.product_spec(index, VARIANTS, rng)
+        product_id = f"scale-{index:06d}"
+        doc["product_id"] = product_id
+        if index % INVALID_EVERY == INVALID_EVERY - 1:
+            doc["outputs"] = []  # invalid: a spec needs at least one output
+        else:
+            valid.append(product_id)
+        (folder / f"{product_id}.json").write_text(json.dumps(doc))
+    return valid
+
+
+def products_of_runs(instance) -> tuple[list[list[str]], int]:
+    """The products of every run the spec sensor created, and how many runs that is."""
+    order = list(instance.get_dynamic_partitions("products"))
+    position = {product_id: i for i, product_id in enumerate(order)}
+    runs = []
+    for run in instance.get_runs():
+        if run.tags.get("dagster/sensor_name") != SENSOR:
+            continue
+        if "dagster/partition" in run.tags:
+            runs.append([run.tags["dagster/partition"]])
+            continue
+        start = position.get(run.tags.get("dagster/asset_partition_range_start", ""))
+        end = position.get(run.tags.get("dagster/asset_partition_range_end", ""))
+        if start is not None and end is not None:
+            runs.append(order[start : end + 1])
+    return runs, len(runs)
+
+
+def sensor_ticks(instance) -> list[float]:
+    from dagster._core.scheduler.instigation import InstigatorType
+
+    for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+        if state.instigator_name == SENSOR:
+            ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=10_000)
+            return [t.end_timestamp - t.timestamp for t in ticks if t.end_timestamp]
+    return []
+
+
+def seconds_per_product() -> float:
+    """A 25-variant product's render time in a 1-vCPU task, from `make bench`'s figures."""
+    results = json.loads((ROOT / "bench" / "results.json").read_text())
+    rounds = results["throughput"]["rounds"]["loop_1"]
+    per_variant = statistics.median(r["seconds"] / r["variants"] for r in rounds)
+    return per_variant * VARIANTS
+
+
+def run_drop(products: int, concurrency: int, timeout_s: float) -> dict:
+    import dagster as dg
+
+    with tempfile.TemporaryDirectory(prefix="renderfarm-scale-") as temporary:
+        folder = Path(temporary)
+        home, data, launched = folder / "home", folder / "data", folder / "launched.jsonl"
+        dagster_yaml(home, launched, concurrency)
+        started = time.monotonic()
+        valid = drop_specs(data / "bucket", products)
+        print(f"dropped {products} specs in {time.monotonic() - started:.0f}s", flush=True)
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "RENDERFARM_DATA_DIR": str(data),
+            "PYTHONPATH": str(ROOT),
+            # As the deployments set it (README, "Batched runs").
+            "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
+        }
+        log = (folder / "daemon.log").open("w")
+        daemon = subprocess.Popen(
+            [str(BIN / "dagster-daemon"), "run", "-w", str(ROOT / "workspace.yaml")],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        started = time.monotonic()
+        covered, runs, queued_s = 0, [], None
+        os.environ["DAGSTER_HOME"] = str(home)
+        try:
+            with dg.DagsterInstance.get() as instance:
+                while time.monotonic() - started < timeout_s:
+                    time.sleep(5)
+                    runs, _ = products_of_runs(instance)
+                    covered = len({p for run in runs for p in run})
+                    print(
+                        f"{time.monotonic() - started:6.0f}s: {covered} products in "
+                        f"{len(runs)} runs",
+                        flush=True,
+                    )
+                    if covered >= len(valid):
+                        queued_s = time.monotonic() - started
+                        break
+                ticks = sensor_ticks(instance)
+                rejected = len(list((data / "bucket" / "rejected").glob("*.error.json")))
+        finally:
+            os.killpg(daemon.pid, signal.SIGTERM)
+            daemon.wait(60)
+            log.close()
+        repeats = sum(len(run) for run in runs) - covered
+    return {
+        "products": products,
+        "valid": len(valid),
+        "rejected": rejected,
+        "queued_s": queued_s,
+        "covered": covered,
+        "repeated": repeats,
+        "runs": runs,
+        "ticks": ticks,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=FargateSpot.concurrency)
+    parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args()
+
+    drop = run_drop(args.products, args.concurrency, args.timeout)
+    per_product = seconds_per_product()
+    fleet = FargateSpot(concurrency=args.concurrency)
+    batched = simulate([[per_product] * len(run) for run in drop["runs"]], fleet)
+    one_each = simulate([[per_product]] * drop["valid"], fleet)
+    ticks = drop["ticks"]
+    busy = [t for t in ticks if t > 0.5]
+    figures = {
+        "products": drop["products"],
+        "valid": drop["valid"],
+        "rejected": drop["rejected"],
+        "queued_s": drop["queued_s"],
+        "runs": len(drop["runs"]),
+        "runs_per_product": len(drop["runs"]) / max(drop["valid"], 1),
+        "products_requested_twice": drop["repeated"],
+        "ticks": len(ticks),
+        "busy_ticks": len(busy),
+        "slowest_tick_s": max(ticks, default=0.0),
+        "median_busy_tick_s": statistics.median(busy) if busy else 0.0,
+        "render_s_per_product": per_product,
+        "fleet": vars(fleet) | {"cold_start_s": list(fleet.cold_start_s)},
+        "batched": vars(batched) | {"rendering_share": batched.rendering_share},
+        "one_run_per_product": vars(one_each) | {"rendering_share": one_each.rendering_share},
+    }
+    thousands = drop["valid"] / 1000
+    rows = [
+        (
+            "specs dropped (invalid among them)",
+            f"{drop['products']} ({drop['products'] - drop['valid']})",
+        ),
+        ("rejected with a report", f"{drop['rejected']}"),
+        ("every valid product in a queued run after", f"{drop['queued_s'] or float('nan'):.0f} s"),
+        ("runs created", f"{len(drop['runs'])} ({figures['runs_per_product']:.4f} per product)"),
+        ("products requested twice", f"{drop['repeated']}"),
+        ("sensor ticks (busy)", f"{len(ticks)} ({len(busy)})"),
+        (
+            "tick duration: slowest / median busy",
+            f"{figures['slowest_tick_s']:.1f} s / {figures['median_busy_tick_s']:.1f} s",
+        ),
+        ("render time per product (make bench)", f"{per_product:.2f} s"),
+        (
+            "simulated task-hours: batched / one run each",
+            f"{batched.billed_task_s / 3600:.1f} / {one_each.billed_task_s / 3600:.1f}",
+        ),
+        (
+            "billed time rendering: batched / one run each",
+            f"{batched.rendering_share:.1%} / {one_each.rendering_share:.1%}",
+        ),
+        (
+            "spot interruptions retried: batched / one run each",
+            f"{batched.interruptions} / {one_each.interruptions}",
+        ),
+        (
+            "cost per 1,000 products: batched / one run each",
+            f"${batched.cost_usd / thousands:.3f} / ${one_each.cost_usd / thousands:.3f}",
+        ),
+        (
+            "simulated makespan, batched",
+            f"{batched.makespan_s / 3600:.2f} h on {fleet.concurrency} tasks",
+        ),
+    ]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+    missed = []
+    if drop["queued_s"] is None or drop["queued_s"] > TARGETS["queued_within_s"]:
+        missed.append(f"every product queued within {TARGETS['queued_within_s']:.0f} s")
+    if figures["slowest_tick_s"] > TARGETS["slowest_tick_s"]:
+        missed.append(f"every tick under {TARGETS['slowest_tick_s']:.0f} s")
+    if figures["runs_per_product"] > TARGETS["runs_per_product"]:
+        missed.append("at most one run per 25 products")
+    if batched.rendering_share < TARGETS["rendering_share"]:
+        missed.append(f"at least {TARGETS['rendering_share']:.0%} of billed time rendering")
+    if drop["repeated"]:
+        missed.append("no product requested twice")
+    figures["missed"] = missed
+    args.results.write_text(json.dumps(figures, indent=1) + "\n")
+    for target in missed:
+        print(f"MISSED: {target}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""ECS Fargate Spot, simulated: for `make scale`, which measures the real sensor, daemon and run
+queue and cannot rent a thousand containers.
+
+`RecordingRunLauncher` stands where dagster-aws's EcsRunLauncher stands: the daemon's run queue
+hands it each run, and it records the run's products and marks the run finished. `simulate`
+then plays the recorded runs on a fleet of Fargate Spot tasks in simulated time: each task pays
+a cold start, renders its products one after another, and may be interrupted; an interrupted
+run is retried as the spot sensor retries it (a new task that skips the finished products).
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster._core.events import DagsterEvent, DagsterEventType
+from dagster._core.launcher import LaunchRunContext, RunLauncher
+from dagster._serdes import ConfigurableClass, ConfigurableClassData
+
+
+class RecordingRunLauncher(RunLauncher, ConfigurableClass):
+    """Appends each launched run's tags as a JSON line to `path`; the run succeeds at once."""
+
+    def __init__(self, path: str, inst_data: ConfigurableClassData | None = None):
+        self.path = Path(path)
+        self._inst_data = inst_data
+        super().__init__()
+
+    @property
+    def inst_data(self) -> ConfigurableClassData | None:
+        return self._inst_data
+
+    @classmethod
+    def config_type(cls) -> dict[str, Any]:
+        return {"path": dg.Field(str)}
+
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData, config_value: Mapping[str, Any]
+    ) -> RecordingRunLauncher:
+        return cls(inst_data=inst_data, **config_value)
+
+    def launch_run(self, context: LaunchRunContext) -> None:
+        run = context.dagster_run
+        with self.path.open("a", encoding="utf-8") as file:
+            file.write(json.dumps({"run_id": run.run_id, "tags": dict(run.tags)}) + "\n")
+        for event_type in (DagsterEventType.RUN_START, DagsterEventType.RUN_SUCCESS):
+            event = DagsterEvent(event_type_value=event_type.value, job_name=run.job_name)
+            self._instance.report_dagster_event(event, run_id=run.run_id)
+
+    def terminate(self, run_id: str) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class FargateSpot:
+    """The fleet and prices the simulation assumes (docs/deploy.md, "Cost model")."""
+
+    cold_start_s: tuple[float, float] = (60.0, 120.0)  # uniform: image pull, Python, imports
+    # Interruptions per task-hour, as a Poisson process over a task's life.
+    interruptions_per_task_hour: float = 0.05
+    concurrency: int = 100  # the stack's MaxConcurrentRenderRuns
+    # After the last product: the manifest step's tail, writing events, exiting.
+    shutdown_s: float = 5.0
+    vcpu: float = 1.0  # the stack's default task (RunCpu 1024, RunMemory 2048)
+    memory_gb: float = 2.0
+    # Fargate Spot, Linux/x86, us-east-1 (per second, one-minute minimum per task).
+    vcpu_hour_usd: float = 0.01334053
+    gb_hour_usd: float = 0.00146489
+
+
+@dataclass(frozen=True)
+class Simulation:
+    tasks: int
+    interruptions: int
+    billed_task_s: float
+    rendering_s: float
+    makespan_s: float
+    cost_usd: float
+
+    @property
+    def rendering_share(self) -> float:
+        return self.rendering_s / self.billed_task_s if self.billed_task_s else 0.0
+
+
+def simulate(runs: Sequence[Sequence[float]], fleet: FargateSpot, seed: int = 1) -> Simulation:
+    """Plays `runs` (each the render seconds of its products, in order) on `fleet`."""
+    rng = random.Random(seed)
+    pending = [list(run) for run in runs if run]
+    free_at = [0.0] * fleet.concurrency  # when each task slot is free (a heap)
+    heapq.heapify(free_at)
+    tasks = interruptions = 0
+    billed = rendering = makespan = 0.0
+    per_hour = fleet.interruptions_per_task_hour / 3600.0
+    while pending:
+        products = pending.pop(0)
+        start = heapq.heappop(free_at)
+        tasks += 1
+        life = rng.expovariate(per_hour) if per_hour else float("inf")
+        elapsed = rng.uniform(*fleet.cold_start_s)
+        done = 0
+        interrupted = False
+        for seconds in products:
+            if elapsed + seconds > life:
+                interrupted = True
+                break
+            elapsed += seconds
+            rendering += seconds
+            done += 1
+        if interrupted:
+            interruptions += 1
+            # Billed until the interruption; the product in progress starts over in the retry
+            # (its finished outputs are checkpointed: this overstates the loss).
+            elapsed = max(life, 0.0)
+            pending.append(products[done:])
+        else:
+            elapsed += fleet.shutdown_s
+        task_s = max(elapsed, 60.0)  # Fargate bills at least a minute
+        billed += task_s
+        end = start + elapsed
+        makespan = max(makespan, end)
+        heapq.heappush(free_at, end)
+    hourly = fleet.vcpu * fleet.vcpu_hour_usd + fleet.memory_gb * fleet.gb_hour_usd
+    return Simulation(tasks, interruptions, billed, rendering, makespan, billed / 3600 * hourly)
