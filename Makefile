@@ -40,7 +40,8 @@ test: venv lint test-packages
 	$(BIN)/python -m pytest
 
 # Throughput figures and their targets (bench/); a few minutes, best on an otherwise idle machine.
-bench: venv
+# PostgreSQL's server (test-packages) measures Dagster's overhead on production's storage.
+bench: venv test-packages
 	$(BIN)/python -m bench
 
 # A bulk drop through the real sensor, daemon and run queue, ECS simulated (bench/scale.py):

@@ -222,6 +222,7 @@ def dagster_run(catalog: Path, workers: int) -> dict:
     materialised_at = max(stat.end_time for stat in stats if stat.step_key in asset_steps)
     return {
         "variants": sum(len(spec.variants) for spec in specs),
+        "products": len(specs),
         "seconds": seconds,
         "materialisation_seconds": materialised_at - wall_started,
         "success": result.success,

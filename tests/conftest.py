@@ -136,8 +136,8 @@ def aws(moto_endpoint, monkeypatch):
 
 @pytest.fixture(scope="session")
 def postgres():
-    """A private PostgreSQL server for the session (Debian's binaries; see tests/postgres.py)."""
-    from tests.postgres import running_postgres, server_binaries
+    """A private PostgreSQL server for the session (Debian's binaries; see devkit/postgres.py)."""
+    from devkit.postgres import running_postgres, server_binaries
 
     binaries = server_binaries()
     if binaries is None:

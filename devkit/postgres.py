@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server for the tests that need Dagster's production storage.
+"""A throwaway PostgreSQL server, for the tests and the bench that use production's storage.
 
 Debian's server binaries (installed by tests/install-test-packages.sh, which `make test` runs)
 start a private cluster in a temporary directory on a free loopback port, with TLS (a
@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.ports import free_port
+from devkit.ports import free_port
 
 USER = "dagster"
 DATABASE = "dagster"
@@ -112,3 +112,24 @@ def _wait_until_accepting(binaries: Path, port: int, server: subprocess.Popen) -
             return
         time.sleep(0.2)
     raise RuntimeError(f"postgres did not accept connections on port {port} within 30 s")
+
+
+def create_database(server: PostgresServer, name: str) -> None:
+    """A new, empty database on `server` (one per Dagster instance measured)."""
+    import psycopg2
+    from psycopg2 import sql
+
+    connection = psycopg2.connect(
+        host=server.host,
+        port=server.port,
+        user=server.user,
+        password=server.password,
+        dbname=server.database,
+        sslmode="require",
+    )
+    try:
+        connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
+        with connection.cursor() as cursor:
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        connection.close()
