@@ -28,6 +28,7 @@ from devkit.simulated_ecs import FargateSpot, simulate
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "scale_results.json"
+DAEMON_LOG = Path(tempfile.gettempdir()) / "renderfarm-scale-daemon.log"
 VARIANTS = 25
 # One spec in this many is invalid, to be rejected on the way.
 INVALID_EVERY = 1000
@@ -165,6 +166,8 @@ def run_drop(products: int, concurrency: int, timeout_s: float) -> dict:
             os.killpg(daemon.pid, signal.SIGTERM)
             daemon.wait(60)
             log.close()
+            # Kept for a look at where a tick's time went (the temporary folder goes).
+            DAEMON_LOG.write_bytes((folder / "daemon.log").read_bytes())
         repeats = sum(len(run) for run in runs) - covered
     return {
         "products": products,

@@ -85,8 +85,7 @@ def test_upload_interrupt_retry_resume_notify(aws, dagster_home, spec_doc, tmp_p
     result = spec_driver.evaluate()
     (request,) = result.run_requests
     assert json.loads(result.cursor)["acks"], "the S3 notification was consumed"
-    for partitions in result.dynamic_partitions_requests:
-        instance.add_dynamic_partitions(partitions.partitions_def_name, partitions.partition_keys)
+    assert list(instance.get_dynamic_partitions("products")) == [request.partition_key]
 
     # 3. The daemon launches it: a run worker process, wrapped as in the worker image.
     config = tmp_path / "run_config.json"
