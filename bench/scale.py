@@ -39,6 +39,7 @@ TARGETS = {
     "rendering_share": 0.85,
 }
 SENSOR = "spec_inbox_sensor"
+POLL_S = 10
 
 
 def dagster_yaml(home: Path, launched: Path, concurrency: int) -> None:
@@ -149,7 +150,9 @@ def run_drop(products: int, concurrency: int, timeout_s: float) -> dict:
         try:
             with dg.DagsterInstance.get() as instance:
                 while time.monotonic() - started < timeout_s:
-                    time.sleep(5)
+                    # Each look reads every run and partition: not too often, so as not to
+                    # slow what it measures (the figure is within this interval).
+                    time.sleep(POLL_S)
                     runs, _ = products_of_runs(instance)
                     covered = len({p for run in runs for p in run})
                     print(

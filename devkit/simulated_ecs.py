@@ -65,7 +65,9 @@ class FargateSpot:
     cold_start_s: tuple[float, float] = (60.0, 120.0)  # uniform: image pull, Python, imports
     # Interruptions per task-hour, as a Poisson process over a task's life.
     interruptions_per_task_hour: float = 0.05
-    concurrency: int = 100  # the stack's MaxConcurrentRenderRuns
+    # MaxConcurrentRenderRuns raised for a bulk drop (the stack's default is 10); it changes
+    # how long a drop takes, not what it bills.
+    concurrency: int = 100
     # After the last product: the manifest step's tail, writing events, exiting.
     shutdown_s: float = 5.0
     vcpu: float = 1.0  # the stack's default task (RunCpu 1024, RunMemory 2048)

@@ -51,10 +51,10 @@ SENSOR_NAME = "spec_inbox_sensor"
 # Per tick: queue messages drained, keys listed by each sweep step (specs/, then assets/ and
 # templates/), and products looked at because a template or photo they use changed. Only specs
 # new or changed since they were last requested are read, in parallel: a bulk drop of 100,000
-# specs is queued in about 35 ticks, each (with the creation of its runs) under 30 s.
-MAX_MESSAGES_PER_TICK = 3000
-MAX_SWEEP_PER_TICK = 3000
-MAX_INPUT_USERS_PER_TICK = 3000
+# specs is queued in 25 ticks, each (with the creation of its runs) under 30 s.
+MAX_MESSAGES_PER_TICK = 4000
+MAX_SWEEP_PER_TICK = 4000
+MAX_INPUT_USERS_PER_TICK = 4000
 # Changed inputs whose products are still being looked at (the rest wait for a sweep).
 MAX_CHANGES_IN_PROGRESS = 500
 # Concurrent reads of specs: S3 answers each in tens of milliseconds.

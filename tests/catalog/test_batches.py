@@ -15,16 +15,16 @@ def test_a_lone_product_is_a_batch_of_its_own():
     assert products(plan_batches(["a", "b", "c"], {"b": 1.0}, 900, 1000)) == [["b"]]
 
 
-def test_batches_are_cut_at_the_target_time_and_the_product_cap():
+def test_batches_are_as_few_as_the_target_allows_and_of_even_length():
     order = [f"p{index}" for index in range(10)]
     seconds = dict.fromkeys(order, 100.0)
-    assert products(plan_batches(order, seconds, 300, 1000)) == [
-        order[0:3],
-        order[3:6],
-        order[6:9],
-        order[9:],
-    ]
-    assert [len(b.product_ids) for b in plan_batches(order, seconds, 10_000, 4)] == [4, 4, 2]
+    # 1,000 s at a 300 s target: four runs of about 250 s, not three full ones and a short one.
+    batches = plan_batches(order, seconds, 300, 1000)
+    assert [len(b.product_ids) for b in batches] == [2, 3, 2, 3]
+    assert [p for b in batches for p in b.product_ids] == order
+    assert max(b.seconds for b in batches) <= 300
+    # The product cap splits evenly too.
+    assert [len(b.product_ids) for b in plan_batches(order, seconds, 10_000, 4)] == [4, 3, 3]
     # A product longer than the target is a run of its own, never split or dropped.
     assert products(plan_batches(["big", "x"], {"big": 5000.0, "x": 1.0}, 300, 1000)) == [
         ["big"],
