@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 from bench import catalog
 from devkit.simulated_ecs import FargateSpot, simulate
 
@@ -39,6 +41,7 @@ TARGETS = {
     "rendering_share": 0.85,
 }
 SENSOR = "spec_inbox_sensor"
+SENSOR_DAEMON = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())["sensors"]
 POLL_S = 10
 
 
@@ -57,6 +60,8 @@ def dagster_yaml(home: Path, launched: Path, concurrency: int) -> None:
                     "class": "RecordingRunLauncher",
                     "config": {"path": str(launched)},
                 },
+                # As in production (deploy/dagster.yaml): a tick's runs are created in parallel.
+                "sensors": SENSOR_DAEMON,
                 "telemetry": {"enabled": False},
             }
         )
