@@ -124,6 +124,8 @@ def dagster_env(workdir: Path, postgres: PostgresServer | None = None) -> dict[s
         "RENDERFARM_DATA_DIR": str(data),
         "RENDERFARM_DEPLOYMENT": "local",
         "PGSSLMODE": "require",
+        # As every deployment sets it (README, "Catalog scale").
+        "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
     }
 
 

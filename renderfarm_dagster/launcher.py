@@ -16,8 +16,8 @@ from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster_aws.ecs import EcsRunLauncher
 
-from renderfarm_dagster.catalog.events import SPOT_STOP_CODES
 from renderfarm_dagster.defs import tags
+from renderfarm_dagster.messaging.events import SPOT_STOP_CODES
 
 
 def spot_stopped(task: Mapping[str, Any]) -> bool:

@@ -18,7 +18,6 @@ import dagster as dg
 
 from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.batches import Batch, output_megapixels, plan_batches
-from renderfarm_dagster.catalog.events import UnreadableMessage, created_objects
 from renderfarm_dagster.catalog.inbox import (
     AcceptedSpec,
     RejectedSpec,
@@ -39,6 +38,7 @@ from renderfarm_dagster.defs.jobs import render_catalog_job
 from renderfarm_dagster.defs.partitions import products
 from renderfarm_dagster.defs.resources import MessagingResource, StorageResource
 from renderfarm_dagster.defs.runs import existing_run_keys
+from renderfarm_dagster.messaging.events import Unreadable
 from renderfarm_dagster.settings import (
     max_products_per_run,
     render_megapixels_per_s,
@@ -48,12 +48,15 @@ from renderfarm_dagster.settings import (
 from renderfarm_dagster.storage import InputIndex, ObjectStore
 
 SENSOR_NAME = "spec_inbox_sensor"
-# Per tick: queue messages drained, keys listed by each sweep step (specs/, then assets/ and
-# templates/), and products looked at because a template or photo they use changed. Only specs
+# Per tick: queue messages drained, keys of specs/ listed by a sweep step, and products looked
+# at because a template or photo they use changed. Only specs
 # new or changed since they were last requested are read, in parallel: a bulk drop of 100,000
 # specs is queued in 25 ticks, each (with the creation of its runs) under 30 s.
 MAX_MESSAGES_PER_TICK = 4000
 MAX_SWEEP_PER_TICK = 4000
+# Uploaded inputs swept per tick: each is looked at by its sha256 (a HEAD on S3; locally the
+# file is read and hashed), not by its listing version as specs are, so fewer per tick.
+MAX_INPUT_SWEEP_PER_TICK = 200
 MAX_INPUT_USERS_PER_TICK = 4000
 # Changed inputs whose products are still being looked at (the rest wait for a sweep).
 MAX_CHANGES_IN_PROGRESS = 500
@@ -128,29 +131,32 @@ def spec_inbox_sensor(
     spec_versions: dict[str, str] = {}
     uploaded_inputs_seen: set[str] = set()
     acks: list[str] = []
-    for message in queue.receive(MAX_MESSAGES_PER_TICK):
-        try:
-            created = created_objects(message.body)
-        except UnreadableMessage as error:
+    for delivery in queue.receive(MAX_MESSAGES_PER_TICK):
+        if isinstance(delivery, Unreadable):
             # Not acknowledged: after the queue's maxReceiveCount it moves to the dead-letter
             # queue; meanwhile it blocks nothing behind it.
             context.log.error(
-                f"spec event {message.message_id} (delivery {message.receive_count}) is "
-                f"unreadable and left for the dead-letter queue: {error}"
+                f"spec event {delivery.message_id} (delivery {delivery.receive_count}) is "
+                f"unreadable and left for the dead-letter queue: {delivery.error}"
             )
             continue
-        for event in created:
-            if event.key.startswith(keys.SPECS_PREFIX):
-                spec_versions[event.key] = event.version
-            elif is_input_key(event.key):
-                uploaded_inputs_seen.add(event.key)
-        acks.append(message.receipt)
+        for created in delivery.event:
+            if created.key.startswith(keys.SPECS_PREFIX):
+                spec_versions[created.key] = created.version
+            elif is_input_key(created.key):
+                uploaded_inputs_seen.add(created.key)
+        acks.append(delivery.receipt)
 
     objects = storage.objects()
     next_cursor = SpecSensorCursor(acks=acks)
     now = clock()
     swept_inputs, next_cursor.input_sweep_after, next_cursor.next_input_sweep_at = _sweep(
-        objects, INPUT_PREFIXES, cursor.input_sweep_after, cursor.next_input_sweep_at, now
+        objects,
+        INPUT_PREFIXES,
+        cursor.input_sweep_after,
+        cursor.next_input_sweep_at,
+        now,
+        MAX_INPUT_SWEEP_PER_TICK,
     )
     uploaded_inputs_seen.update(key for key in swept_inputs if is_input_key(key))
     # Templates first: a spec arriving in the same tick is checked against the new one.
@@ -162,7 +168,12 @@ def spec_inbox_sensor(
         )
 
     swept, next_cursor.sweep_after, next_cursor.next_sweep_at = _sweep(
-        objects, (keys.SPECS_PREFIX,), cursor.sweep_after, cursor.next_sweep_at, now
+        objects,
+        (keys.SPECS_PREFIX,),
+        cursor.sweep_after,
+        cursor.next_sweep_at,
+        now,
+        MAX_SWEEP_PER_TICK,
     )
     # The listing's version is what the next sweep compares with.
     spec_versions.update(swept)
@@ -346,11 +357,16 @@ def _batch_request(batch: Batch, run_key: str, run_tags: dict[str, str]) -> dg.R
 
 
 def _sweep(
-    objects: ObjectStore, prefixes: Sequence[str], after: str, next_at: float, now: float
+    objects: ObjectStore,
+    prefixes: Sequence[str],
+    after: str,
+    next_at: float,
+    now: float,
+    budget: int,
 ) -> tuple[dict[str, str], str, float]:
-    """One bounded step of a reconciliation sweep over `prefixes`, in key order: the keys
-    listed with their listing versions, and the position and the time of the next step (a new
-    pass after the sweep interval).
+    """One step of a reconciliation sweep over `prefixes`, in key order, of at most `budget`
+    keys: the keys listed with their listing versions, and the position and the time of the
+    next step (a new pass after the sweep interval).
 
     Keys compare as strings, so a position whose object was deleted still works, and the sweep
     does not depend on timestamps (uploads in the same second all count).
@@ -361,10 +377,10 @@ def _sweep(
         summary.key: summary.version
         for summary in islice(
             (summary for prefix in prefixes for summary in objects.list(prefix, after)),
-            MAX_SWEEP_PER_TICK,
+            budget,
         )
     }
-    if len(listed) == MAX_SWEEP_PER_TICK:
+    if len(listed) == budget:
         return listed, max(listed), next_at
     return listed, "", now + spec_sweep_interval_s()
 

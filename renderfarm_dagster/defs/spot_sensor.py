@@ -11,17 +11,16 @@ import time
 
 import dagster as dg
 
-from renderfarm_dagster.catalog.events import (
-    IgnoredEvent,
-    InstanceInterrupted,
-    TasksInterrupted,
-    UnreadableMessage,
-    spot_event,
-)
 from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.jobs import render_catalog_job
 from renderfarm_dagster.defs.resources import ClusterResource, MessagingResource, StorageResource
 from renderfarm_dagster.defs.runs import existing_run_keys
+from renderfarm_dagster.messaging.events import (
+    IgnoredEvent,
+    InstanceInterrupted,
+    TasksInterrupted,
+    Unreadable,
+)
 from renderfarm_dagster.settings import escalate_after_interruptions
 from renderfarm_dagster.storage import Interruption
 
@@ -93,16 +92,17 @@ def spot_interruption_sensor(
     ledger = storage.interruptions()
     queue = messaging.spot_events()
     handled: list[str] = []
-    for message in queue.receive(MAX_MESSAGES_PER_TICK):
-        where = f"spot event message {message.message_id} (delivery {message.receive_count})"
-        try:
-            event = spot_event(message.body)
-        except UnreadableMessage as error:
-            context.log.error(f"{where} is unreadable, left for the dead-letter queue: {error}")
+    for delivery in queue.receive(MAX_MESSAGES_PER_TICK):
+        where = f"spot event message {delivery.message_id} (delivery {delivery.receive_count})"
+        if isinstance(delivery, Unreadable):
+            context.log.error(
+                f"{where} is unreadable, left for the dead-letter queue: {delivery.error}"
+            )
             continue
+        event = delivery.event
         if isinstance(event, IgnoredEvent):
             context.log.info(f"{where}, event {event.event_id}: ignored, {event.reason}")
-            handled.append(message.receipt)
+            handled.append(delivery.receipt)
             continue
         if isinstance(event, TasksInterrupted):
             task_arns = list(event.task_arns)
@@ -124,7 +124,7 @@ def spot_interruption_sensor(
                 )
         if isinstance(event, InstanceInterrupted) and not runs:
             context.log.info(f"{where}: no Dagster run on instance {event.instance_id}")
-        handled.append(message.receipt)
+        handled.append(delivery.receipt)
     # Only now: every interruption in these messages is in the ledger.
     queue.delete(handled)
 

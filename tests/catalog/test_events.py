@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from renderfarm_dagster.catalog.events import (
+from renderfarm_dagster.messaging.events import (
     IgnoredEvent,
     InstanceInterrupted,
     ObjectCreated,
@@ -110,3 +110,19 @@ def test_ec2_instance_ids_are_validated_before_use_in_an_ecs_filter():
     document["detail"]["instance-id"] = "i-123' or true"
     with pytest.raises(UnreadableMessage, match="instance-id"):
         spot_event(json.dumps(document))
+
+
+def test_an_event_reader_hands_on_domain_events_and_names_unreadable_deliveries(tmp_path):
+    from renderfarm_dagster.messaging.events import Delivery, EventReader, Unreadable
+    from renderfarm_dagster.messaging.local import SqliteQueue
+
+    queue = SqliteQueue(tmp_path / "queues.sqlite3", "spec-events")
+    good = queue.send(json.dumps(load_event("s3_eventbridge_object_created.json")))
+    bad = queue.send("{")
+    reader = EventReader(queue, created_objects)
+    deliveries = {d.message_id: d for d in reader.receive(10)}
+    assert isinstance(deliveries[good], Delivery)
+    assert [o.key for o in deliveries[good].event] == ["specs/shot 01+v2.json"]
+    assert deliveries[bad] == Unreadable(bad, 1, deliveries[bad].error)
+    assert "not JSON" in deliveries[bad].error
+    reader.delete([deliveries[good].receipt])

@@ -93,7 +93,7 @@ def test_a_notification_of_a_changed_photo_is_acted_on_without_a_sweep(driver, c
     driver.tick()
     skip_sweeps(driver)
     catalog.put("assets/shoe.png", SHOE_PHOTO + b"\0", "image/png")
-    queue = messaging.spec_events()
+    queue = messaging.spec_queue()
     # At least once: the same notification twice.
     queue.send(notification("assets/shoe.png"))
     queue.send(notification("assets/shoe.png"))
@@ -132,7 +132,7 @@ def test_a_spec_uploaded_before_its_template_is_requested_when_the_template_arri
     assert driver.tick().run_requests == []
     skip_sweeps(driver)  # only the template's notification
     catalog.put("templates/lookbook.svg", LOOKBOOK, "image/svg+xml")
-    messaging.spec_events().send(notification("templates/lookbook.svg"))
+    messaging.spec_queue().send(notification("templates/lookbook.svg"))
     result = driver.tick()
     assert partitions(result, driver) == ["jacket-a", "jacket-b", "shoe"]
     assert sorted(driver.instance.get_dynamic_partitions("products")) == [

@@ -85,11 +85,11 @@ class CrashingStorage(LocalStorageResource):
 
 
 class CrashingMessaging(LocalMessagingResource):
-    def spec_events(self):
-        return Crashing(super().spec_events())
+    def spec_queue(self):
+        return Crashing(super().spec_queue())
 
-    def spot_events(self):
-        return Crashing(super().spot_events())
+    def spot_queue(self):
+        return Crashing(super().spot_queue())
 
 
 def ticks_with_random_deaths(driver: SensorDriver, rng: random.Random) -> int:
@@ -134,7 +134,7 @@ def test_spec_sensor_loses_no_spec_and_requests_none_twice(
     objects = resources["storage"].objects()
     queue = LocalMessagingResource(
         data_dir=resources["messaging"].data_dir, visibility_timeout_s=0
-    ).spec_events()
+    ).spec_queue()
     valid = [f"chaos-{index:02d}" for index in range(12)]
     for product_id in valid:
         doc = {**spec_doc, "product_id": product_id}
@@ -173,6 +173,7 @@ def test_changed_photos_request_each_user_once_whatever_ticks_die(
     # Small per-tick budgets, so that changes span ticks and deaths land mid-fan-out.
     monkeypatch.setattr(spec_sensor, "MAX_INPUT_USERS_PER_TICK", 3)
     monkeypatch.setattr(spec_sensor, "MAX_SWEEP_PER_TICK", 4)
+    monkeypatch.setattr(spec_sensor, "MAX_INPUT_SWEEP_PER_TICK", 4)
     rng = random.Random(seed)
     objects = resources["storage"].objects()
     objects.put("templates/lookbook.svg", LOOKBOOK, "image/svg+xml")
@@ -207,7 +208,7 @@ def test_spot_sensor_loses_no_interruption_and_retries_none_twice(seed, instance
     rng = random.Random(seed)
     queue = LocalMessagingResource(
         data_dir=resources["messaging"].data_dir, visibility_timeout_s=0
-    ).spot_events()
+    ).spot_queue()
     interrupted = []
     for index in range(10):
         task_arn = TASK_ARN.replace("0b69d5c0", f"{index:08x}")

@@ -24,7 +24,7 @@ def driver(instance, storage, messaging):
 
 @pytest.fixture
 def queue(messaging):
-    return messaging.spec_events()
+    return messaging.spec_queue()
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def redelivering(instance, storage, data_dir):
     """A driver whose queue redelivers unacknowledged messages at once (visibility timeout 0)."""
     messaging = LocalMessagingResource(data_dir=str(data_dir), visibility_timeout_s=0)
     driver = SensorDriver(spec_inbox_sensor, instance, {"storage": storage, "messaging": messaging})
-    return driver, messaging.spec_events()
+    return driver, messaging.spec_queue()
 
 
 def put_spec(storage, doc, key=None):
@@ -267,7 +267,7 @@ def test_a_bulk_drop_of_ten_thousand_specs_is_requested_once_each_in_few_runs(
     storage, messaging, spec_doc
 ):
     count = 10_000
-    objects, queue = storage.objects(), messaging.spec_events()
+    objects, queue = storage.objects(), messaging.spec_queue()
     keys = []
     for index in range(count):
         doc = {**spec_doc, "product_id": f"bulk-{index:05d}"}

@@ -54,7 +54,7 @@ def messaging(data_dir):
 
 @pytest.fixture
 def queue(messaging):
-    return messaging.spot_events()
+    return messaging.spot_queue()
 
 
 def make_driver(instance, storage, messaging, cluster=None):

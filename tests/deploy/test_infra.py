@@ -17,8 +17,8 @@ import yaml
 
 from devkit.infra_template import load_template
 from renderfarm_dagster import keys
-from renderfarm_dagster.catalog.events import SPOT_STOP_CODES
 from renderfarm_dagster.deployment import AWS_REQUIRED
+from renderfarm_dagster.messaging.events import SPOT_STOP_CODES
 from renderfarm_dagster.storage import aws as aws_storage
 
 ROOT = Path(__file__).resolve().parents[2]

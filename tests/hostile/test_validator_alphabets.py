@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from renderfarm_dagster import keys, spec
-from renderfarm_dagster.catalog.events import UnreadableMessage, spot_event
+from renderfarm_dagster.messaging.events import UnreadableMessage, spot_event
 
 PACKAGE = Path(spec.__file__).parent
 ID_ALPHABET = set("abcdefghijklmnopqrstuvwxyz0123456789-_")

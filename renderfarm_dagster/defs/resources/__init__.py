@@ -7,6 +7,13 @@ import dagster as dg
 
 from renderfarm_dagster.cluster import Cluster
 from renderfarm_dagster.messaging import EventQueue, Notifier
+from renderfarm_dagster.messaging.events import (
+    EventReader,
+    ObjectCreated,
+    SpotEvent,
+    created_objects,
+    spot_event,
+)
 from renderfarm_dagster.storage import CheckpointStore, InputIndex, InterruptionLedger, ObjectStore
 
 
@@ -31,12 +38,20 @@ class MessagingResource(dg.ConfigurableResource, ABC):
     """The queues the sensors drain and the topic notifications go to."""
 
     @abstractmethod
-    def spec_events(self) -> EventQueue:
-        """S3 notifications of uploaded specs."""
+    def spec_queue(self) -> EventQueue:
+        """S3 notifications of uploads under specs/, templates/ and assets/."""
 
     @abstractmethod
-    def spot_events(self) -> EventQueue:
+    def spot_queue(self) -> EventQueue:
         """EventBridge spot-interruption events."""
+
+    def spec_events(self) -> EventReader[list[ObjectCreated]]:
+        """The spec queue's messages as the objects they report created."""
+        return EventReader(self.spec_queue(), created_objects)
+
+    def spot_events(self) -> EventReader[SpotEvent]:
+        """The spot queue's messages as interruptions."""
+        return EventReader(self.spot_queue(), spot_event)
 
     @abstractmethod
     def notifier(self) -> Notifier: ...

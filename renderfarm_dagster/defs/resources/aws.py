@@ -75,10 +75,10 @@ class AwsMessagingResource(MessagingResource):
     completion_topic_arn: str = Field(description="SNS topic for product_rendered notifications.")
     failure_topic_arn: str = Field(description="SNS topic for render_failed notifications.")
 
-    def spec_events(self) -> EventQueue:
+    def spec_queue(self) -> EventQueue:
         return SqsQueue(self.aws.client("sqs"), self.spec_queue_url)
 
-    def spot_events(self) -> EventQueue:
+    def spot_queue(self) -> EventQueue:
         return SqsQueue(self.aws.client("sqs"), self.spot_queue_url)
 
     def notifier(self) -> Notifier:

@@ -51,10 +51,10 @@ class LocalMessagingResource(MessagingResource):
             visibility_timeout_s=self.visibility_timeout_s,
         )
 
-    def spec_events(self) -> EventQueue:
+    def spec_queue(self) -> EventQueue:
         return self._queue("spec-events")
 
-    def spot_events(self) -> EventQueue:
+    def spot_queue(self) -> EventQueue:
         return self._queue("spot-events")
 
     def notifier(self) -> Notifier:

@@ -1,16 +1,18 @@
-"""Reading the queue messages the sensors consume: S3 notifications and spot interruptions.
-
-Pure functions from a message body to what it means; they know nothing of queues or Dagster.
+"""The queue messages the sensors consume, read as what they mean: objects created (S3
+notifications, EventBridge's S3 events) and spot interruptions (EventBridge's ECS and EC2
+events). The shapes AWS sends stay in this module; the sensors get domain events.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import unquote_plus
 
+from renderfarm_dagster.messaging import EventQueue
 from renderfarm_dagster.storage import s3_version
 
 # Both stop codes mean "AWS took the Spot capacity back"; older documentation names the second.
@@ -158,3 +160,50 @@ def spot_event(body: str) -> SpotEvent:
     if source == "aws.ecs" and kind == "ECS Service Action":
         return IgnoredEvent(event_id, f"ECS service action {detail.get('eventName')!r}")
     raise UnreadableMessage(f"$: unknown event {source!r} / {kind!r}")
+
+
+Event = TypeVar("Event")
+
+
+@dataclass(frozen=True)
+class Delivery(Generic[Event]):
+    """One delivery of a message, read: deleting its receipt acknowledges it."""
+
+    message_id: str
+    receipt: str
+    receive_count: int
+    event: Event
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A delivery that means nothing this consumer can act on. It is not acknowledged: after
+    the queue's receive limit it moves to the dead-letter queue."""
+
+    message_id: str
+    receive_count: int
+    error: str
+
+
+class EventReader(Generic[Event]):
+    """A queue whose messages come out as domain events."""
+
+    def __init__(self, queue: EventQueue, read: Callable[[str], Event]):
+        self.queue = queue
+        self._read = read
+
+    def receive(self, max_messages: int) -> list[Delivery[Event] | Unreadable]:
+        deliveries: list[Delivery[Event] | Unreadable] = []
+        for message in self.queue.receive(max_messages):
+            try:
+                event = self._read(message.body)
+            except UnreadableMessage as error:
+                deliveries.append(Unreadable(message.message_id, message.receive_count, str(error)))
+                continue
+            deliveries.append(
+                Delivery(message.message_id, message.receipt, message.receive_count, event)
+            )
+        return deliveries
+
+    def delete(self, receipts: Sequence[str]) -> None:
+        self.queue.delete(receipts)
