@@ -49,9 +49,8 @@ from renderfarm_dagster.storage import InputIndex, ObjectStore
 
 SENSOR_NAME = "spec_inbox_sensor"
 # Per tick: queue messages drained, keys of specs/ listed by a sweep step, and products looked
-# at because a template or photo they use changed. Only specs
-# new or changed since they were last requested are read, in parallel: a bulk drop of 100,000
-# specs is queued in 25 ticks, each (with the creation of its runs) under 30 s.
+# at because a template or photo they use changed. Only specs new or changed since they were
+# last requested are read, in parallel: a bulk drop of 100,000 specs takes about 25 ticks.
 MAX_MESSAGES_PER_TICK = 4000
 MAX_SWEEP_PER_TICK = 4000
 # Uploaded inputs swept per tick: each is looked at by its sha256 (a HEAD on S3; locally the

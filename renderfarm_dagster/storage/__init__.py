@@ -157,8 +157,9 @@ class InputIndex(ABC):
 
     @abstractmethod
     def seen(self, input_keys: Collection[str]) -> dict[str, str]:
-        """The sha256 each input had when its change was last acted on (absent: never)."""
+        """What each key was last acted on as (absent: never): an input's sha256; for a spec,
+        the spec sensor's mark (catalog/spec_marks.py)."""
 
     @abstractmethod
     def see(self, sha256s: Mapping[str, str]) -> None:
-        """Record that the change of each input to this sha256 has been acted on."""
+        """Record what each key has been acted on as (replacing what was recorded)."""
