@@ -28,12 +28,6 @@ class AcceptedSpec:
     def product_id(self) -> str:
         return self.parsed.spec.product_id
 
-    @property
-    def run_key(self) -> str:
-        # A re-upload of identical bytes gives the same run key, which Dagster will not launch
-        # twice; any change to the spec gives a new one.
-        return f"{self.product_id}:{self.parsed.sha256}"
-
 
 @dataclass(frozen=True)
 class RejectedSpec:

@@ -8,7 +8,6 @@ RETRY_OF = "renderfarm/retry_of"
 # Set on a run that was interrupted: "sigterm" by the run itself, or the EventBridge event id
 # by the spot sensor. A failed run with this tag is retried, not reported as a failure.
 INTERRUPTED = "renderfarm/interrupted"
-SPEC_SHA256 = "renderfarm/spec_sha256"
 # Why the spec sensor requested a run: the spec, template or photo that changed.
 REASON = "renderfarm/reason"
 # On a run requested because an uploaded template or photo changed: its key and new sha256.

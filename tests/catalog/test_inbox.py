@@ -10,7 +10,7 @@ from renderfarm_dagster.catalog.inbox import (
 from tests.conftest import spec_bytes
 
 
-def test_valid_spec_is_accepted_with_a_run_key_of_its_content(spec_doc, storage):
+def test_valid_spec_is_accepted_with_its_content(spec_doc, storage):
     objects = storage.objects()
     submission = submit_spec(objects, spec_bytes(spec_doc), "local.json")
     assert submission.changed
@@ -18,7 +18,7 @@ def test_valid_spec_is_accepted_with_a_run_key_of_its_content(spec_doc, storage)
     parsed = submission.parsed
     decision = read_inbox_spec(objects, "specs/test-shoe.json")
     assert isinstance(decision, AcceptedSpec)
-    assert decision.run_key == f"test-shoe:{parsed.sha256}"
+    assert decision.parsed.sha256 == parsed.sha256
 
 
 def test_invalid_spec_is_moved_to_rejected_with_every_error(spec_doc, storage):
