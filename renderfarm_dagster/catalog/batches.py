@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from renderfarm_dagster.spec import ProductSpec
@@ -45,31 +45,32 @@ def output_megapixels(spec: ProductSpec) -> float:
 
 
 def plan_batches(
-    partition_order: Sequence[str],
+    positions: Mapping[str, int],
     seconds: Mapping[str, float],
     target_s: float,
     max_products: int,
 ) -> list[Batch]:
     """The products of `seconds` (product -> estimated render seconds) in batches of about
-    `target_s` and at most `max_products`, each consecutive in `partition_order`.
+    `target_s` and at most `max_products`, each a run of consecutive `positions` (every
+    product partition -> its place in the order Dagster's ranges use).
 
     Each stretch of wanted products is cut into as few batches as the target allows, of even
     length: 2,820 s at a 900 s target are four runs of 705 s, not three of 900 and one of 120
     (a run's creation costs Dagster more the more products it holds, and a short last run still
     pays a whole cold start). A product longer than the target is a batch of its own. Products
-    missing from `partition_order` are an error: their range would be wrong.
+    missing from `positions` are an error: their range would be wrong.
     """
-    missing = set(seconds) - set(partition_order)
+    missing = seconds.keys() - positions.keys()
     if missing:
         raise ValueError(f"products not in the partition order: {sorted(missing)[:5]}")
     batches: list[Batch] = []
     stretch: list[str] = []
-    for product_id in partition_order:
-        if product_id in seconds:
-            stretch.append(product_id)
-        elif stretch:
+    for product_id in sorted(seconds, key=positions.__getitem__):
+        if stretch and positions[product_id] != positions[stretch[-1]] + 1:
+            # An unwanted product between: a range must not include it.
             batches += _split(stretch, seconds, target_s, max_products)
-            stretch = []  # an unwanted product between: a range must not include it
+            stretch = []
+        stretch.append(product_id)
     if stretch:
         batches += _split(stretch, seconds, target_s, max_products)
     return batches

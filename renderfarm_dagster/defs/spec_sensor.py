@@ -219,8 +219,11 @@ def spec_inbox_sensor(
             products.name, order.new[start : start + PARTITIONS_PER_ADD]
         )
     rate = render_megapixels_per_s()
-    spec_seconds = {spec.product_id: output_megapixels(spec.parsed.spec) / rate for spec in wanted}
-    batches = plan_batches(order.keys, spec_seconds, target_run_seconds(), max_products_per_run())
+    megapixels = {spec.product_id: output_megapixels(spec.parsed.spec) for spec in wanted}
+    spec_seconds = {product_id: mp / rate for product_id, mp in megapixels.items()}
+    batches = plan_batches(
+        order.positions, spec_seconds, target_run_seconds(), max_products_per_run()
+    )
     by_product = {spec.product_id: spec for spec in wanted}
     run_requests = []
     marks: dict[str, str] = {}
@@ -237,7 +240,7 @@ def spec_inbox_sensor(
             mark = SpecMark(
                 spec.parsed.sha256,
                 spec_versions[spec.key],
-                output_megapixels(spec.parsed.spec),
+                megapixels[spec.product_id],
                 run_key,
                 now,
             )
@@ -325,7 +328,7 @@ def _record_inputs(
 
 @dataclass(frozen=True)
 class _PartitionOrder:
-    keys: list[str]  # every product partition, in the order Dagster ranges use
+    positions: dict[str, int]  # every product partition -> its place in Dagster's ranges
     new: list[str]  # those this tick adds (at the end, in key order)
 
 
@@ -336,10 +339,10 @@ def _partition_order(
 ) -> _PartitionOrder:
     requested = set(spec_products).union(*input_users.values())
     if not requested:
-        return _PartitionOrder([], [])
+        return _PartitionOrder({}, [])
     existing = instance.get_dynamic_partitions(products.name)
     new = sorted(requested.difference(existing))
-    return _PartitionOrder([*existing, *new], new)
+    return _PartitionOrder({key: i for i, key in enumerate([*existing, *new])}, new)
 
 
 def _batch_request(batch: Batch, run_key: str, run_tags: dict[str, str]) -> dg.RunRequest:
@@ -452,7 +455,7 @@ def _requests_for_input_users(
     for (key, sha), users in sorted(input_users.items()):
         seconds = {p: megapixels[p] / rate for p in users}
         for batch in plan_batches(
-            order.keys, seconds, target_run_seconds(), max_products_per_run()
+            order.positions, seconds, target_run_seconds(), max_products_per_run()
         ):
             run_key = batch.run_key(f"{key}@{sha[:16]}", dict.fromkeys(batch.product_ids, sha))
             wanted[run_key] = (batch, key, sha)
