@@ -39,7 +39,11 @@ def _file_version(stat: os.stat_result) -> str:
 # thousand keys per tick from a folder of 100,000 without reading and sorting it every time.
 # A folder's mtime changes when an entry is added, removed or renamed; entries of a folder
 # changed in the last seconds are read again, as mtime may not tick between two quick changes.
+# Only large folders are kept (a small one is read as fast as it is checked), and only the
+# last few read: a long-running process listing many folders does not grow.
 _FRESH_FOLDER_S = 2.0
+_CACHED_FOLDER_MIN_ENTRIES = 1000
+_MAX_CACHED_FOLDERS = 16
 _folder_entries: dict[Path, tuple[tuple[int, int], list[tuple[bytes, str, bool]]]] = {}
 
 
@@ -65,7 +69,11 @@ def _sorted_entries(folder: Path) -> list[tuple[bytes, str, bool]]:
             name = entry.name + "/" if is_folder else entry.name
             entries.append((name.encode("utf-8", "surrogateescape"), entry.name, is_folder))
     entries.sort()
-    _folder_entries[folder] = (identity, entries)
+    _folder_entries.pop(folder, None)
+    if len(entries) >= _CACHED_FOLDER_MIN_ENTRIES:
+        _folder_entries[folder] = (identity, entries)
+        if len(_folder_entries) > _MAX_CACHED_FOLDERS:
+            del _folder_entries[next(iter(_folder_entries))]  # the one kept longest
     return entries
 
 

@@ -60,3 +60,39 @@ def test_opening_a_new_sqlite_file_while_another_writer_holds_it_waits(tmp_path)
     opened = SqliteConnections(path)  # raised "database is locked" before it waited
     assert opened.get().execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert opened.get().execute("SELECT count(*) FROM t").fetchone() == (1,)
+
+
+def test_a_large_folder_listed_from_its_cache_still_sees_every_change(tmp_path):
+    store = LocalObjectStore(tmp_path)
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    names = [f"p{index:05d}.json" for index in range(0, 3000, 2)]  # 1,500: large enough
+    for name in names:
+        (folder / name).write_bytes(b"{}")
+    expected = [f"specs/{name}" for name in names]
+
+    def age_folder():
+        # Older than the seconds within which a folder is always read again.
+        past = os.stat(folder).st_mtime - 10
+        os.utime(folder, (past, past))
+
+    age_folder()
+    assert [s.key for s in store.list("specs/")] == expected
+    # Listed again from the cache, from a start key.
+    assert [s.key for s in store.list("specs/", "specs/p01000.json")][:2] == [
+        "specs/p01002.json",
+        "specs/p01004.json",
+    ]
+    # A file added: the folder's mtime moves (aged here, so that only the change of mtime,
+    # not its recency, makes the listing read the folder again).
+    (folder / "p01001.json").write_bytes(b"{}")
+    age_folder()
+    expected = sorted([*expected, "specs/p01001.json"])
+    assert [s.key for s in store.list("specs/")] == expected
+    # Replaced in place: the folder does not change, the file's listing version does.
+    before = {s.key: s.version for s in store.list("specs/", "specs/p01999.json")}
+    (folder / "p02000.json").write_bytes(b'{"changed": 1}')
+    age_folder()
+    listed = {s.key: s.version for s in store.list("specs/")}
+    assert list(listed) == expected
+    assert listed["specs/p02000.json"] != before["specs/p02000.json"]
