@@ -81,8 +81,8 @@ def drop_specs(bucket: Path, products: int) -> list[str]:
     return valid
 
 
-def products_of_runs(instance) -> tuple[list[list[str]], int]:
-    """The products of every run the spec sensor created, and how many runs that is."""
+def products_of_runs(instance) -> list[list[str]]:
+    """The products of every run the spec sensor created."""
     order = list(instance.get_dynamic_partitions("products"))
     position = {product_id: i for i, product_id in enumerate(order)}
     runs = []
@@ -96,7 +96,7 @@ def products_of_runs(instance) -> tuple[list[list[str]], int]:
         end = position.get(run.tags.get("dagster/asset_partition_range_end", ""))
         if start is not None and end is not None:
             runs.append(order[start : end + 1])
-    return runs, len(runs)
+    return runs
 
 
 def sensor_ticks(instance) -> list[float]:
@@ -160,7 +160,7 @@ def run_drop(products: int, concurrency: int, timeout_s: float) -> dict:
                     # Each look reads every run and partition: not too often, so as not to
                     # slow what it measures (the figure is within this interval).
                     time.sleep(POLL_S)
-                    runs, _ = products_of_runs(instance)
+                    runs = products_of_runs(instance)
                     covered = len({p for run in runs for p in run})
                     print(
                         f"{time.monotonic() - started:6.0f}s: {covered} products in "

@@ -383,7 +383,7 @@ def _sweep(
         )
     }
     if len(listed) == budget:
-        return listed, max(listed), next_at
+        return listed, next(reversed(listed)), next_at  # the last key listed
     return listed, "", now + spec_sweep_interval_s()
 
 
