@@ -80,7 +80,10 @@ def manifest_matches_spec(
             asset=product_manifest,
             partitions_def=products,
             blocking=True,
-            description="Every output the manifest lists exists with the listed size and sha256.",
+            description=(
+                "Every output the manifest lists exists with the listed size and sha256, as the "
+                "store reports them (an S3 HEAD returns the SHA-256 S3 verified on upload)."
+            ),
         ),
         dg.AssetCheckSpec(
             "outputs_are_valid_images",
@@ -89,7 +92,9 @@ def manifest_matches_spec(
             blocking=True,
             description=(
                 "Every output decodes in its requested format and dimensions and is not blank "
-                "(not a single flat colour)."
+                "(not a single flat colour): the renderer decodes each output before storing "
+                "it, an object with the manifest's sha256 holds exactly those bytes, and any "
+                "other object, plus one output per product, is decoded here."
             ),
         ),
     ],
@@ -97,7 +102,7 @@ def manifest_matches_spec(
 def stored_outputs_checks(
     context: dg.AssetCheckExecutionContext, storage: StorageResource
 ) -> Iterator[dg.AssetCheckResult]:
-    # One check step for both: each object is read once and serves both verdicts.
+    # One check step for both: each object is looked at once and serves both verdicts.
     objects = storage.objects()
     integrity, images, checked = [], [], 0
     for product_id in context.op_execution_context.partition_keys:

@@ -13,3 +13,15 @@ class RenderInputError(ValueError):
         self.key = key
         self.reason = reason
         super().__init__(f"{key}: {reason}")
+
+
+class BlankRenditionError(RenderInputError):
+    """A rendition of one flat colour: nothing of the template or its layers shows (a layer
+    drawn over everything, text and shapes in the background colour). Never stored; it fails
+    its product like a bad input."""
+
+    def __init__(self, variant_id: str, output_name: str, template_name: str):
+        super().__init__(
+            f"variant {variant_id} output {output_name}",
+            f"renders blank (a single flat colour) from template {template_name}",
+        )

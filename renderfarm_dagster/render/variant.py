@@ -20,10 +20,17 @@ import pyvips
 from PIL import Image
 
 from renderfarm_dagster.layers import LayerValue
-from renderfarm_dagster.render.errors import RenderInputError
+from renderfarm_dagster.render.errors import BlankRenditionError, RenderInputError
 from renderfarm_dagster.render.layout import PHOTO_SCHEME, layout, placed_images
 from renderfarm_dagster.render.photo import decode_photo, fit_photo, png_for_cairo
-from renderfarm_dagster.render.raster import encode, rasterize, resize
+from renderfarm_dagster.render.raster import (
+    EncodedOutputError,
+    encode,
+    encoded_problems,
+    is_blank,
+    rasterize,
+    resize,
+)
 from renderfarm_dagster.render.template import Template, TemplateError, parse_template
 from renderfarm_dagster.spec import OutputSpec
 
@@ -121,7 +128,8 @@ def render_variant(job: VariantJob) -> list[RenderedOutput]:
     Pillow from the next larger rendition, which is cheaper than going back to the full
     drawing. The chain is always the spec's whole set, whatever is asked for, so an output
     rendered alone (a resumed run) has the same bytes as in a full render.
-    Raises RenderInputError (PhotoError) for a photo or template that cannot be used.
+    Raises RenderInputError (PhotoError) for a photo or template that cannot be used, or
+    (BlankRenditionError) for a rendition of one flat colour.
     """
     template = _template(job.template_name, job.template_svg)
     by_aspect: dict[Fraction, list[OutputSpec]] = defaultdict(list)
@@ -141,13 +149,26 @@ def render_variant(job: VariantJob) -> list[RenderedOutput]:
             image = resize(image, output.width, output.height)
             if output.name not in job.wanted:
                 continue
+            # Both checked here, so that the asset checks need only a stored object's sha256
+            # to know it holds a good image: a rendition of more than one colour, encoded in
+            # the format and size asked for.
+            if is_blank(image):
+                raise BlankRenditionError(job.variant_id, output.name, job.template_name)
+            data = encode(image, output.format, output.effective_quality)
+            problems = encoded_problems(
+                data, output.format, output.width, output.height, pixels=False
+            )
+            if problems:
+                raise EncodedOutputError(
+                    f"{job.product_id}/{job.variant_id}/{output.name}: {'; '.join(problems)}"
+                )
             rendered[output.name] = RenderedOutput(
                 variant_id=job.variant_id,
                 output_name=output.name,
                 format=output.format,
                 width=output.width,
                 height=output.height,
-                data=encode(image, output.format, output.effective_quality),
+                data=data,
                 fingerprint=job.fingerprints[output.name],
             )
     return [rendered[output.name] for output in job.outputs if output.name in job.wanted]

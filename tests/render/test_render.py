@@ -186,3 +186,41 @@ def test_contact_sheet_tiles_every_image_and_has_a_small_preview():
         assert preview.width == 640 and preview.height == round(full.height * 640 / full.width)
     with pytest.raises(ValueError, match="at least one image"):
         contact_sheet([])
+
+
+def test_an_output_that_does_not_decode_as_asked_is_never_handed_over(spec_doc, monkeypatch):
+    from renderfarm_dagster.render import variant as variant_module
+    from renderfarm_dagster.render.raster import EncodedOutputError
+
+    spec = parsed(spec_doc)
+    encode = variant_module.encode
+
+    def wrong_size_jpeg(image, image_format, quality):
+        # An encoder fault: the right format, the wrong dimensions.
+        return encode(image.resize((17, 17)), image_format, quality)
+
+    monkeypatch.setattr(variant_module, "encode", wrong_size_jpeg)
+    with pytest.raises(EncodedOutputError, match=r"test-shoe/red/hero: is 17x17, expected"):
+        render_spec_variant(spec, "red")
+
+
+def test_a_blank_rendition_fails_its_variant_as_a_bad_input_and_is_never_encoded(
+    spec_doc, monkeypatch
+):
+    from renderfarm_dagster.render import variant as variant_module
+    from renderfarm_dagster.render.errors import BlankRenditionError, RenderInputError
+
+    spec = parsed(spec_doc)
+    encoded = []
+    monkeypatch.setattr(
+        variant_module,
+        "rasterize",
+        lambda svg, width, height, images: Image.new("RGB", (width, height), "white"),
+    )
+    monkeypatch.setattr(variant_module, "encode", lambda *args: encoded.append(args))
+    with pytest.raises(BlankRenditionError) as raised:
+        render_spec_variant(spec, "red")
+    assert isinstance(raised.value, RenderInputError)
+    assert raised.value.key == "variant red output hero"
+    assert "renders blank (a single flat colour) from template" in raised.value.reason
+    assert encoded == []
