@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import catalog
-from devkit.postgres import PostgresServer, create_database, running_postgres, server_binaries
+from devkit.postgres import (
+    PostgresServer,
+    create_database,
+    production_instance,
+    running_postgres,
+    server_binaries,
+)
 from devkit.worker_run import launch_worker
 from renderfarm_dagster.catalog.pool import available_cpus
 from renderfarm_dagster.render.variant import renderer_versions
@@ -96,36 +102,21 @@ def fresh(workdir: Path, name: str) -> Path:
 
 def dagster_env(workdir: Path, postgres: PostgresServer | None = None) -> dict[str, str]:
     """A fresh Dagster instance and local deployment, as `make demo` uses: on SQLite, or on a
-    fresh database of `postgres` (the storage production uses, deploy/dagster.yaml)."""
+    fresh database of `postgres` with production's storage block (deploy/dagster.yaml)."""
     home, data = fresh(workdir, "dagster-home"), fresh(workdir, "data")
-    config = ""
+    config, database = "", {}
     if postgres is not None:
-        database = f"bench_{home.name.replace('-', '_')}"
-        create_database(postgres, database)
-        config = json.dumps(
-            {
-                "storage": {
-                    "postgres": {
-                        "postgres_db": {
-                            "hostname": postgres.host,
-                            "port": postgres.port,
-                            "db_name": database,
-                            "username": postgres.user,
-                            "password": postgres.password,
-                            "scheme": "postgresql+psycopg2",
-                        }
-                    }
-                }
-            }
-        )
+        name = f"bench_{home.name.replace('-', '_')}"
+        create_database(postgres, name)
+        config, database = production_instance(postgres, name)
     (home / "dagster.yaml").write_text(config)
     return {
         "DAGSTER_HOME": str(home),
         "RENDERFARM_DATA_DIR": str(data),
         "RENDERFARM_DEPLOYMENT": "local",
-        "PGSSLMODE": "require",
         # As every deployment sets it (README, "Catalog scale").
         "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
+        **database,
     }
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from devkit.ports import free_port
 
+ROOT = Path(__file__).resolve().parent.parent
 USER = "dagster"
 DATABASE = "dagster"
 
@@ -133,3 +134,21 @@ def create_database(server: PostgresServer, name: str) -> None:
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     finally:
         connection.close()
+
+
+def production_instance(server: PostgresServer, database: str) -> tuple[str, dict[str, str]]:
+    """A dagster.yaml stored as production's is, on `database` of `server`: deploy/dagster.yaml's
+    storage block, and the environment variables it reads, as the stack sets them."""
+    import yaml
+
+    production = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())
+    config = yaml.safe_dump({"storage": production["storage"]})
+    environment = {
+        "DAGSTER_PG_HOST": server.host,
+        "DAGSTER_PG_PORT": str(server.port),
+        "DAGSTER_PG_DB": database,
+        "DAGSTER_PG_USERNAME": server.user,
+        "DAGSTER_PG_PASSWORD": server.password,
+        "PGSSLMODE": "require",
+    }
+    return config, environment

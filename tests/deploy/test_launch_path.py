@@ -155,7 +155,7 @@ def submit(instance, request_context, remote_job, partition: str, extra_tags=Non
 def test_runs_launch_on_fargate_spot_through_the_production_instance(aws, production):
     instance, network = production
     assert type(instance.run_launcher) is SpotAwareEcsRunLauncher
-    assert instance.get_ref().run_storage_data.module_name.startswith("dagster_postgres")
+    assert instance.get_ref().storage_data.class_name == "PooledPostgresStorage"
 
     target = ModuleTarget(
         module_name="renderfarm_dagster.definitions",
