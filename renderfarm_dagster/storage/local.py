@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import errno
 import hashlib
 import os
 import tempfile
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
+from stat import S_ISLNK
 
 from renderfarm_dagster.keys import InvalidKeyError, validate_foreign_key, validate_key
 from renderfarm_dagster.sqlite_file import SqliteConnections
@@ -136,11 +138,45 @@ class LocalObjectStore(ObjectStore):
         return ObjectInfo(key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest())
 
     def get(self, key: str) -> bytes:
-        path = self._path(key)
+        validate_foreign_key(key)
         try:
-            return path.read_bytes()
+            with os.fdopen(self._open(key), "rb") as file:
+                return file.read()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise ObjectNotFoundError(key) from None
+
+    def _open(self, key: str) -> int:
+        """The file at `key`, opened for reading one path segment at a time from the bucket's
+        folder without following any symbolic link: a link inside the bucket cannot lead out
+        of it, even one swapped in between a check and the read. Half the cost of resolving
+        the path first (the spec sensor reads thousands of specs a tick)."""
+        *folders, name = key.split("/")
+        directory = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for folder in folders:
+                try:
+                    inner = os.open(
+                        folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=directory
+                    )
+                except NotADirectoryError:
+                    # What O_NOFOLLOW reports for a link where a folder is expected.
+                    if S_ISLNK(os.stat(folder, dir_fd=directory, follow_symlinks=False).st_mode):
+                        raise InvalidKeyError(
+                            f"invalid key {key!r}: {folder} is a symbolic link"
+                        ) from None
+                    raise
+                os.close(directory)
+                directory = inner
+            try:
+                return os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=directory)
+            except OSError as error:
+                if error.errno == errno.ELOOP:  # what O_NOFOLLOW reports for a link
+                    raise InvalidKeyError(
+                        f"invalid key {key!r}: {name} is a symbolic link"
+                    ) from None
+                raise
+        finally:
+            os.close(directory)
 
     def head(self, key: str) -> ObjectInfo | None:
         try:

@@ -5,6 +5,7 @@ import os
 import pytest
 
 from renderfarm_dagster.keys import InvalidKeyError
+from renderfarm_dagster.storage import ObjectNotFoundError
 from renderfarm_dagster.storage.local import LocalObjectStore
 
 
@@ -38,9 +39,14 @@ def test_symlinks_cannot_lead_out_of_the_bucket(tmp_path):
     bucket = tmp_path / "bucket"
     (bucket / "specs").mkdir(parents=True)
     (bucket / "specs" / "link").symlink_to(outside)
+    (bucket / "specs" / "secret.json").symlink_to(outside / "secret.json")
     store = LocalObjectStore(bucket)
-    with pytest.raises(InvalidKeyError):
-        store.get("specs/link/secret.json")
+    for key in ("specs/link/secret.json", "specs/secret.json"):
+        with pytest.raises(InvalidKeyError, match="is a symbolic link"):
+            store.get(key)
+    (bucket / "specs" / "folder").mkdir()
+    with pytest.raises(ObjectNotFoundError):
+        store.get("specs/folder")  # a folder is no object
 
 
 def test_opening_a_new_sqlite_file_while_another_writer_holds_it_waits(tmp_path):
