@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.templates import TemplateNotFoundError, load_template
+from renderfarm_dagster.catalog.threads import in_order
 from renderfarm_dagster.render.template import Template, TemplateError
 from renderfarm_dagster.spec import (
     ParsedSpec,
@@ -152,6 +153,13 @@ def submit_spec(objects: ObjectStore, data: bytes, source: str) -> Submission:
         return Submission(parsed, changed=False)
     objects.put(key, data, "application/json")
     return Submission(parsed, changed=True)
+
+
+def load_specs(objects: ObjectStore, product_ids: Sequence[str]) -> list[ParsedSpec]:
+    """The current specs of registered products, several read at once (catalog/threads.py),
+    in the order of `product_ids`; raises the SpecError of the first that is missing or
+    invalid."""
+    return list(in_order(lambda product_id: load_spec(objects, product_id), product_ids, "spec"))
 
 
 def load_spec(objects: ObjectStore, product_id: str) -> ParsedSpec:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.inbox import load_spec
 from renderfarm_dagster.catalog.rendering import MissingInputError, ProductInputs, load_inputs
+from renderfarm_dagster.catalog.threads import in_order
 from renderfarm_dagster.messaging import PRODUCT_RENDERED, Notifier
 from renderfarm_dagster.render.variant import renderer_versions
 from renderfarm_dagster.spec import ParsedSpec
@@ -164,3 +166,23 @@ def publish_manifest(
     }
     notifier.publish(PRODUCT_RENDERED, notification)
     return PublishedManifest(info, notification)
+
+
+def publish_manifests(
+    product_ids: Sequence[str],
+    objects: ObjectStore,
+    checkpoints: CheckpointStore,
+    notifier: Notifier,
+    run_id: str,
+    run_url: str,
+) -> Iterator[PublishedManifest]:
+    """`publish_manifest` for each product, several at once (catalog/threads.py), yielded in
+    the order of `product_ids`. The first product that raises stops the iteration; products
+    after it may already be published."""
+    return in_order(
+        lambda product_id: publish_manifest(
+            product_id, objects, checkpoints, notifier, run_id, run_url
+        ),
+        product_ids,
+        "manifest",
+    )

@@ -6,8 +6,8 @@ from contextlib import closing
 import dagster as dg
 from pydantic import Field
 
-from renderfarm_dagster.catalog.inbox import load_spec
-from renderfarm_dagster.catalog.manifest import IncompleteRenderError, publish_manifest
+from renderfarm_dagster.catalog.inbox import load_specs
+from renderfarm_dagster.catalog.manifest import IncompleteRenderError, publish_manifests
 from renderfarm_dagster.catalog.pool import RenderPool
 from renderfarm_dagster.catalog.rendering import ProductRenderReport, render_products
 from renderfarm_dagster.defs import tags
@@ -15,8 +15,7 @@ from renderfarm_dagster.defs.interrupts import latched_interrupts
 from renderfarm_dagster.defs.partitions import products
 from renderfarm_dagster.defs.resources import MessagingResource, StorageResource
 from renderfarm_dagster.settings import partitions_per_run, ui_url
-from renderfarm_dagster.spec import ProductSpec, SpecError
-from renderfarm_dagster.storage import ObjectStore
+from renderfarm_dagster.spec import SpecError
 
 # Each backfill run renders up to N products: in production a run is a container whose cold
 # start (image pull, Python, imports) costs more than rendering one small product.
@@ -61,7 +60,10 @@ def rendered_variants(
         )
     # Every spec of the run is read before anything renders: an invalid one fails the run at
     # once, with its errors, instead of after the products before it.
-    specs = [_load_spec(objects, product_id) for product_id in context.partition_keys]
+    try:
+        specs = [parsed.spec for parsed in load_specs(objects, context.partition_keys)]
+    except SpecError as error:
+        raise _spec_failure(error) from None
     reason = context.run.tags.get(tags.REASON)
     if reason:
         context.log.info(f"requested because {reason}")
@@ -135,13 +137,6 @@ def rendered_variants(
     )
 
 
-def _load_spec(objects: ObjectStore, product_id: str) -> ProductSpec:
-    try:
-        return load_spec(objects, product_id).spec
-    except SpecError as error:
-        raise _spec_failure(error) from None
-
-
 def _attempt(run: dg.DagsterRun) -> int:
     raw = run.tags.get(tags.INTERRUPTIONS, "0")
     if not raw.isdigit():
@@ -188,27 +183,28 @@ def product_manifest(
     run_url = f"{ui_url()}/runs/{context.run.run_id}"
     # Read once: each read of a run's dynamic partition keys is a query of the instance.
     product_ids = context.partition_keys
-    for product_id in product_ids:
-        try:
-            published = publish_manifest(
-                product_id, objects, checkpoints, notifier, context.run.run_id, run_url
-            )
-        except SpecError as error:
-            raise _spec_failure(error) from None
-        except IncompleteRenderError as error:
-            raise dg.Failure(description=str(error)) from None
-        notification = published.notification
-        context.add_asset_metadata(
-            {
-                "manifest_key": dg.MetadataValue.path(published.info.key),
-                "manifest_sha256": published.info.sha256,
-                "manifest_bytes": published.info.size,
-                "variants": notification["variants"],
-                "outputs": notification["outputs"],
-                "output_bytes": notification["bytes"],
-            },
-            partition_key=product_id,
-        )
+    published = publish_manifests(
+        product_ids, objects, checkpoints, notifier, context.run.run_id, run_url
+    )
+    try:
+        with closing(published):
+            for product_id, manifest in zip(product_ids, published, strict=True):
+                notification = manifest.notification
+                context.add_asset_metadata(
+                    {
+                        "manifest_key": dg.MetadataValue.path(manifest.info.key),
+                        "manifest_sha256": manifest.info.sha256,
+                        "manifest_bytes": manifest.info.size,
+                        "variants": notification["variants"],
+                        "outputs": notification["outputs"],
+                        "output_bytes": notification["bytes"],
+                    },
+                    partition_key=product_id,
+                )
+    except SpecError as error:
+        raise _spec_failure(error) from None
+    except IncompleteRenderError as error:
+        raise dg.Failure(description=str(error)) from None
     # One line for the step: each manifest is in its partition's materialisation.
     context.log.info(f"wrote {len(product_ids)} manifest(s) and published their notifications")
     return dg.MaterializeResult()

@@ -10,7 +10,6 @@ every tick.
 import json
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 
@@ -33,6 +32,7 @@ from renderfarm_dagster.catalog.inputs import (
     uploaded_inputs,
 )
 from renderfarm_dagster.catalog.spec_marks import SpecMark
+from renderfarm_dagster.catalog.threads import in_order
 from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.jobs import render_catalog_job
 from renderfarm_dagster.defs.partitions import products
@@ -59,8 +59,6 @@ MAX_INPUT_SWEEP_PER_TICK = 200
 MAX_INPUT_USERS_PER_TICK = 4000
 # Changed inputs whose products are still being looked at (the rest wait for a sweep).
 MAX_CHANGES_IN_PROGRESS = 500
-# Concurrent reads of specs: S3 answers each in tens of milliseconds.
-READ_THREADS = 16
 # Partition keys added per statement: SQLite refuses statements with too many parameters.
 PARTITIONS_PER_ADD = 1000
 # The estimate for a product whose spec this sensor never read (nor its size): 25 variants of
@@ -307,8 +305,7 @@ def _read_all(
     """Each spec read and validated, in parallel (bounded), in the order of `spec_keys`."""
     if len(spec_keys) <= 1:
         return [read_inbox_spec(objects, key) for key in spec_keys]
-    with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="spec-read") as pool:
-        return list(pool.map(lambda key: read_inbox_spec(objects, key), spec_keys))
+    return list(in_order(lambda key: read_inbox_spec(objects, key), spec_keys, "spec-read"))
 
 
 def _record_inputs(
@@ -322,8 +319,7 @@ def _record_inputs(
         spec.product_id: current_sha256s(objects, uploaded_inputs(spec.parsed.spec), input_sha256s)
         for spec in wanted
     }
-    with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="index-record") as pool:
-        list(pool.map(lambda item: index.record(*item), inputs.items()))
+    list(in_order(lambda item: index.record(*item), inputs.items(), "index-record"))
 
 
 @dataclass(frozen=True)
