@@ -10,16 +10,21 @@ when its previous change was acted on.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.templates import bundled_names, reject_template, validate_upload
+from renderfarm_dagster.catalog.threads import in_order
 from renderfarm_dagster.render.template import TemplateError
 from renderfarm_dagster.spec import ProductSpec
-from renderfarm_dagster.storage import InputIndex, ObjectNotFoundError, ObjectStore
+from renderfarm_dagster.storage import InputIndex, ObjectInfo, ObjectNotFoundError, ObjectStore
 
 INPUT_PREFIXES = (keys.ASSETS_PREFIX, keys.TEMPLATES_PREFIX)
+# The input index also keeps each photo's listing version and the sha256 it had then, under
+# this prefix (no object key starts with it): a photo listed or notified again at the same
+# version is known without reading it.
+LISTED_PREFIX = "listed:"
 
 
 def is_input_key(key: str) -> bool:
@@ -67,23 +72,43 @@ def current_sha256s(
 
 
 def find_changes(
-    objects: ObjectStore, index: InputIndex, input_keys: Iterable[str]
+    objects: ObjectStore, index: InputIndex, input_versions: Mapping[str, str]
 ) -> InputChanges:
-    """Which of `input_keys` now hold bytes other than those last acted on. Invalid uploaded
-    templates among them are moved to rejected/ instead. Keys that vanished are skipped."""
+    """Which inputs (key -> listing version, "" when not known) now hold bytes other than those
+    last acted on. Invalid uploaded templates among them are moved to rejected/ instead. Keys
+    that vanished are skipped.
+
+    A photo whose listing version is the one recorded when it was last looked at is not read:
+    its sha256 is the one recorded then, so a sweep over unchanged photos reads nothing. Others
+    are looked at several at once (a HEAD each on S3), and their version and sha256 recorded.
+    Templates are always read: they are few, and a changed one is validated from its bytes.
+    """
+    ordered = sorted(input_versions)
+    listed = index.seen([LISTED_PREFIX + key for key in ordered])
     current: dict[str, str] = {}
-    templates: dict[str, bytes] = {}
-    for key in sorted(set(input_keys)):
-        if key.startswith(keys.TEMPLATES_PREFIX):
-            try:
-                templates[key] = objects.get(key)
-            except ObjectNotFoundError:
-                continue
-            current[key] = hashlib.sha256(templates[key]).hexdigest()
+    to_look_at: list[str] = []
+    for key in ordered:
+        known = _ListedPhoto.parse(listed.get(LISTED_PREFIX + key))
+        if known is not None and input_versions[key] and known.version == input_versions[key]:
+            current[key] = known.sha256
         else:
-            info = objects.head(key)
-            if info is not None:
-                current[key] = info.sha256
+            to_look_at.append(key)
+    templates: dict[str, bytes] = {}
+    learned: dict[str, str] = {}
+    for key, looked in zip(
+        to_look_at, in_order(lambda key: _look_at(objects, key), to_look_at, "input"), strict=True
+    ):
+        if looked is None:
+            continue  # vanished
+        if isinstance(looked, bytes):
+            templates[key] = looked
+            current[key] = hashlib.sha256(looked).hexdigest()
+        else:
+            current[key] = looked.sha256
+            if looked.version:
+                listed_photo = _ListedPhoto(looked.version, looked.sha256)
+                learned[LISTED_PREFIX + key] = listed_photo.serialize()
+    index.see(learned)
     seen = index.seen(current)
     changed = {key: sha for key, sha in current.items() if seen.get(key) != sha}
     rejected = []
@@ -95,3 +120,29 @@ def find_changes(
             rejected.append(RejectedTemplate(key, error, reject_template(objects, key, error)))
             del changed[key]
     return InputChanges(changed, rejected, current)
+
+
+def _look_at(objects: ObjectStore, key: str) -> bytes | ObjectInfo | None:
+    """A template's bytes, a photo's sha256 and version; None when nothing is stored there."""
+    if key.startswith(keys.TEMPLATES_PREFIX):
+        try:
+            return objects.get(key)
+        except ObjectNotFoundError:
+            return None
+    return objects.head(key)
+
+
+@dataclass(frozen=True)
+class _ListedPhoto:
+    """A photo's listing version and the sha256 of its bytes at that version."""
+
+    version: str
+    sha256: str
+
+    def serialize(self) -> str:
+        return f"{self.sha256} {self.version}"
+
+    @classmethod
+    def parse(cls, raw: str | None) -> _ListedPhoto | None:
+        sha256, _, version = (raw or "").partition(" ")
+        return cls(version, sha256) if sha256 and version else None

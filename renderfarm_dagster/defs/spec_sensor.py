@@ -53,8 +53,10 @@ SENSOR_NAME = "spec_inbox_sensor"
 # last requested are read, in parallel: a bulk drop of 100,000 specs takes about 25 ticks.
 MAX_MESSAGES_PER_TICK = 4000
 MAX_SWEEP_PER_TICK = 4000
-# Uploaded inputs swept per tick: each is looked at by its sha256 (a HEAD on S3; locally the
-# file is read and hashed), not by its listing version as specs are, so fewer per tick.
+# Uploaded inputs swept per tick. A photo whose listing version is unchanged is not read; a
+# new or changed one is hashed (a HEAD on S3; locally the file is read and hashed), and
+# templates are always read: fewer per tick than specs, so that a pass after many uploads
+# stays a short tick.
 MAX_INPUT_SWEEP_PER_TICK = 200
 MAX_INPUT_USERS_PER_TICK = 4000
 # Changed inputs whose products are still being looked at (the rest wait for a sweep).
@@ -126,7 +128,8 @@ def spec_inbox_sensor(
 
     # Spec keys to look at, each with its listing version ("" when not known).
     spec_versions: dict[str, str] = {}
-    uploaded_inputs_seen: set[str] = set()
+    # Uploaded templates and photos to look at, each with its listing version.
+    input_versions: dict[str, str] = {}
     acks: list[str] = []
     for delivery in queue.receive(MAX_MESSAGES_PER_TICK):
         if isinstance(delivery, Unreadable):
@@ -141,7 +144,7 @@ def spec_inbox_sensor(
             if created.key.startswith(keys.SPECS_PREFIX):
                 spec_versions[created.key] = created.version
             elif is_input_key(created.key):
-                uploaded_inputs_seen.add(created.key)
+                input_versions[created.key] = created.version
         acks.append(delivery.receipt)
 
     objects = storage.objects()
@@ -155,9 +158,11 @@ def spec_inbox_sensor(
         now,
         MAX_INPUT_SWEEP_PER_TICK,
     )
-    uploaded_inputs_seen.update(key for key in swept_inputs if is_input_key(key))
+    input_versions.update(
+        (key, version) for key, version in swept_inputs.items() if is_input_key(key)
+    )
     # Templates first: a spec arriving in the same tick is checked against the new one.
-    changes = find_changes(objects, index, uploaded_inputs_seen)
+    changes = find_changes(objects, index, input_versions)
     input_sha256s = dict(changes.current)  # this tick's heads, shared with the specs below
     for rejected in changes.rejected:
         context.log.warning(

@@ -29,6 +29,9 @@ class ObjectInfo:
     key: str
     size: int
     sha256: str
+    # The listing version (ObjectSummary.version) of exactly these bytes, when the store
+    # reports it with them; "" when not known.
+    version: str = ""
 
 
 def s3_version(etag: str, size: int) -> str:
@@ -51,7 +54,8 @@ class ObjectStore(ABC):
 
     @abstractmethod
     def head(self, key: str) -> ObjectInfo | None:
-        """The object's size and sha256, or None when there is no object at `key`."""
+        """The object's size, sha256 and (when known) listing version, or None when there is
+        no object at `key`."""
 
     @abstractmethod
     def list(self, prefix: str, start_after: str = "") -> Iterator[ObjectSummary]:

@@ -80,7 +80,8 @@ class S3ObjectStore(ObjectStore):
                 f"s3 stored {key} with encryption {response.get('ServerSideEncryption')!r}, "
                 "not aws:kms"
             )
-        return ObjectInfo(key=key, size=len(data), sha256=sha256)
+        version = s3_version(response["ETag"], len(data))
+        return ObjectInfo(key=key, size=len(data), sha256=sha256, version=version)
 
     def get(self, key: str) -> bytes:
         try:
@@ -111,7 +112,14 @@ class S3ObjectStore(ObjectStore):
         # Objects uploaded by others may have no checksum, or a multipart one ("...-3"), which
         # is not the SHA-256 of the bytes: only then is the object read to hash it.
         if checksum and "-" not in checksum:
-            return ObjectInfo(key=key, size=response["ContentLength"], sha256=_b64_to_hex(checksum))
+            size = response["ContentLength"]
+            # One response: the version and the checksum are of the same bytes.
+            return ObjectInfo(
+                key=key,
+                size=size,
+                sha256=_b64_to_hex(checksum),
+                version=s3_version(response["ETag"], size),
+            )
         try:
             data = self.get(key)
         except ObjectNotFoundError:

@@ -131,11 +131,15 @@ class LocalObjectStore(ObjectStore):
         try:
             with os.fdopen(handle, "wb") as file:
                 file.write(data)
+                file.flush()
+                # The renamed file keeps this inode and mtime: the version it is listed with.
+                version = _file_version(os.fstat(file.fileno()))
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        return ObjectInfo(key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+        sha256 = hashlib.sha256(data).hexdigest()
+        return ObjectInfo(key=key, size=len(data), sha256=sha256, version=version)
 
     def get(self, key: str) -> bytes:
         validate_foreign_key(key)
@@ -179,11 +183,17 @@ class LocalObjectStore(ObjectStore):
             os.close(directory)
 
     def head(self, key: str) -> ObjectInfo | None:
+        validate_foreign_key(key)
         try:
-            data = self.get(key)
-        except ObjectNotFoundError:
+            with os.fdopen(self._open(key), "rb") as file:
+                # The version of the file opened: a put meanwhile replaces it with a new inode.
+                version = _file_version(os.fstat(file.fileno()))
+                data = file.read()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
-        return ObjectInfo(key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+        return ObjectInfo(
+            key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest(), version=version
+        )
 
     def list(self, prefix: str, start_after: str = "") -> Iterator[ObjectSummary]:
         # The deepest folder the prefix names is where the walk starts.

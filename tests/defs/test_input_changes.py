@@ -83,6 +83,48 @@ def test_a_changed_photo_requests_exactly_the_products_showing_it_once(driver, c
     assert driver.launched_partitions() == ["jacket-a", "jacket-a", "jacket-b", "jacket-b", "shoe"]
 
 
+class CountingPhotoReads:
+    """An object store that counts reads and HEADs of photos."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.looked_at: list[str] = []
+
+    def get(self, key):
+        self._count(key)
+        return self._inner.get(key)
+
+    def head(self, key):
+        self._count(key)
+        return self._inner.head(key)
+
+    def _count(self, key):
+        if key.startswith("assets/"):
+            self.looked_at.append(key)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def test_idle_sweeps_look_at_no_unchanged_photo(instance, storage, messaging, catalog, monkeypatch):
+    counting = CountingPhotoReads(catalog)
+    monkeypatch.setattr(type(storage), "objects", lambda self: counting)
+    driver = SensorDriver(spec_inbox_sensor, instance, {"storage": storage, "messaging": messaging})
+    driver.tick()
+    counting.looked_at.clear()
+    # The local deployment sweeps assets/ on every tick: each sweep lists, and reads nothing.
+    for _ in range(3):
+        assert driver.tick().run_requests == []
+    assert counting.looked_at == []
+    # Changed in place: the next sweep looks at it alone and requests its products.
+    catalog.put("assets/shoe.png", SHOE_PHOTO + b"\0", "image/png")
+    assert partitions(driver.tick(), driver) == ["shoe"]
+    assert counting.looked_at == ["assets/shoe.png"]
+    counting.looked_at.clear()
+    assert driver.tick().run_requests == []
+    assert counting.looked_at == []
+
+
 def test_a_changed_template_requests_every_product_using_it(driver, catalog):
     driver.tick()
     catalog.put("templates/lookbook.svg", LOOKBOOK.replace(b"#2a9d8f", b"#e76f51"), "image/svg")

@@ -86,6 +86,17 @@ def test_listing_versions_tell_a_replaced_object_from_an_unchanged_one(object_st
     assert second["specs/b.json"] == first["specs/b.json"]
 
 
+def test_head_reports_the_listing_version_of_the_bytes_it_hashed(object_store):
+    object_store.put("assets/a.jpg", b"one", "image/jpeg")
+    head = object_store.head("assets/a.jpg")
+    (listed,) = object_store.list("assets/")
+    assert head.version == listed.version and head.sha256 == hashlib.sha256(b"one").hexdigest()
+    object_store.put("assets/a.jpg", b"uno", "image/jpeg")
+    replaced = object_store.head("assets/a.jpg")
+    (relisted,) = object_store.list("assets/")
+    assert replaced.version == relisted.version != head.version
+
+
 def test_a_listing_sees_keys_added_and_removed_between_two_listings(object_store):
     names = [f"specs/p{index:03d}.json" for index in range(0, 40, 2)]
     for key in names:
