@@ -12,6 +12,7 @@ from renderfarm_dagster.catalog.pool import RenderPool
 from renderfarm_dagster.catalog.rendering import ProductRenderReport, render_products
 from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.interrupts import latched_interrupts
+from renderfarm_dagster.defs.partition_metadata import PartitionMetadata
 from renderfarm_dagster.defs.partitions import products
 from renderfarm_dagster.defs.resources import MessagingResource, StorageResource
 from renderfarm_dagster.settings import partitions_per_run, ui_url
@@ -60,10 +61,13 @@ def rendered_variants(
         )
     # Every spec of the run is read before anything renders: an invalid one fails the run at
     # once, with its errors, instead of after the products before it.
+    # Read once: each read of a run's dynamic partition keys is a query of every key.
+    product_ids = context.partition_keys
     try:
-        specs = [parsed.spec for parsed in load_specs(objects, context.partition_keys)]
+        specs = [parsed.spec for parsed in load_specs(objects, product_ids)]
     except SpecError as error:
         raise _spec_failure(error) from None
+    partition_metadata = PartitionMetadata(context, product_ids)
     reason = context.run.tags.get(tags.REASON)
     if reason:
         context.log.info(f"requested because {reason}")
@@ -102,9 +106,9 @@ def rendered_variants(
                     f"in {report.duration_s:.1f}s"
                 )
                 # Each partition's materialisation shows its own product, not the run's.
-                context.add_asset_metadata(
+                partition_metadata.add(
+                    report.product_id,
                     {**_render_metadata(report), **({"reason": reason} if reason else {})},
-                    partition_key=report.product_id,
                 )
                 rendered += report.rendered
     except dg.DagsterExecutionInterruptedError:
@@ -181,8 +185,9 @@ def product_manifest(
     objects, checkpoints = storage.objects(), storage.checkpoints()
     notifier = messaging.notifier()
     run_url = f"{ui_url()}/runs/{context.run.run_id}"
-    # Read once: each read of a run's dynamic partition keys is a query of the instance.
+    # Read once: each read of a run's dynamic partition keys is a query of every key.
     product_ids = context.partition_keys
+    partition_metadata = PartitionMetadata(context, product_ids)
     published = publish_manifests(
         product_ids, objects, checkpoints, notifier, context.run.run_id, run_url
     )
@@ -190,7 +195,8 @@ def product_manifest(
         with closing(published):
             for product_id, manifest in zip(product_ids, published, strict=True):
                 notification = manifest.notification
-                context.add_asset_metadata(
+                partition_metadata.add(
+                    product_id,
                     {
                         "manifest_key": dg.MetadataValue.path(manifest.info.key),
                         "manifest_sha256": manifest.info.sha256,
@@ -199,7 +205,6 @@ def product_manifest(
                         "outputs": notification["outputs"],
                         "output_bytes": notification["bytes"],
                     },
-                    partition_key=product_id,
                 )
     except SpecError as error:
         raise _spec_failure(error) from None
