@@ -115,12 +115,11 @@ def _wait_until_accepting(binaries: Path, port: int, server: subprocess.Popen) -
     raise RuntimeError(f"postgres did not accept connections on port {port} within 30 s")
 
 
-def create_database(server: PostgresServer, name: str) -> None:
-    """A new, empty database on `server` (one per Dagster instance measured)."""
+def connect(server: PostgresServer):
+    """A psycopg2 connection to `server`'s own database, over TLS."""
     import psycopg2
-    from psycopg2 import sql
 
-    connection = psycopg2.connect(
+    return psycopg2.connect(
         host=server.host,
         port=server.port,
         user=server.user,
@@ -128,6 +127,13 @@ def create_database(server: PostgresServer, name: str) -> None:
         dbname=server.database,
         sslmode="require",
     )
+
+
+def create_database(server: PostgresServer, name: str) -> None:
+    """A new, empty database on `server` (one per Dagster instance measured)."""
+    from psycopg2 import sql
+
+    connection = connect(server)
     try:
         connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
         with connection.cursor() as cursor:

@@ -1,22 +1,14 @@
 """Production's Dagster storage (deploy/dagster.yaml) keeps its PostgreSQL connections open."""
 
 import dagster as dg
-import psycopg2
 
-from devkit.postgres import create_database, production_instance
+from devkit.postgres import connect, create_database, production_instance
 from renderfarm_dagster.instance_storage import PooledPostgresStorage
 
 
 def backends(postgres, database: str) -> set[int]:
     """The server processes serving `database`: one per open connection."""
-    connection = psycopg2.connect(
-        host=postgres.host,
-        port=postgres.port,
-        user=postgres.user,
-        password=postgres.password,
-        dbname=postgres.database,
-        sslmode="require",
-    )
+    connection = connect(postgres)
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,))
