@@ -28,6 +28,7 @@ from pydantic import (
 from renderfarm_dagster.formats import FORMATS
 from renderfarm_dagster.keys import ID_PATTERN, validate_asset_key
 from renderfarm_dagster.layers import LayerValue
+from renderfarm_dagster.market import format_price, market
 from renderfarm_dagster.render.template import Template
 
 MAX_SPEC_BYTES = 1024 * 1024
@@ -100,6 +101,17 @@ Colour = Annotated[str, AfterValidator(_check_colour)]
 Text = Annotated[str, Field(max_length=200), AfterValidator(_check_text)]
 
 
+def _check_locale(value: str) -> str:
+    market(value)  # raises UnknownMarketError, a ValueError naming the tag
+    return value
+
+
+# A market, as a BCP 47 locale tag CLDR knows (`de-DE`): how its prices are written.
+LocaleTag = Annotated[str, Field(max_length=35), AfterValidator(_check_locale)]
+# Prices of a spec that names no locale are written as in English.
+DEFAULT_LOCALE = "en"
+
+
 def _check_amount(value: str) -> str:
     if not AMOUNT_PATTERN.fullmatch(value):
         raise ValueError('not a decimal amount such as "89.00"')
@@ -129,8 +141,13 @@ class Price(_Strict):
     currency: Annotated[str, AfterValidator(_check_currency)]
 
     def display(self) -> str:
+        """Version 1's own format (kept: version 1 specs render as they always have)."""
         symbol = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}.get(self.currency)
         return f"{symbol}{self.amount}" if symbol else f"{self.amount} {self.currency}"
+
+    def format(self, locale: str) -> str:
+        """As the market `locale` writes it, from CLDR's data (renderfarm_dagster/market.py)."""
+        return format_price(self.amount, self.currency, locale)
 
 
 class Colours(_Strict):
@@ -228,6 +245,8 @@ class LayerSetting(_Strict):
     """A spec's setting of one template layer: one of text, image (with fit, focal) or color."""
 
     text: Text | None = None
+    # A text layer showing a price, written in the variant's market format.
+    price: Price | None = None
     image: Annotated[str, AfterValidator(_check_asset_key)] | None = None
     fit: Literal["cover", "contain"] | None = None
     focal: (
@@ -246,6 +265,7 @@ class LayerSetting(_Strict):
             kind
             for kind, present in (
                 ("text", self.text is not None),
+                ("price", self.price is not None),
                 ("image", self.image is not None or self.fit or self.focal),
                 ("color", self.color is not None),
             )
@@ -255,9 +275,10 @@ class LayerSetting(_Strict):
             raise ValueError(f"sets {' and '.join(kinds)}: a layer is one kind")
         return self
 
-    def value(self) -> LayerValue:
+    def value(self, locale: str = DEFAULT_LOCALE) -> LayerValue:
+        """The layer's value; a price is written as the market `locale` writes it."""
         return LayerValue(
-            text=self.text,
+            text=self.price.format(locale) if self.price is not None else self.text,
             image=self.image,
             fit=self.fit,
             focal=(self.focal[0], self.focal[1]) if self.focal else None,
@@ -273,6 +294,7 @@ Layers = Annotated[
 
 class VariantV2(_Strict):
     variant_id: Id
+    locale: LocaleTag | None = None  # this variant's market, over the product's
     layers: Layers = {}
 
 
@@ -280,15 +302,19 @@ class ProductSpecV2(_WithVariants, _Strict):
     spec_version: Literal[2]
     product_id: Id
     template: Id
+    locale: LocaleTag | None = None  # the market of every variant that names none
     layers: Layers = {}
     variants: Annotated[list[VariantV2], Field(min_length=1, max_length=500)]
     outputs: Annotated[list[OutputSpec], Field(min_length=1, max_length=8)]
 
     def layer_values(self, variant_id: str) -> dict[str, LayerValue]:
-        """Product-level layers, with the variant's settings over them field by field."""
-        values = {name: setting.value() for name, setting in self.layers.items()}
-        for name, setting in self.variant(variant_id).layers.items():
-            values[name] = setting.value().over(values.get(name, LayerValue()))
+        """Product-level layers, with the variant's settings over them field by field; prices
+        in the variant's market format."""
+        variant = self.variant(variant_id)
+        locale = variant.locale or self.locale or DEFAULT_LOCALE
+        values = {name: setting.value(locale) for name, setting in self.layers.items()}
+        for name, setting in variant.layers.items():
+            values[name] = setting.value(locale).over(values.get(name, LayerValue()))
         return values
 
     def photo_keys(self) -> set[str]:
