@@ -2,10 +2,10 @@
 `dagster-daemon` and run queue, with run launching replaced by a simulated ECS launcher.
 
 Measured, from the first upload of the drop onto a running daemon: how long until every valid
-product is in a queued run, the runs created, and the
-sensor's ticks. Simulated (devkit/simulated_ecs.py): the task-hours those runs bill on Fargate
-Spot, the share of it spent rendering and the cost per 1,000 products, beside the same products
-run one run per product (the design before batching). Render time per product comes from
+product is in a queued run, the runs created, and the sensor's ticks. Simulated
+(devkit/simulated_ecs.py): the task-hours those runs bill on Fargate Spot, the share of it spent
+rendering and the cost per 1,000 products, beside the same products run one run per product
+(the design before batching). Render time per product comes from
 `make bench`'s single-process throughput (bench/results.json). Exits 1 when a target is missed.
 """
 

@@ -92,9 +92,10 @@ def manifest_matches_spec(
             blocking=True,
             description=(
                 "Every output decodes in its requested format and dimensions and is not blank "
-                "(not a single flat colour): the renderer decodes each output before storing "
-                "it, an object with the manifest's sha256 holds exactly those bytes, and any "
-                "other object, plus one output per product, is decoded here."
+                "(not a single flat colour): the renderer refuses a blank rendition and checks "
+                "each encoding's format and size before storing it, an object with the "
+                "manifest's sha256 holds exactly those bytes, and any other object, plus one "
+                "output per product, is decoded here."
             ),
         ),
     ],

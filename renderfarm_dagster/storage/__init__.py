@@ -162,7 +162,8 @@ class InputIndex(ABC):
     @abstractmethod
     def seen(self, input_keys: Collection[str]) -> dict[str, str]:
         """What each key was last acted on as (absent: never): an input's sha256; for a spec,
-        the spec sensor's mark (catalog/spec_marks.py)."""
+        the spec sensor's mark (catalog/spec_marks.py); under `listed:<photo key>`, the
+        photo's listing version and sha256 when last looked at (catalog/inputs.py)."""
 
     @abstractmethod
     def see(self, sha256s: Mapping[str, str]) -> None:

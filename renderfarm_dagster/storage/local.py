@@ -142,10 +142,17 @@ class LocalObjectStore(ObjectStore):
         return ObjectInfo(key=key, size=len(data), sha256=sha256, version=version)
 
     def get(self, key: str) -> bytes:
+        data, _ = self._read(key)
+        return data
+
+    def _read(self, key: str) -> tuple[bytes, str]:
+        """The bytes at `key` and the listing version of exactly those bytes (the opened
+        file's: a put meanwhile replaces the file with a new inode)."""
         validate_foreign_key(key)
         try:
             with os.fdopen(self._open(key), "rb") as file:
-                return file.read()
+                version = _file_version(os.fstat(file.fileno()))
+                return file.read(), version
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise ObjectNotFoundError(key) from None
 
@@ -183,13 +190,9 @@ class LocalObjectStore(ObjectStore):
             os.close(directory)
 
     def head(self, key: str) -> ObjectInfo | None:
-        validate_foreign_key(key)
         try:
-            with os.fdopen(self._open(key), "rb") as file:
-                # The version of the file opened: a put meanwhile replaces it with a new inode.
-                version = _file_version(os.fstat(file.fileno()))
-                data = file.read()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            data, version = self._read(key)
+        except ObjectNotFoundError:
             return None
         return ObjectInfo(
             key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest(), version=version
