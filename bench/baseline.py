@@ -41,7 +41,7 @@ def render_variant(
         outputs = [o for o in spec.outputs if Fraction(o.width, o.height) == aspect]
         largest = max(outputs, key=lambda o: o.width * o.height)
         png = cairosvg.svg2png(
-            bytestring=layout(template, without_photos, aspect),
+            bytestring=layout(template, without_photos, aspect).svg,
             output_width=largest.width,
             output_height=largest.height,
         )

@@ -12,6 +12,7 @@ PREVIEWS_PREFIX = "previews/"
 REJECTED_PREFIX = "rejected/"
 TEMPLATES_PREFIX = "templates/"
 ASSETS_PREFIX = "assets/"
+FONTS_PREFIX = "fonts/"
 MAX_KEY_LENGTH = 1024
 
 # A key we write is segments of the id alphabet, each with optional dot-separated extensions.
@@ -22,6 +23,8 @@ ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}(\.[a-z0-9]{1,16}){0,4}")
 _SPEC_KEY = re.compile(r"specs/([a-z0-9][a-z0-9_-]{0,63})\.json")
 _TEMPLATE_KEY = re.compile(r"templates/([a-z0-9][a-z0-9_-]{0,63})\.svg")
+# Brand font files: an id and the format's extension (acme-sans-bold.otf), as for templates.
+_FONT_KEY = re.compile(r"fonts/([a-z0-9][a-z0-9_-]{0,63}\.(?:ttf|otf))")
 # Photo names are the user's own (capitals, dots): segments of a safe alphabet, no "." or "..",
 # a photo extension at the end.
 _ASSET_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -91,6 +94,22 @@ def template_name_from_key(key: str) -> str | None:
     return match.group(1) if match else None
 
 
+def font_key(file_name: str) -> str:
+    key = f"{FONTS_PREFIX}{file_name}"
+    if _FONT_KEY.fullmatch(key) is None:
+        raise InvalidKeyError(
+            f"invalid font file name {file_name!r}: 1 to 64 of a-z, 0-9, '-' and '_', then .ttf "
+            "or .otf"
+        )
+    return key
+
+
+def font_file_from_key(key: str) -> str | None:
+    """The file name a key names, or None when the key is not `fonts/<name>.ttf|otf`."""
+    match = _FONT_KEY.fullmatch(key)
+    return match.group(1) if match else None
+
+
 def _check_id(value: str, what: str) -> str:
     if not ID_PATTERN.fullmatch(value):
         raise InvalidKeyError(f"invalid {what} {value!r}")
@@ -120,6 +139,17 @@ def manifest_key(product_id: str) -> str:
 
 def preview_key(product_id: str) -> str:
     return f"{PREVIEWS_PREFIX}{_check_id(product_id, 'product_id')}.jpg"
+
+
+def rejected_font_key(upload_key: str) -> str:
+    """Where an uploaded font that was refused goes: rejected/fonts/<name>, its own name when
+    it is a valid one, else reduced to the id alphabet with a hash of the original key."""
+    name = font_file_from_key(upload_key)
+    if name is None:
+        stem = re.sub(r"[^a-z0-9_-]+", "-", upload_key.removeprefix(FONTS_PREFIX).lower())
+        digest = hashlib.sha256(upload_key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        name = f"{stem.strip('-_')[:40] or 'font'}-{digest}.font"
+    return validate_key(f"{REJECTED_PREFIX}{FONTS_PREFIX}{name}")
 
 
 def rejected_name(upload_key: str) -> str:

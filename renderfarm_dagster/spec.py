@@ -224,6 +224,9 @@ class ProductSpecV1(_WithVariants, _Strict):
     def photo_keys(self) -> set[str]:
         return set()
 
+    def locale_of(self, variant_id: str) -> str:
+        return DEFAULT_LOCALE
+
 
 def _check_layer_id(value: str) -> str:
     if not LAYER_ID_PATTERN.fullmatch(value):
@@ -311,11 +314,15 @@ class ProductSpecV2(_WithVariants, _Strict):
         """Product-level layers, with the variant's settings over them field by field; prices
         in the variant's market format."""
         variant = self.variant(variant_id)
-        locale = variant.locale or self.locale or DEFAULT_LOCALE
+        locale = self.locale_of(variant_id)
         values = {name: setting.value(locale) for name, setting in self.layers.items()}
         for name, setting in variant.layers.items():
             values[name] = setting.value(locale).over(values.get(name, LayerValue()))
         return values
+
+    def locale_of(self, variant_id: str) -> str:
+        """The variant's market: its own locale, else the product's, else English."""
+        return self.variant(variant_id).locale or self.locale or DEFAULT_LOCALE
 
     def photo_keys(self) -> set[str]:
         settings = [*self.layers.values()]

@@ -64,12 +64,23 @@ def spec_bytes(doc: dict) -> bytes:
     return json.dumps(doc).encode("utf-8")
 
 
-def svg_of(spec, variant_id: str, aspect: Fraction = Fraction(1)) -> bytes:
-    """The SVG document a variant of a spec on a bundled template is drawn from."""
+def layout_of(spec, variant_id: str, aspect: Fraction = Fraction(1)):
+    """The layout (SVG document and set text) a variant of a spec on a bundled template is
+    drawn from."""
     from renderfarm_dagster.catalog.templates import bundled_template
     from renderfarm_dagster.render.layout import layout
 
-    return layout(bundled_template(spec.template).template, spec.layer_values(variant_id), aspect)
+    return layout(
+        bundled_template(spec.template).template,
+        spec.layer_values(variant_id),
+        aspect,
+        language=spec.locale_of(variant_id),
+    )
+
+
+def svg_of(spec, variant_id: str, aspect: Fraction = Fraction(1)) -> bytes:
+    """The SVG document a variant of a spec on a bundled template is drawn from."""
+    return layout_of(spec, variant_id, aspect).svg
 
 
 def bundled_job(spec, variant_id: str, wanted: tuple[str, ...] | None = None):

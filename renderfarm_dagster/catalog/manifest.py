@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from renderfarm_dagster import keys
+from renderfarm_dagster.catalog.fonts import FontCatalogSource
 from renderfarm_dagster.catalog.inbox import load_spec
 from renderfarm_dagster.catalog.rendering import MissingInputError, ProductInputs, load_inputs
 from renderfarm_dagster.catalog.threads import in_order
@@ -140,6 +141,7 @@ def publish_manifest(
     notifier: Notifier,
     run_id: str,
     run_url: str,
+    fonts: FontCatalogSource | None = None,
 ) -> PublishedManifest:
     """Write the manifest of a fully rendered product from its current spec and checkpoints,
     then announce it.
@@ -149,7 +151,7 @@ def publish_manifest(
     """
     parsed = load_spec(objects, product_id)
     try:
-        inputs = load_inputs(parsed.spec, objects)
+        inputs = load_inputs(parsed.spec, objects, fonts)
     except MissingInputError as error:
         raise IncompleteRenderError(f"{product_id}: {error}") from None
     manifest = build_manifest(parsed, inputs, checkpoints.read(product_id))
@@ -179,9 +181,10 @@ def publish_manifests(
     """`publish_manifest` for each product, several at once (catalog/threads.py), yielded in
     the order of `product_ids`. The first product that raises stops the iteration; products
     after it may already be published."""
+    fonts = FontCatalogSource(objects)  # fonts/ listed once for all of them
     return in_order(
         lambda product_id: publish_manifest(
-            product_id, objects, checkpoints, notifier, run_id, run_url
+            product_id, objects, checkpoints, notifier, run_id, run_url, fonts
         ),
         product_ids,
         "manifest",

@@ -9,6 +9,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from renderfarm_dagster import keys
+from renderfarm_dagster.catalog.fonts import (
+    FontCatalog,
+    FontCatalogSource,
+    UploadedFont,
+    brand_families,
+    check_families,
+)
 from renderfarm_dagster.catalog.pool import RenderPool
 from renderfarm_dagster.catalog.templates import (
     TemplateNotFoundError,
@@ -64,15 +71,22 @@ class ProductRenderReport:
 
 @dataclass(frozen=True)
 class ProductInputs:
-    """A product's spec with the objects it names: its template, and its photos' sha256."""
+    """A product's spec with the objects it names: its template, its photos' sha256 and the
+    brand fonts its template names."""
 
     spec: ProductSpec
     template: TemplateSource
     photo_sha256: dict[str, str]
+    fonts: tuple[UploadedFont, ...] = ()
 
     def fingerprint(self, variant_id: str, output: OutputSpec) -> str:
         return render_fingerprint(
-            self.template.sha256, self.spec.layer_values(variant_id), self.photo_sha256, output
+            self.template.sha256,
+            self.spec.layer_values(variant_id),
+            self.photo_sha256,
+            output,
+            self.spec.locale_of(variant_id),
+            {font.key: font.face.sha256 for font in self.fonts},
         )
 
     def sha256s(self) -> dict[str, str]:
@@ -82,7 +96,12 @@ class ProductInputs:
             if self.template.bundled
             else keys.template_key(self.template.name)
         )
-        return {template: self.template.sha256, **dict(sorted(self.photo_sha256.items()))}
+        fonts = {font.key: font.face.sha256 for font in self.fonts}
+        return {
+            template: self.template.sha256,
+            **dict(sorted(self.photo_sha256.items())),
+            **dict(sorted(fonts.items())),
+        }
 
 
 class MissingInputError(LookupError):
@@ -93,21 +112,30 @@ class MissingInputError(LookupError):
         super().__init__(f"{key}: {reason}")
 
 
-def load_inputs(spec: ProductSpec, objects: ObjectStore) -> ProductInputs:
-    """The template and photo identities a spec's render depends on (photos are not read)."""
+def load_inputs(
+    spec: ProductSpec, objects: ObjectStore, fonts: Callable[[], FontCatalog] | None = None
+) -> ProductInputs:
+    """The template and photo identities a spec's render depends on (photos are not read), and
+    the brand fonts its template names (read, from `fonts`: fonts/ as a run first listed it).
+    """
+    fonts = fonts or FontCatalogSource(objects)
     try:
         template = load_template(objects, spec.template)
+        check_families(template.template, fonts, f"template {spec.template}")
     except TemplateNotFoundError as error:
         raise MissingInputError(f"template {spec.template}", str(error)) from None
     except TemplateError as error:
         raise MissingInputError(f"template {spec.template}", f"invalid: {error}") from None
+    brand_fonts = (
+        fonts().for_template(template.template) if brand_families(template.template) else ()
+    )
     photos = {}
     for key in sorted(spec.photo_keys()):
         info = objects.head(key)
         if info is None:
             raise MissingInputError(key, "no photo stored at this key")
         photos[key] = info.sha256
-    return ProductInputs(spec, template, photos)
+    return ProductInputs(spec, template, photos, brand_fonts)
 
 
 def plan(
@@ -188,6 +216,8 @@ def variant_job(
         fingerprints={
             o.name: inputs.fingerprint(variant_id, o) for o in outputs if o.name in wanted
         },
+        language=spec.locale_of(variant_id),
+        fonts=tuple(font.for_render() for font in inputs.fonts),
     )
 
 
@@ -234,11 +264,14 @@ def render_products(
     """
     drawing: dict[str, _Progress] = {}
     finished: deque[_Progress] = deque()
+    # fonts/ is listed once per call, when the first product whose template names a brand
+    # font comes: a font uploaded meanwhile is the sensor's to act on.
+    fonts = FontCatalogSource(objects)
 
     def variant_jobs() -> Iterator[VariantJob | VariantFailure]:
         # Runs in this process whenever the pool has room for another variant.
         for spec in specs:
-            progress = _start(spec, objects, checkpoints, log)
+            progress = _start(spec, objects, checkpoints, fonts, log)
             if progress.to_render:
                 drawing[spec.product_id] = progress
             else:
@@ -308,6 +341,7 @@ def _start(
     spec: ProductSpec,
     objects: ObjectStore,
     checkpoints: CheckpointStore,
+    fonts: FontCatalogSource,
     log: Callable[[str], None],
 ) -> _Progress:
     started = time.monotonic()
@@ -317,7 +351,7 @@ def _start(
         outputs=len(spec.variants) * len(spec.outputs),
     )
     try:
-        inputs = load_inputs(spec, objects)
+        inputs = load_inputs(spec, objects, fonts)
     except MissingInputError as error:
         report.failures[error.key] = error.reason
         log(f"{spec.product_id}: cannot render: {error}")

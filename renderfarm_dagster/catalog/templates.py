@@ -13,6 +13,11 @@ from dataclasses import dataclass
 from importlib import resources
 
 from renderfarm_dagster import keys
+from renderfarm_dagster.catalog.fonts import (
+    FontCatalog,
+    FontCatalogSource,
+    check_families,
+)
 from renderfarm_dagster.render.template import (
     Template,
     TemplateError,
@@ -76,22 +81,31 @@ def load_template(objects: ObjectStore, name: str) -> TemplateSource:
 
 @functools.lru_cache(maxsize=64)
 def _parsed(data: bytes, source: str, name: str) -> Template:
-    return parse_template(data, source, name)
+    # Its brand fonts are checked against the catalog's fonts where it is used
+    # (catalog/rendering.load_inputs): they may have changed since it was uploaded.
+    return parse_template(data, source, name, brand_families=None)
 
 
-def validate_upload(data: bytes, source: str, name: str) -> Template:
-    """An uploaded template, validated; raises TemplateError naming element and line."""
+def validate_upload(
+    data: bytes, source: str, name: str, fonts: FontCatalogSource | None = None
+) -> Template:
+    """An uploaded template, validated; raises TemplateError naming element and line.
+
+    Each font family it names must be bundled or among `fonts` (the catalog's brand fonts).
+    """
     if name in bundled_names():
         raise TemplateError(
             source,
             [TemplateProblem(0, "", f"{name!r} is a bundled template's name: choose another")],
         )
-    return parse_template(data, source, name)
+    template = parse_template(data, source, name, brand_families=None)
+    check_families(template, fonts or (lambda: FontCatalog(())), source)
+    return template
 
 
 def submit_template(objects: ObjectStore, data: bytes, source: str, name: str) -> bool:
     """Validate a template file and store it at templates/<name>.svg; False when unchanged."""
-    validate_upload(data, source, name)
+    validate_upload(data, source, name, FontCatalogSource(objects))
     key = keys.template_key(name)
     current = objects.head(key)
     if current is not None and current.sha256 == hashlib.sha256(data).hexdigest():

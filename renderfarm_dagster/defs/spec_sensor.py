@@ -26,6 +26,7 @@ from renderfarm_dagster.catalog.inbox import (
 )
 from renderfarm_dagster.catalog.inputs import (
     INPUT_PREFIXES,
+    TemplateFonts,
     current_sha256s,
     find_changes,
     is_input_key,
@@ -109,12 +110,13 @@ class SpecSensorCursor:
     minimum_interval_seconds=10,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Reacts to uploads under specs/, templates/ and assets/: S3 notifications from the "
+        "Reacts to uploads under specs/, templates/, fonts/ and assets/: S3 notifications from the "
         "spec queue, plus bounded sweeps for any notification that never arrived. A new or "
         "changed spec registers its product partition and requests a render run (the run key "
-        "holds the spec's sha256, so an unchanged spec requests nothing); an invalid spec or "
-        "template is moved to rejected/ with an .error.json report; a changed template or "
-        "photo requests the products that use it (the run's renderfarm/reason tag says which)."
+        "holds the spec's sha256, so an unchanged spec requests nothing); an invalid spec, "
+        "template or font is moved to rejected/ with an .error.json report; a changed template, "
+        "font or photo requests the products that use it (the run's renderfarm/reason tag says "
+        "which)."
     ),
 )
 def spec_inbox_sensor(
@@ -320,8 +322,11 @@ def _record_inputs(
     input_sha256s: dict[str, str],
 ) -> None:
     """Each requested product's uploaded inputs, with the sha256 it is requested with."""
+    font_keys = TemplateFonts(objects)
     inputs = {
-        spec.product_id: current_sha256s(objects, uploaded_inputs(spec.parsed.spec), input_sha256s)
+        spec.product_id: current_sha256s(
+            objects, uploaded_inputs(spec.parsed.spec, font_keys), input_sha256s
+        )
         for spec in wanted
     }
     list(in_order(lambda item: index.record(*item), inputs.items(), "index-record"))

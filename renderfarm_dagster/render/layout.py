@@ -1,6 +1,6 @@
 """A template filled with one variant's layer values, as the SVG document cairosvg draws.
 
-Text reaches the document only as element text, which ElementTree escapes on serialisation;
+Text reaches the document only as glyph outlines (render/typeset.py), never as markup;
 colours are validated #rrggbb; a photo is an <image> whose href names a layer (`photo:<id>`),
 which only the rasteriser's fetcher resolves, to pixels the catalog layer handed over.
 """
@@ -22,16 +22,25 @@ from renderfarm_dagster.render.template import (
     Template,
     TextLayer,
 )
-from renderfarm_dagster.render.text import FONT_FAMILY, fit_text, text_width
+from renderfarm_dagster.render.typeset import (
+    LINE_HEIGHT,
+    FontSet,
+    SetText,
+    TextStyle,
+    font_set,
+    set_text,
+)
 
 DARK_INK = "#1d1d1f"
 LIGHT_INK = "#ffffff"
-LINE_HEIGHT = 1.2
 # Where a line's baseline sits below the middle of its box: about half the cap height of DejaVu.
 MIDDLE_BASELINE = 0.36
 PHOTO_SCHEME = "photo:"
 # Attributes of a text layer's element that its lines do not inherit as they are.
-_TEXT_LAYOUT_ATTRIBUTES = {"id", "x", "y", "dx", "dy", "font-size", "text-anchor", "fill"}
+_TEXT_LAYOUT_ATTRIBUTES = {
+    "id", "x", "y", "dx", "dy", "font-family", "font-size", "font-weight", "text-anchor",
+    "direction", "fill",
+}  # fmt: skip
 _PLACEHOLDER_KEEPS = ("transform", "opacity", "clip-path", "mask")
 
 
@@ -84,8 +93,32 @@ def placed_images(
     return placed
 
 
-def layout(template: Template, values: Mapping[str, LayerValue], aspect: Fraction) -> bytes:
-    """The SVG document of `template` with `values` applied, for an output of `aspect`."""
+@dataclass(frozen=True)
+class Layout:
+    svg: bytes
+    # Each shown text layer as it was set: its glyphs, fonts and the characters none has.
+    text: dict[str, SetText]
+
+    @property
+    def uncovered(self) -> dict[str, str]:
+        """Text layer id -> characters no available font has (drawn as Pango's hex boxes)."""
+        return {
+            layer: typeset.uncovered for layer, typeset in self.text.items() if typeset.uncovered
+        }
+
+
+def layout(
+    template: Template,
+    values: Mapping[str, LayerValue],
+    aspect: Fraction,
+    fonts: FontSet | None = None,
+    language: str = "en",
+) -> Layout:
+    """The SVG document of `template` with `values` applied, for an output of `aspect`.
+
+    Text is set in `fonts` (the bundled set when None) with `language`'s conventions, and
+    placed as glyph outlines: the document has no <text> left for cairosvg's text API.
+    """
     root = copy.deepcopy(template.root)
     ids = {element.get("id"): element for element in root.iter() if element.get("id")}
     parents = {child: parent for parent in root.iter() for child in parent}
@@ -95,7 +128,9 @@ def layout(template: Template, values: Mapping[str, LayerValue], aspect: Fractio
             parents[element].remove(element)
 
     colours = _apply_colours(template, values, ids, root, remove)
-    _apply_text(template, values, ids, parents, colours, remove)
+    text = _apply_text(
+        template, values, ids, parents, colours, remove, fonts or font_set(), language
+    )
     for layer in template.layers.values():
         if isinstance(layer, ImageLayer):
             value = values.get(layer.id, LayerValue())
@@ -120,7 +155,7 @@ def layout(template: Template, values: Mapping[str, LayerValue], aspect: Fractio
         },
     )
     root.insert(0, backdrop)
-    return ET.tostring(root, encoding="utf-8")
+    return Layout(ET.tostring(root, encoding="utf-8"), text)
 
 
 def _hidden(layer, value: LayerValue) -> bool:
@@ -152,7 +187,8 @@ def _apply_colours(template, values, ids, root, remove) -> dict[str, str]:
     return colours
 
 
-def _apply_text(template, values, ids, parents, colours, remove) -> None:
+def _apply_text(template, values, ids, parents, colours, remove, fonts, language) -> dict:
+    set_texts: dict[str, SetText] = {}
     bottoms: dict[str, float] = {}
     for layer in _flow_order(template):
         element = ids[layer.id]
@@ -166,57 +202,54 @@ def _apply_text(template, values, ids, parents, colours, remove) -> None:
             remove(element)
             remove(ids.get(layer.background) if layer.background else None)
             continue
-        fitted = fit_text(
-            text, layer.box.width, _lines_that_fit(layer, top), layer.max_size, layer.min_size,
-            layer.bold,
-        )  # fmt: skip
-        size = fitted.size
+        style = TextStyle(layer.families, layer.bold, language, layer.anchor, layer.direction)
+        lines_that_fit = _lines_that_fit(layer, top)
+        typeset = set_text(
+            text, style, fonts, layer.box.width, lines_that_fit, layer.max_size, layer.min_size
+        )
+        set_texts[layer.id] = typeset
+        size = typeset.size
         step = size * LINE_HEIGHT
-        spread = step * (len(fitted.lines) - 1)
+        spread = step * (typeset.lines - 1)
         if layer.valign == "middle":
             baseline = layer.box.y + layer.box.height / 2 - spread / 2 + MIDDLE_BASELINE * size
         elif layer.valign == "baseline":
             baseline = layer.box.y + layer.box.height - spread
         else:
             baseline = top + size
-        x = {
-            "start": layer.box.x,
-            "middle": layer.box.x + layer.box.width / 2,
-            "end": layer.box.x + layer.box.width,
-        }[layer.anchor]
         fill = element.get("fill", "#000000")
         if layer.contrast_on is not None:
             fill = _ink_on(colours[layer.contrast_on])
-        group = ET.Element("g", {"id": layer.id})
         inherited = {
             name: value
             for name, value in element.attrib.items()
             if name not in _TEXT_LAYOUT_ATTRIBUTES and not name.startswith(f"{{{RF_NS}}}")
         }
-        inherited.setdefault("font-family", FONT_FAMILY)
-        for index, line in enumerate(fitted.lines):
-            line_element = ET.SubElement(
-                group,
-                "text",
-                {
-                    **inherited,
-                    "x": _n(x),
-                    "y": _n(baseline + index * step),
-                    "font-size": _n(size),
-                    "fill": fill,
-                    **({"text-anchor": layer.anchor} if layer.anchor != "start" else {}),
-                },
-            )
-            line_element.text = line
+        group = ET.Element("g", {"id": layer.id, **inherited})
+        # The glyph outlines, placed at the box's left edge and the first line's baseline.
+        ET.SubElement(
+            group,
+            "path",
+            {
+                "d": typeset.path,
+                "transform": f"translate({_n(layer.box.x)} {_n(baseline)})",
+                "fill": fill,
+                "fill-rule": "nonzero",
+            },
+        )
         _replace(parents, element, group)
         if layer.background:
             background = ids[layer.background]
-            widest = max(text_width(line, size, layer.bold) for line in fitted.lines)
-            background.set("width", _n(widest + 2 * layer.padding))
+            background.set("width", _n(typeset.widest + 2 * layer.padding))
+            if typeset.left:
+                # Text not at the box's left (right-to-left, or anchored elsewhere): the shape
+                # moves with it.
+                background.set("x", _n(float(background.get("x", 0)) + typeset.left))
             bottoms[layer.id] = float(background.get("y", 0)) + float(background.get("height", 0))
         else:
             # What follows starts a line's height below the last baseline, less its leading.
             bottoms[layer.id] = baseline + spread + size
+    return set_texts
 
 
 def _lines_that_fit(layer: TextLayer, top: float) -> int:

@@ -26,6 +26,7 @@ from typing import Literal
 from xml.etree import ElementTree as ET
 
 from renderfarm_dagster.keys import ID_PATTERN
+from renderfarm_dagster.render.fonts import DEFAULT_FAMILY, GENERIC_FAMILIES, bundled_families
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -38,8 +39,6 @@ MAX_ELEMENTS = 4000
 MAX_DEPTH = 48
 MAX_USE_ELEMENTS = 200
 MAX_DESIGN_SIZE = 10_000.0
-# The fonts text layers can be measured and drawn with (more come with uploaded fonts).
-AVAILABLE_FONT_FAMILIES = ("DejaVu Sans",)
 
 # Drawing and structure elements cairosvg renders; anything else (script, foreignObject,
 # image, animation, ...) is refused rather than silently ignored or, worse, fetched.
@@ -59,7 +58,9 @@ _NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 # What a text layer's layout reads. Editors write these into style="" (Inkscape, Figma); they
 # are moved to attributes, where the layout engine reads and replaces them.
-_TEXT_STYLE_PROPERTIES = ("font-family", "font-size", "font-weight", "text-anchor", "fill")
+_TEXT_STYLE_PROPERTIES = (
+    "font-family", "font-size", "font-weight", "text-anchor", "direction", "fill",
+)  # fmt: skip
 
 
 def _promote_style(element: ET.Element, properties: tuple[str, ...]) -> None:
@@ -134,8 +135,14 @@ class TextLayer:
     min_size: float
     bold: bool
     anchor: Literal["start", "middle", "end"]
+    # The font-family list, first choice first ("sans-serif" is the bundled default stack);
+    # the bundled fallbacks follow for characters these lack.
     valign: Literal["top", "middle", "baseline"]
     default: str
+    families: tuple[str, ...] = (DEFAULT_FAMILY,)
+    # "ltr" or "rtl" (SVG's direction attribute) fixes the paragraph direction, and with it
+    # which side text-anchor's start is; otherwise the text's first strong character decides.
+    direction: Literal["ltr", "rtl"] | None = None
     # Flow: the box's top moves up to `gap` below the text of this layer, as drawn.
     below: str | None = None
     gap: float = 0.0
@@ -146,6 +153,7 @@ class TextLayer:
     contrast_on: str | None = None
     required: bool = False
     hidden: bool = False
+    line: int = 0  # the element's line in the file, for errors found after parsing
     kind: Literal["text"] = "text"
 
 
@@ -193,8 +201,14 @@ class Template:
         return self.design_width / self.design_height
 
 
-def parse_template(data: bytes, source: str, name: str) -> Template:
-    """Parse and validate a template file, raising TemplateError listing every problem."""
+def parse_template(
+    data: bytes, source: str, name: str, brand_families: frozenset[str] | None = frozenset()
+) -> Template:
+    """Parse and validate a template file, raising TemplateError listing every problem.
+
+    A text layer's font families must be bundled or among `brand_families` (uploaded fonts);
+    None leaves that to the caller (catalog/fonts.py checks it against the catalog's fonts).
+    """
     if len(data) > MAX_TEMPLATE_BYTES:
         raise TemplateError(
             source,
@@ -211,7 +225,8 @@ def parse_template(data: bytes, source: str, name: str) -> Template:
         )
     root, lines = _parse_xml(data, source)
     problems: list[TemplateProblem] = []
-    checker = _Checker(lines, problems)
+    families = None if brand_families is None else frozenset(bundled_families()) | brand_families
+    checker = _Checker(lines, problems, families)
     checker.check_document(root)
     layers = checker.layers(root)
     view = _view_box(root, lines, problems)
@@ -368,9 +383,15 @@ def _view_box(
 class _Checker:
     """Walks the document once: security rules, limits, then layer declarations."""
 
-    def __init__(self, lines: dict[ET.Element, int], problems: list[TemplateProblem]):
+    def __init__(
+        self,
+        lines: dict[ET.Element, int],
+        problems: list[TemplateProblem],
+        families: frozenset[str] | None,
+    ):
         self.lines = lines
         self.problems = problems
+        self.families = families  # the font families text layers may name (None: any)
         self.ids: dict[str, ET.Element] = {}
 
     def problem(self, element: ET.Element, message: str) -> None:
@@ -510,18 +531,35 @@ class _Checker:
             return None
         return box
 
+    def font_families(self, element: ET.Element) -> tuple[str, ...]:
+        """The font-family list ('Brand Sans', sans-serif), each bundled or uploaded."""
+        families = []
+        for entry in element.get("font-family", GENERIC_FAMILIES[0]).split(","):
+            family = entry.strip().strip("'\"").strip()
+            if not family:
+                continue
+            if not family.isprintable() or len(family) > 100:
+                self.problem(element, f"font family {family[:100]!r} is not a family name")
+            elif self.families is not None and family not in {*GENERIC_FAMILIES, *self.families}:
+                bundled = ", ".join(bundled_families())
+                self.problem(
+                    element,
+                    f'font family "{family}" is neither bundled ({bundled}) nor uploaded '
+                    "(fonts/<file>.ttf or .otf)",
+                )
+            families.append(family)
+        return tuple(families) or (DEFAULT_FAMILY,)
+
     def text_layer(self, element: ET.Element, layer_id: str) -> TextLayer | None:
         if element.tag != "text":
             self.problem(element, "a text layer must be a <text> element")
             return None
         _promote_style(element, _TEXT_STYLE_PROPERTIES)
         box = self.box(element)
-        # The first family of a list ('DejaVu Sans', sans-serif) is the one asked for.
-        family = element.get("font-family", AVAILABLE_FONT_FAMILIES[0]).split(",")[0]
-        family = family.strip().strip("'\"")
-        if family not in AVAILABLE_FONT_FAMILIES:
-            available = ", ".join(AVAILABLE_FONT_FAMILIES)
-            self.problem(element, f'font family "{family}" is not available ({available})')
+        families = self.font_families(element)
+        direction = element.get("direction")
+        if direction not in (None, "ltr", "rtl"):
+            self.problem(element, f"direction={direction!r} is not ltr or rtl")
         max_size = self.number(element, "font-size", None, 1, 1000)
         min_size = self.number(element, "rf:min-size", max_size, 1, 1000)
         if min_size > max_size:
@@ -547,6 +585,8 @@ class _Checker:
             anchor=anchor,  # type: ignore[arg-type]
             valign=valign,  # type: ignore[arg-type]
             default=" ".join((element.text or "").split()),
+            families=families,
+            direction=direction if direction in ("ltr", "rtl") else None,  # type: ignore[arg-type]
             below=self.rf(element, "below"),
             gap=self.number(element, "rf:gap", 0.0, 0, MAX_DESIGN_SIZE),
             background=self.rf(element, "background"),
@@ -554,6 +594,7 @@ class _Checker:
             contrast_on=self.rf(element, "contrast-on"),
             required=self.flag(element, "required"),
             hidden=self.flag(element, "hidden"),
+            line=self.lines.get(element, 0),
         )
 
     def image_layer(self, element: ET.Element, layer_id: str) -> ImageLayer | None:

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections import OrderedDict, defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from importlib.metadata import version
 
@@ -20,7 +20,9 @@ import pyvips
 from PIL import Image
 
 from renderfarm_dagster.layers import LayerValue
+from renderfarm_dagster.render import pango
 from renderfarm_dagster.render.errors import BlankRenditionError, RenderInputError
+from renderfarm_dagster.render.fonts import FontFace, bundled_faces
 from renderfarm_dagster.render.layout import PHOTO_SCHEME, layout, placed_images
 from renderfarm_dagster.render.photo import decode_photo, fit_photo, png_for_cairo
 from renderfarm_dagster.render.raster import (
@@ -32,7 +34,8 @@ from renderfarm_dagster.render.raster import (
     resize,
 )
 from renderfarm_dagster.render.template import Template, TemplateError, parse_template
-from renderfarm_dagster.spec import OutputSpec
+from renderfarm_dagster.render.typeset import FontSet, font_set
+from renderfarm_dagster.spec import DEFAULT_LOCALE, OutputSpec
 
 # Decoded photos kept per render process: variants of one product often share a photo, and a
 # worker draws a product's variants one after another. Few, since each is a full RGBA image.
@@ -48,6 +51,8 @@ class RenderedOutput:
     height: int
     data: bytes
     fingerprint: str
+    # Text layer id -> characters no available font has (reported, drawn as boxes).
+    uncovered: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def sha256(self) -> str:
@@ -67,6 +72,8 @@ class VariantJob:
     outputs: tuple[OutputSpec, ...]  # the spec's whole output set
     wanted: tuple[str, ...]  # the names of the outputs to render
     fingerprints: Mapping[str, str]  # output name -> render_fingerprint
+    language: str = DEFAULT_LOCALE  # the variant's market: line breaking, CJK glyph forms
+    fonts: tuple[tuple[FontFace, bytes], ...] = ()  # the brand fonts its template names
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,12 @@ def renderer_versions() -> dict[str, str]:
         "cairo": cairocffi.cairo_version_string(),
         "pillow": version("pillow"),
         "libvips": ".".join(str(pyvips.version(part)) for part in range(3)),
+        # The text stack: Pango lays out with HarfBuzz, FriBiDi, FreeType and fontconfig.
+        **pango.versions(),
+        # One digest of every bundled font file: a changed font package re-renders.
+        "bundled-fonts": hashlib.sha256(
+            "".join(face.sha256 for face in bundled_faces()).encode()
+        ).hexdigest(),
     }
 
 
@@ -99,9 +112,11 @@ def render_fingerprint(
     layers: Mapping[str, LayerValue],
     photo_sha256s: Mapping[str, str],
     output: OutputSpec,
+    language: str = DEFAULT_LOCALE,
+    font_sha256s: Mapping[str, str] | None = None,
 ) -> str:
-    """The sha256 of everything one output depends on: template and photo bytes, layer values,
-    size and format, renderer.
+    """The sha256 of everything one output depends on: template, photo and brand font bytes,
+    layer values, language, size and format, renderer (with the bundled fonts' digest).
 
     A checkpoint only lets a resumed run skip an output when this still matches, so a changed
     spec, template or photo, or an upgraded library, re-renders instead of reusing stale images.
@@ -113,6 +128,8 @@ def render_fingerprint(
         # tuple, flags) at a twentieth of the cost, which every output and checkpoint pays.
         "layers": {name: vars(value) for name, value in sorted(layers.items())},
         "photos": {key: photo_sha256s[key] for key in sorted(used)},
+        "language": language,
+        "fonts": dict(sorted((font_sha256s or {}).items())),
         "output": output.model_dump(),
         "renderer": renderer_versions(),
     }
@@ -131,7 +148,10 @@ def render_variant(job: VariantJob) -> list[RenderedOutput]:
     Raises RenderInputError (PhotoError) for a photo or template that cannot be used, or
     (BlankRenditionError) for a rendition of one flat colour.
     """
-    template = _template(job.template_name, job.template_svg)
+    template = _template(
+        job.template_name, job.template_svg, frozenset(face.family for face, _ in job.fonts)
+    )
+    fonts = font_set(job.fonts)
     by_aspect: dict[Fraction, list[OutputSpec]] = defaultdict(list)
     for output in job.outputs:
         by_aspect[Fraction(output.width, output.height)].append(output)
@@ -144,7 +164,7 @@ def render_variant(job: VariantJob) -> list[RenderedOutput]:
         if not largest_first:
             continue
         largest = largest_first[0]
-        image = _draw(template, job, aspect, largest.width, largest.height)
+        image, uncovered = _draw(template, job, fonts, aspect, largest.width, largest.height)
         for output in largest_first:
             image = resize(image, output.width, output.height)
             if output.name not in job.wanted:
@@ -170,24 +190,28 @@ def render_variant(job: VariantJob) -> list[RenderedOutput]:
                 height=output.height,
                 data=data,
                 fingerprint=job.fingerprints[output.name],
+                uncovered=uncovered,
             )
     return [rendered[output.name] for output in job.outputs if output.name in job.wanted]
 
 
-def _draw(template: Template, job: VariantJob, aspect: Fraction, width: int, height: int):
+def _draw(
+    template: Template, job: VariantJob, fonts: FontSet, aspect: Fraction, width: int, height: int
+) -> tuple[Image.Image, dict[str, str]]:
     images = {}
     for placed in placed_images(template, job.layers, width, height):
         photo = _decoded(job.photos[placed.key], placed.key, (placed.width, placed.height))
         fitted = fit_photo(photo, placed.width, placed.height, placed.fit, placed.focal)
         images[f"{PHOTO_SCHEME}{placed.layer_id}"] = png_for_cairo(fitted)
-    return rasterize(layout(template, job.layers, aspect), width, height, images)
+    laid_out = layout(template, job.layers, aspect, fonts, job.language)
+    return rasterize(laid_out.svg, width, height, images), laid_out.uncovered
 
 
 @functools.lru_cache(maxsize=16)
-def _template(name: str, data: bytes) -> Template:
+def _template(name: str, data: bytes, brand_families: frozenset[str]) -> Template:
     # Validated when it was uploaded; parsed once per render process.
     try:
-        return parse_template(data, f"template {name}", name)
+        return parse_template(data, f"template {name}", name, brand_families)
     except TemplateError as error:
         raise RenderInputError(f"template {name}", str(error)) from None
 

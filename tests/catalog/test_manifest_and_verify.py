@@ -42,6 +42,13 @@ def test_manifest_lists_every_output_deterministically(rendered):
         "cairo",
         "pillow",
         "libvips",
+        # The text stack (issue 17): what shapes, reorders, rasterises and finds the fonts.
+        "pango",
+        "harfbuzz",
+        "fribidi",
+        "freetype",
+        "fontconfig",
+        "bundled-fonts",
     }
     hero = manifest.variants[0].outputs[0]
     assert hero.key == "renders/test-shoe/red/hero.png"

@@ -10,7 +10,7 @@ from renderfarm_dagster.catalog.inbox import submit_spec
 from renderfarm_dagster.catalog.rendering import render_spec_variant
 from renderfarm_dagster.catalog.templates import bundled_names
 from renderfarm_dagster.spec import SpecError, parse_spec
-from tests.conftest import SMALL_SPEC, svg_of
+from tests.conftest import SMALL_SPEC, layout_of
 from tests.hostile.corpus import BROKEN, TEXT_FIELDS, TEXT_PAYLOADS, encoded, with_field
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -30,17 +30,21 @@ def hostile_spec(payload: str, template: str):
 @pytest.mark.parametrize("payload", sorted(TEXT_PAYLOADS))
 def test_hostile_text_in_every_field_stays_text(payload, template):
     spec = hostile_spec(TEXT_PAYLOADS[payload], template)
-    svg = svg_of(spec, "red")
+    laid_out = layout_of(spec, "red")
     # defusedxml refuses DTDs, entities and external references: the SVG has none.
-    root = SafeET.fromstring(svg, forbid_dtd=True)
+    root = SafeET.fromstring(laid_out.svg, forbid_dtd=True)
     tags = {element.tag.removeprefix(SVG_NS) for element in root.iter()}
     assert tags <= DRAWING_ELEMENTS, f"markup from the spec's text: {tags - DRAWING_ELEMENTS}"
     for element in root.iter():
         for name, value in element.attrib.items():
             assert "file:" not in value and "http" not in value, (element.tag, name, value)
             assert not name.startswith("on"), (element.tag, name)
-    text = " ".join("".join(t.itertext()) for t in root.iter(f"{SVG_NS}text"))
-    assert "label" in text  # the field is drawn, as text
+    # The field is set as the characters given (whitespace runs collapsed) and drawn as
+    # glyphs: no character of it reaches the document as markup.
+    label = laid_out.text["label"]
+    assert label.text == " ".join(f"label {TEXT_PAYLOADS[payload]}".split())
+    assert label.runs and label.runs[0].glyphs
+    assert b"passwd" not in laid_out.svg and b"169.254" not in laid_out.svg
     for output in render_spec_variant(spec, "red"):
         with Image.open(io.BytesIO(output.data)) as image:
             image.load()

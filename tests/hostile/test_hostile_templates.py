@@ -131,7 +131,7 @@ HOSTILE = {
         'font-size="12">x</text></svg>',
         2,
         "text",
-        'font family "Comic Sans MS" is not available',
+        'font family "Comic Sans MS" is neither bundled',
     ),
     "duplicate layer id": (
         HEAD

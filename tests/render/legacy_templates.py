@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from xml.sax.saxutils import escape
 
-from renderfarm_dagster.render.text import FONT_FAMILY, fit_text, text_width
 from renderfarm_dagster.spec import ProductSpecV1 as ProductSpec
+from tests.render.legacy_text import FONT_FAMILY, fit_text, text_width
 
 INK = "#1d1d1f"
 MUTED_INK = "#5a5a60"

@@ -13,7 +13,7 @@ from renderfarm_dagster.catalog.rendering import render_spec_variant
 from renderfarm_dagster.render.contact_sheet import contact_sheet
 from renderfarm_dagster.render.raster import ExternalResourceError, rasterize
 from renderfarm_dagster.spec import parse_spec
-from tests.conftest import bundled_job, spec_bytes, svg_of
+from tests.conftest import bundled_job, layout_of, spec_bytes
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 HOSTILE = """<&>"' </text><image href="file:///etc/passwd"/>"""
@@ -82,21 +82,25 @@ def test_render_is_stable_across_interpreters(spec_doc):
 
 
 @pytest.mark.parametrize("template", ["product-card", "banner"])
-def test_every_text_field_is_escaped(spec_doc, template):
+def test_every_text_field_reaches_the_document_only_as_glyph_outlines(spec_doc, template):
     spec_doc["template"] = template
     for field in ("title", "subtitle", "badge"):
         spec_doc[field] = f"{field} {HOSTILE}"
     spec_doc["variants"][0]["label"] = f"label {HOSTILE}"
     spec_doc["price"]["currency"] = "XYZ"
     spec = parsed(spec_doc)
-    svg = svg_of(spec, "red")
-    root = ET.fromstring(svg)
+    laid_out = layout_of(spec, "red")
+    root = ET.fromstring(laid_out.svg)
     assert not root.findall(f".//{SVG_NS}image")
-    texts = " ".join("".join(t.itertext()) for t in root.iter(f"{SVG_NS}text"))
+    assert not root.findall(f".//{SVG_NS}text")
     for field in ("title", "subtitle", "badge", "label"):
-        assert f"{field} <&>\"'" in texts
-    assert b"<image" not in svg and b"&lt;image" in svg
-    rasterize(svg, 64, 64)  # and it still draws
+        # Set as the very characters given, and drawn: a glyph for each visible one.
+        assert laid_out.text[field].text.startswith(f"{field} <&>\"'")
+        assert sum(len(run.glyphs) for run in laid_out.text[field].runs) >= len(f"{field} <&>")
+        group = root.find(f".//{SVG_NS}g[@id='{field}']")
+        assert group.find(f"{SVG_NS}path").get("d")
+    assert b"<image" not in laid_out.svg and b"passwd" not in laid_out.svg
+    rasterize(laid_out.svg, 64, 64)  # and it still draws
 
 
 @pytest.mark.parametrize(

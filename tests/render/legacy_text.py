@@ -1,4 +1,5 @@
-"""Text measurement and fitting, with the same font machinery cairosvg draws with."""
+"""How the Python templates measured and fitted text: cairo's toy API, letter by letter, with
+DejaVu (no kerning, no shaping). Kept only for the version 1 reference (legacy_templates.py)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,146 @@
+"""Fonts text is set in: the bundled set (Debian's font packages, in the worker image) and brand
+fonts uploaded to the catalog, each checked before it is used.
+
+Text is only ever set in these files: the layout engine's fontconfig knows no other font on the
+machine, so a render does not depend on what else happens to be installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from fontTools.ttLib import TTFont, TTLibError
+from PIL import ImageFont
+
+# Brand fonts above this are refused: a full CJK family is about 20 MB, a Latin one well under 1.
+MAX_FONT_BYTES = 32 * 1024 * 1024
+# Names a template may use for the default stack instead of a family.
+GENERIC_FAMILIES = ("sans-serif",)
+DEFAULT_FAMILY = "Noto Sans"
+
+_DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+_NOTO = Path("/usr/share/fonts/truetype/noto")
+_NOTO_CJK = Path("/usr/share/fonts/opentype/noto")
+# family -> (regular file, bold file), from Debian's fonts-dejavu-core, fonts-noto-core and
+# fonts-noto-cjk. DejaVu Sans stays for the templates that name it (the version 1 look).
+BUNDLED_FILES: dict[str, tuple[Path, Path]] = {
+    "DejaVu Sans": (_DEJAVU / "DejaVuSans.ttf", _DEJAVU / "DejaVuSans-Bold.ttf"),
+    **{
+        f"Noto Sans{script and ' ' + script}": (
+            _NOTO / f"NotoSans{script}-Regular.ttf",
+            _NOTO / f"NotoSans{script}-Bold.ttf",
+        )
+        for script in ("", "Arabic", "Hebrew", "Devanagari", "Thai", "Tamil")
+    },
+    "Noto Sans CJK JP": (_NOTO_CJK / "NotoSansCJK-Regular.ttc", _NOTO_CJK / "NotoSansCJK-Bold.ttc"),
+}
+# After a layer's own families, characters they lack are looked for in this order. Noto Sans
+# (Latin, Greek, Cyrillic) first; CJK last, as its Latin and punctuation would otherwise win.
+FALLBACK_ORDER = (
+    "Noto Sans",
+    "Noto Sans Arabic",
+    "Noto Sans Hebrew",
+    "Noto Sans Devanagari",
+    "Noto Sans Thai",
+    "Noto Sans Tamil",
+    "Noto Sans CJK JP",
+)
+# The extensions of brand fonts: TrueType or CFF outlines in one sfnt file (no collections).
+FONT_EXTENSIONS = (".ttf", ".otf")
+_SFNT_TAGS = (b"\x00\x01\x00\x00", b"OTTO", b"true")
+
+
+class FontError(ValueError):
+    """A font file that cannot be used, with the reason (`source` names the file)."""
+
+    def __init__(self, source: str, reason: str):
+        self.source, self.reason = source, reason
+        super().__init__(f"{source}: {reason}")
+
+
+class MissingBundledFontError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class FontFace:
+    """One font file and the face it holds: what a template names it by and its style."""
+
+    family: str
+    bold: bool
+    path: str
+    sha256: str
+
+
+def bundled_families() -> tuple[str, ...]:
+    return tuple(BUNDLED_FILES)
+
+
+@functools.cache
+def bundled_faces() -> tuple[FontFace, ...]:
+    """Every bundled font file; raises MissingBundledFontError naming the package to install."""
+    faces = []
+    for family, files in BUNDLED_FILES.items():
+        for bold, path in zip((False, True), files, strict=True):
+            if not path.is_file():
+                raise MissingBundledFontError(
+                    f"bundled font {path} is missing: install Debian's fonts-dejavu-core, "
+                    "fonts-noto-core and fonts-noto-cjk (`make fonts`)"
+                )
+            # In chunks: a 20 MB CJK file read whole would also raise glibc's mmap threshold
+            # for the rest of the process (render/process_memory.py does that on purpose).
+            with path.open("rb") as file:
+                digest = hashlib.file_digest(file, "sha256").hexdigest()
+            faces.append(FontFace(family, bold, str(path), digest))
+    return tuple(faces)
+
+
+def inspect_font(data: bytes, source: str) -> FontFace:
+    """An uploaded brand font, checked; raises FontError with the reason.
+
+    A real font is one sfnt file (TrueType or OpenType) with the tables text layout reads,
+    under MAX_FONT_BYTES, that FreeType itself opens. The family is the typographic family name
+    (name ID 16) where the font has one, else the legacy family (ID 1).
+    """
+    if len(data) > MAX_FONT_BYTES:
+        raise FontError(source, f"file is {len(data)} bytes, over the {MAX_FONT_BYTES} limit")
+    if data[:4] not in _SFNT_TAGS:
+        raise FontError(source, "not a TrueType or OpenType font (no sfnt header)")
+    try:
+        font = TTFont(io.BytesIO(data), lazy=True)
+        missing = [
+            tag for tag in ("cmap", "head", "hhea", "hmtx", "maxp", "name") if tag not in font
+        ]
+        if "glyf" not in font and "CFF " not in font and "CFF2" not in font:
+            missing.append("glyf or CFF")
+        if missing:
+            raise FontError(source, f"missing font tables: {', '.join(missing)}")
+        names = font["name"]
+        family = names.getDebugName(16) or names.getDebugName(1)
+        if not family or not family.strip() or not family.isprintable():
+            raise FontError(source, "the font names no usable family (name table IDs 16 and 1)")
+        if font["cmap"].getBestCmap() is None:
+            raise FontError(source, "the font maps no Unicode characters (no Unicode cmap)")
+        weight = font["OS/2"].usWeightClass if "OS/2" in font else 400
+    except FontError:
+        raise
+    except (
+        TTLibError,
+        AssertionError,
+        KeyError,
+        ValueError,
+        TypeError,
+        IndexError,
+        EOFError,
+    ) as error:
+        raise FontError(source, f"the font's tables do not parse: {error}") from None
+    # The engine that draws it must open it too (fontTools is more lenient with some tables).
+    try:
+        ImageFont.truetype(io.BytesIO(data), 12)
+    except OSError as error:
+        raise FontError(source, f"FreeType cannot open it: {error}") from None
+    return FontFace(family.strip(), weight >= 600, "", hashlib.sha256(data).hexdigest())
