@@ -9,7 +9,7 @@ export RENDERFARM_DATA_DIR ?= $(CURDIR)/renderfarm-data
 # "Batched runs"); every process that creates runs needs it (daemon, webserver, CLI).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 
-.PHONY: venv demo dev test test-packages lint format lock bench scale chaos screenshots image example-photos clean
+.PHONY: venv render-packages demo dev test test-packages lint format lock bench scale chaos screenshots image example-photos clean
 
 # Runtime dependencies at the versions the worker image ships (worker_image/constraints.txt).
 CONSTRAINTS := worker_image/constraints.txt
@@ -22,37 +22,42 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 venv: $(STAMP)
 
+# Debian packages the renderer needs (cairo, Pango, the bundled fonts), as in the worker image;
+# installed when absent, as root.
+render-packages:
+	bash tools/install-render-packages.sh
+
 # An empty dagster.yaml: the defaults (SQLite under DAGSTER_HOME), without Dagster's warning.
 $(DAGSTER_HOME):
 	mkdir -p $(DAGSTER_HOME)
 	touch $(DAGSTER_HOME)/dagster.yaml
 
-demo: venv $(DAGSTER_HOME)
+demo: venv render-packages $(DAGSTER_HOME)
 	$(BIN)/renderfarm demo
 
 # The UI on the local deployment, the example specs in the inbox for the spec sensor to render.
 DEV_PORT ?= 3000
-dev: venv $(DAGSTER_HOME)
+dev: venv render-packages $(DAGSTER_HOME)
 	$(BIN)/renderfarm examples
 	$(BIN)/dagster dev -w workspace.yaml --host 127.0.0.1 --port $(DEV_PORT)
 
-test: venv lint test-packages
+test: venv lint render-packages test-packages
 	$(BIN)/python -m pytest
 
 # Throughput figures and their targets (bench/); a few minutes, best on an otherwise idle machine.
 # PostgreSQL's server (test-packages) measures Dagster's overhead on production's storage.
-bench: venv test-packages
+bench: venv render-packages test-packages
 	$(BIN)/python -m bench
 
 # A bulk drop through the real sensor, daemon and run queue, ECS simulated (bench/scale.py):
 # SCALE_PRODUCTS specs (10,000 by default, a few minutes; the README quotes 100,000).
 SCALE_PRODUCTS ?= 10000
-scale: venv
+scale: venv render-packages
 	$(BIN)/python -m bench.scale --products $(SCALE_PRODUCTS)
 
 # Fault injection: run workers killed at random (SIGTERM, SIGKILL) while rendering: 30 faults in
 # the local deployment, 20 in an aws deployment on a moto server.
-chaos: venv
+chaos: venv render-packages
 	$(BIN)/python -m chaos
 
 # The README's UI screenshots, taken by the browser test from a real webserver (tests/ui/).

@@ -137,6 +137,25 @@ def measure_single_core(folder: Path, size: Size) -> dict:
     return {**report, "variants_per_s": throughput}
 
 
+def measure_text_layout(folder: Path, size: Size) -> dict:
+    report = step(
+        "text-layout",
+        "--catalog",
+        str(folder),
+        "--variants",
+        str(size.single_core_variants),
+        "--rounds",
+        str(size.single_core_rounds),
+    )
+    return {
+        **report,
+        "ms_per_variant": {
+            kind: 1000 * statistics.median(seconds) / report["variants"]
+            for kind, seconds in report["seconds"].items()
+        },
+    }
+
+
 def measure_photos(workdir: Path, size: Size, cpus: int) -> dict:
     """The photo catalog: the render path against the baseline on one core (with the share of
     time spent decoding photos), then the render loop on every CPU for the workers' memory."""
@@ -417,6 +436,7 @@ class Figure:
 
 def figures(results: dict) -> list[Figure]:
     single = results["single_core"]["variants_per_s"]
+    text = results["text_layout"]["ms_per_variant"]
     loops = results["throughput"]["variants_per_s"]
     resume = results["resume"]
     cpus = results["machine"]["cpus"]
@@ -446,6 +466,21 @@ def figures(results: dict) -> list[Figure]:
             f"{speedup:.2f}x ({single['project']:.1f} vs {single['baseline']:.1f} variants/s)",
             ">= 1.6x",
             speedup >= 1.6,
+        ),
+        Figure(
+            "  text layout per variant, Latin (every text layer set by Pango)",
+            text["latin"],
+            f"{text['latin']:.2f} ms ({text['latin'] / 1000 * single['project']:.1%} of a "
+            "variant's render)",
+            "reported",
+            None,
+        ),
+        Figure(
+            "  text layout per variant, mixed scripts (Arabic, CJK, Indic, Thai, ...)",
+            text["mixed"],
+            f"{text['mixed']:.2f} ms ({text['mixed'] / text['latin']:.1f}x Latin)",
+            "reported",
+            None,
         ),
         Figure(
             "Dagster overhead per product on PostgreSQL (production's storage)",
@@ -559,6 +594,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"catalog: {size.products} products x {size.variants} variants in {folder}")
         print("measuring the render path against the baseline on one core ...", flush=True)
         single = measure_single_core(folder, size)
+        print("measuring text layout per variant, Latin and mixed scripts ...", flush=True)
+        text_layout = measure_text_layout(folder, size)
         binaries = server_binaries()
         if binaries is None:
             raise SystemExit(
@@ -594,6 +631,7 @@ def main(argv: list[str] | None = None) -> int:
                 "rounds": size.rounds,
             },
             "single_core": single,
+            "text_layout": text_layout,
             "throughput": throughput,
             "photos": photos,
             "resume": resume,

@@ -127,6 +127,66 @@ def single_core_photos(catalog_folder: Path, variants: int, rounds: int) -> dict
     return {"variants": len(sample), "seconds": seconds, "decode_seconds": decode_seconds}
 
 
+# Titles and labels in the scripts the bundled fonts cover, mixed with Latin words and digits
+# as catalog text is: bidirectional runs, Indic and Thai clusters, CJK breaking, fallbacks.
+MIXED_TEXTS = [
+    "ترمس نوردليشت 350 مل - Ærøskøbing Edition 2024",
+    "ノルドリヒト 真空断熱タンブラー 350ml - 二重構造ステンレス製",
+    "מעיל Summit ללא תפרים, 3 שכבות",
+    "हाइकिंग जूते Trail Runner 2 - जलरोधक",
+    "รองเท้าวิ่งเทรล Trail Runner รุ่น 2",
+    "Ελληνικά: κρατά ζεστό · Русский: держит тепло",
+]
+
+
+def text_layout(catalog_folder: Path, variants: int, rounds: int) -> dict:
+    """Text layout time per variant (every text layer shaped, wrapped and fitted, outlines
+    made), on one CPU: the catalog's Latin text, then the same variants in mixed scripts."""
+    from renderfarm_dagster.catalog.templates import bundled_template
+    from renderfarm_dagster.layers import LayerValue
+    from renderfarm_dagster.render import layout as layout_module
+    from renderfarm_dagster.render.layout import layout
+
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    sample = sample_variants(load_catalog(catalog_folder), variants)
+    latin = [
+        (bundled_template(spec.template).template, spec.layer_values(variant_id))
+        for spec, variant_id in sample
+    ]
+    mixed = []
+    for index, (template, values) in enumerate(latin):
+        changed = dict(values)
+        for offset, layer in enumerate(("title", "subtitle", "label")):
+            text = MIXED_TEXTS[(index + offset) % len(MIXED_TEXTS)]
+            changed[layer] = LayerValue(text=text)
+        mixed.append((template, changed))
+    spent = [0.0]
+    set_text = layout_module.set_text
+
+    def timed_set_text(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return set_text(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - started
+
+    layout_module.set_text = timed_set_text
+
+    def lay_out(jobs) -> float:
+        spent[0] = 0.0
+        for template, values in jobs:
+            layout(template, values, 1)
+        return spent[0]
+
+    lay_out(latin)  # the first layouts load the fonts
+    lay_out(mixed)
+    seconds: dict[str, list[float]] = {"latin": [], "mixed": []}
+    for _ in range(rounds):
+        seconds["latin"].append(lay_out(latin))
+        seconds["mixed"].append(lay_out(mixed))
+    return {"variants": len(sample), "seconds": seconds}
+
+
 def _photos_of(spec: ProductSpec, variant_id: str) -> set[str]:
     return {v.image for v in spec.layer_values(variant_id).values() if v.image is not None}
 
@@ -234,7 +294,9 @@ def dagster_run(catalog: Path, workers: int) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.steps")
-    parser.add_argument("step", choices=["single-core", "single-core-photos", "loop", "dagster"])
+    parser.add_argument(
+        "step", choices=["single-core", "single-core-photos", "text-layout", "loop", "dagster"]
+    )
     parser.add_argument("--catalog", type=Path)
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--workers", type=int, default=0)
@@ -245,6 +307,8 @@ def main(argv: list[str] | None = None) -> None:
         report = single_core(args.catalog, args.variants, args.rounds)
     elif args.step == "single-core-photos":
         report = single_core_photos(args.catalog, args.variants, args.rounds)
+    elif args.step == "text-layout":
+        report = text_layout(args.catalog, args.variants, args.rounds)
     elif args.step == "loop":
         report = render_loop(args.catalog, args.data_dir, args.workers)
     else:

@@ -65,8 +65,12 @@ class ProductRenderReport:
     # Inputs that could not be rendered (a bad photo, a missing template): key -> reason.
     # A product with failures has no contact sheet and no manifest until they are fixed.
     failures: dict[str, str] = field(default_factory=dict)
-    # The template and photos rendered with, and their sha256 (what a change re-renders).
+    # The template, photos and brand fonts rendered with, and their sha256 (what a change
+    # re-renders).
     inputs: dict[str, str] = field(default_factory=dict)
+    # Characters no available font has, drawn as boxes: "<variant>/<layer>" -> characters.
+    # Only for the variants rendered now (a resumed run does not lay out the others again).
+    uncovered_text: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -404,6 +408,9 @@ def _store_variant(
     report: ProductRenderReport,
 ) -> None:
     landed: list[OutputCheckpoint] = []
+    for output in outputs[:1]:
+        for layer, characters in output.uncovered.items():
+            report.uncovered_text[f"{output.variant_id}/{layer}"] = characters
     try:
         for output in outputs:
             checkpoint = _store(spec, output, objects, run_id, attempt)

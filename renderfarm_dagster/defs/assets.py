@@ -1,6 +1,7 @@
 """Rendered variants and manifests of each product, as partitioned assets."""
 
 import base64
+import unicodedata
 from contextlib import closing
 
 import dagster as dg
@@ -105,6 +106,15 @@ def rendered_variants(
                     f"{report.product_id}: {report.rendered} rendered, {report.skipped} skipped "
                     f"in {report.duration_s:.1f}s"
                 )
+                if report.uncovered_text:
+                    context.log.warning(
+                        f"{report.product_id}: characters no bundled or brand font has, drawn "
+                        "as boxes: "
+                        + "; ".join(
+                            f"{where}: {_named(characters)}"
+                            for where, characters in report.uncovered_text.items()
+                        )
+                    )
                 # Each partition's materialisation shows its own product, not the run's.
                 partition_metadata.add(
                     report.product_id,
@@ -161,6 +171,10 @@ def _render_metadata(report: ProductRenderReport) -> dict:
         "contact_sheet_key": dg.MetadataValue.path(report.preview_key),
         # What the outputs were rendered from: a change to any of these re-renders them.
         "inputs": dg.MetadataValue.json(report.inputs),
+        # Empty when every character had a font: what a reviewer looks for before publishing.
+        "uncovered_characters": dg.MetadataValue.json(
+            {where: _named(chars) for where, chars in report.uncovered_text.items()}
+        ),
         "preview": dg.MetadataValue.md(
             f"![{report.product_id} contact sheet](data:image/jpeg;base64,{thumbnail})"
         ),
@@ -213,3 +227,10 @@ def product_manifest(
     # One line for the step: each manifest is in its partition's materialisation.
     context.log.info(f"wrote {len(product_ids)} manifest(s) and published their notifications")
     return dg.MaterializeResult()
+
+
+def _named(characters: str) -> str:
+    """Characters as code points and names: "U+1F642 SLIGHTLY SMILING FACE"."""
+    return ", ".join(
+        f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed')}" for char in characters
+    )

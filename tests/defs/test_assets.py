@@ -291,3 +291,38 @@ def test_dagster_job_execute_after_renderfarm_submit(tmp_path, spec_doc):
         checks = [latest[key] for key in check_keys]
         assert run.status == dg.DagsterRunStatus.SUCCESS
         assert all(c.status.value == "SUCCEEDED" for c in checks)
+
+
+def test_the_multilingual_example_renders_and_reports_no_uncovered_character(storage, instance):
+    # German, Arabic and Japanese variants of one product (the bundled example `make demo`
+    # shows): every character set in a bundled font.
+    submit_examples(storage, instance, ["nordlicht-thermobecher"])
+    result = materialize(storage, instance, partition_key="nordlicht-thermobecher")
+    assert result.success
+    render = metadata(result, "rendered_variants")
+    assert render["uncovered_characters"] == {}
+    manifest = json.loads(storage.objects().get("manifests/nordlicht-thermobecher.json"))
+    variants = {variant["variant_id"] for variant in manifest["variants"]}
+    assert {"green-350", "green-350-ar", "green-350-ja"} <= variants
+    assert {"pango", "harfbuzz", "fribidi", "freetype", "fontconfig"} <= set(
+        manifest["renderer"]
+    )
+
+
+def test_characters_no_font_has_are_reported_in_metadata_and_the_log(storage, instance):
+    doc = json.loads((EXAMPLES / "summit-jacket.json").read_bytes())
+    doc["layers"]["title"]["text"] = "Summit Jacket \U0001f9e5"  # no bundled font has emoji
+    store_example_inputs(storage.objects())
+    submit_spec(storage.objects(), json.dumps(doc).encode(), "summit-jacket.json")
+    instance.add_dynamic_partitions(products.name, ["summit-jacket"])
+    result = materialize(storage, instance, partition_key="summit-jacket")
+    assert result.success
+    uncovered = metadata(result, "rendered_variants")["uncovered_characters"]
+    variants = [v["variant_id"] for v in doc["variants"]]
+    assert uncovered == {f"{variant}/title": "U+1F9E5 COAT" for variant in variants}
+    warnings = [
+        event.message
+        for event in instance.all_logs(result.run_id)
+        if event.level == 30 and "characters no bundled or brand font has" in event.message
+    ]
+    assert len(warnings) == 1 and f"{variants[0]}/title: U+1F9E5 COAT" in warnings[0]

@@ -20,7 +20,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from renderfarm_dagster.render.text import FONT_FAMILY
+from renderfarm_dagster.render.fonts import BUNDLED_FILES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "worker_image" / "Dockerfile"
@@ -129,12 +129,30 @@ def test_stops_with_sigterm_and_runs_as_a_non_root_user():
     )
 
 
-def test_system_packages_are_cairo_and_the_templates_font():
+def test_system_packages_are_the_renderers_as_on_a_developers_machine():
     commands = shell_commands("apt-get install")
     assert len(commands) == 1
     packages = {word for word in commands[0].split()[2:] if not word.startswith("-")}
-    assert packages == {"libcairo2", "fonts-dejavu-core"}
-    assert FONT_FAMILY.startswith("DejaVu")
+    script = (ROOT / "tools" / "install-render-packages.sh").read_text()
+    listed = re.search(r"^PACKAGES=\((.*)\)$", script, re.MULTILINE)
+    assert listed is not None
+    assert packages == set(listed.group(1).split())
+    assert {"libpangocairo-1.0-0", "fonts-noto-core", "fonts-noto-cjk"} <= packages
+
+
+def test_of_the_noto_packages_the_image_keeps_exactly_the_bundled_files():
+    filters = (ROOT / "worker_image" / "dpkg-bundled-fonts.cfg").read_text().splitlines()
+    included = {line.removeprefix("path-include=") for line in filters if "include=" in line}
+    bundled = {str(path) for files in BUNDLED_FILES.values() for path in files}
+    assert included == {path for path in bundled if "/noto/" in path}
+    # Copied into dpkg's configuration before the install it filters.
+    steps = instructions()
+    copy = (
+        "COPY",
+        "worker_image/dpkg-bundled-fonts.cfg /etc/dpkg/dpkg.cfg.d/renderfarm-bundled-fonts",
+    )
+    install = next(i for i, (_, arguments) in enumerate(steps) if "apt-get install" in arguments)
+    assert copy in steps and steps.index(copy) < install
 
 
 def test_python_packages_installed_are_the_projects_own_pinned_dependency_set():

@@ -23,7 +23,8 @@ import pytest
 
 from renderfarm_dagster.catalog.manifest import Manifest
 from renderfarm_dagster.catalog.verify import manifest_problems, stored_output_problems
-from renderfarm_dagster.render.text import text_width
+from renderfarm_dagster.render.typeset import TextStyle, font_set, set_text
+from renderfarm_dagster.render.variant import renderer_versions
 from renderfarm_dagster.spec import parse_spec
 from renderfarm_dagster.storage.local import LocalObjectStore
 from tests.conftest import EXAMPLES, spec_bytes
@@ -234,7 +235,9 @@ def test_sigterm_mid_render_exits_143_with_every_stored_output_checkpointed(
 PROBE = """
 import json, os
 import cairocffi, cairosvg, PIL, PIL.features, pyvips
-from renderfarm_dagster.render.text import text_width
+from renderfarm_dagster.render.typeset import TextStyle, font_set, set_text
+from renderfarm_dagster.render.variant import renderer_versions
+typeset = set_text(SAMPLE, TextStyle(("Noto Sans",), language="de"), font_set(), 900, 2, 40, 40)
 print(json.dumps({
     "cairo": cairocffi.cairo_version_string(),
     "cairosvg": cairosvg.__version__,
@@ -242,23 +245,32 @@ print(json.dumps({
     "pillow_features": {f: PIL.features.check(f) for f in ("jpg", "webp", "zlib")},
     "vips": [pyvips.version(i) for i in range(3)],
     "vips_savers": {s: pyvips.type_find("VipsOperation", s) != 0 for s in ("pngsave_buffer",)},
-    "widths": [text_width(SAMPLE, 100), text_width(SAMPLE, 100, bold=True)],
-    "fonts": sorted(os.listdir("/usr/share/fonts/truetype/dejavu")),
+    "runs": [[os.path.basename(r.font), list(r.glyphs), list(r.x)] for r in typeset.runs],
+    "uncovered": typeset.uncovered,
+    "renderer": renderer_versions(),
 }))
 """
-SAMPLE = "Trail Runner 2 — Größe 42, €89.00"
+# Every bundled script, with bidi and a fallback: the glyphs set in the image must be the
+# ones set here, from the same fonts at the same positions.
+SAMPLE = (
+    "Trail Runner 2 — Größe 42 · Ελληνικά · Русский · سعر 89 · שלום · हिन्दी · ไทย · தமிழ் · 日本語"
+)
+
+
+def runs_here():
+    typeset = set_text(SAMPLE, TextStyle(("Noto Sans",), language="de"), font_set(), 900, 2, 40, 40)
+    return [[os.path.basename(r.font), list(r.glyphs), list(r.x)] for r in typeset.runs]
 
 
 def test_the_renderers_fonts_and_libraries_are_present_and_pip_check_is_clean(container):
     probe = container.run(["python", "-c", f"SAMPLE = {SAMPLE!r}\n{PROBE}"], LOCAL)
     assert probe.returncode == 0, probe.stderr[-4000:]
     found = json.loads(probe.stdout)
-    assert {"DejaVuSans.ttf", "DejaVuSans-Bold.ttf"} <= set(found["fonts"])
-    # Text is measured with the named family: the same advances as on the machine whose
-    # renders the tests check, so fontconfig resolved DejaVu and no fallback font.
-    assert found["widths"] == pytest.approx(
-        [text_width(SAMPLE, 100), text_width(SAMPLE, 100, True)]
-    )
+    # The same shaping stack and bundled fonts as the machine whose renders the tests check:
+    # the same glyphs at the same positions, every character covered.
+    assert found["uncovered"] == ""
+    assert found["runs"] == runs_here()
+    assert found["renderer"] == renderer_versions()
     assert all(found["pillow_features"].values()), found["pillow_features"]
     assert all(found["vips_savers"].values()), found["vips_savers"]
     assert re.fullmatch(r"1\.\d+\.\d+", found["cairo"]), found["cairo"]

@@ -13,7 +13,8 @@ from renderfarm_dagster.render.process_memory import keep_freed_memory
 from tests.conftest import V1_EXAMPLES
 
 # Renders one example variant a few times in a fresh process and reports the page faults of
-# the last render: the first ones warm fonts, caches and the heap.
+# the last render: the first ones warm fonts, caches and the heap (Pango's font and glyph
+# caches take about five renders to fill).
 PROBE = """
 import json, resource, sys
 from renderfarm_dagster.render.process_memory import keep_freed_memory
@@ -24,7 +25,7 @@ spec = parse_spec(open(sys.argv[1], "rb").read(), sys.argv[1]).spec
 if sys.argv[2] == "tuned":
     assert keep_freed_memory()
 variant_id = spec.variants[0].variant_id
-for _ in range(3):
+for _ in range(6):
     render_spec_variant(spec, variant_id)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 render_spec_variant(spec, variant_id)
