@@ -304,9 +304,7 @@ def test_the_multilingual_example_renders_and_reports_no_uncovered_character(sto
     manifest = json.loads(storage.objects().get("manifests/nordlicht-thermobecher.json"))
     variants = {variant["variant_id"] for variant in manifest["variants"]}
     assert {"green-350", "green-350-ar", "green-350-ja"} <= variants
-    assert {"pango", "harfbuzz", "fribidi", "freetype", "fontconfig"} <= set(
-        manifest["renderer"]
-    )
+    assert {"pango", "harfbuzz", "fribidi", "freetype", "fontconfig"} <= set(manifest["renderer"])
 
 
 def test_characters_no_font_has_are_reported_in_metadata_and_the_log(storage, instance):
