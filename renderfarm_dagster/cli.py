@@ -9,8 +9,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from renderfarm_dagster import keys
+from renderfarm_dagster.render.fonts import FontError, FontFace
 from renderfarm_dagster.render.template import (
     MAX_TEMPLATE_BYTES,
     Template,
@@ -19,22 +21,53 @@ from renderfarm_dagster.render.template import (
 )
 from renderfarm_dagster.spec import MAX_SPEC_BYTES, SpecError, SpecProblem, parse_spec
 
+if TYPE_CHECKING:
+    from renderfarm_dagster.catalog.fonts import FontCatalog
+
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
+FONT_SUFFIXES = (".ttf", ".otf")
+
+
 def _input_files(paths: Sequence[str]) -> Iterator[Path]:
-    """The files named, with folders expanded to the *.json specs and *.svg templates in them,
-    in sorted order."""
+    """The files named, with folders expanded to the *.json specs, *.svg templates and
+    *.ttf/*.otf brand fonts in them, in sorted order."""
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            yield from sorted(p for p in path.iterdir() if p.suffix in (".json", ".svg"))
+            yield from sorted(
+                p for p in path.iterdir() if p.suffix in (".json", ".svg", *FONT_SUFFIXES)
+            )
         else:
             yield path
 
 
 def _is_template(path: Path) -> bool:
     return path.suffix.lower() == ".svg"
+
+
+def _is_font(path: Path) -> bool:
+    return path.suffix.lower() in FONT_SUFFIXES
+
+
+def _submit_fonts(paths: Sequence[Path], objects) -> int:
+    """Store the valid brand font files at fonts/<name>; the number rejected."""
+    from renderfarm_dagster.catalog.fonts import submit_font
+    from renderfarm_dagster.render.fonts import MAX_FONT_BYTES
+
+    rejected = 0
+    for path in paths:
+        try:
+            data = _read(path, MAX_FONT_BYTES, lambda m, path=path: FontError(str(path), m))
+            changed = submit_font(objects, data, path.name)
+        except FontError as error:
+            rejected += 1
+            print(f"rejected {path}: {error.reason}", file=sys.stderr)
+            continue
+        state = "submitted" if changed else "unchanged"
+        print(f"{state} font {path.name} -> {keys.font_key(path.name)}")
+    return rejected
 
 
 def _read(path: Path, limit: int, error: Callable[[str], Exception]) -> bytes:
@@ -65,10 +98,42 @@ def _read_template(path: Path) -> tuple[str, bytes]:
     return name, _read(path, MAX_TEMPLATE_BYTES, error)
 
 
+def _fonts(paths: Sequence[Path], objects, report: Callable[[Path, object], None]):
+    """The brand fonts stored in the catalog, with the font files among `paths` over them
+    (each checked and reported): what templates given with them may name."""
+    from renderfarm_dagster.catalog.fonts import (
+        FontCatalog,
+        UploadedFont,
+        uploaded_fonts,
+        validate_font_upload,
+    )
+    from renderfarm_dagster.render.fonts import MAX_FONT_BYTES
+
+    stored = uploaded_fonts(objects)
+    catalog = stored
+    for path in paths:
+        if not _is_font(path):
+            continue
+        try:
+            key = keys.font_key(path.name)
+            data = _read(path, MAX_FONT_BYTES, lambda m, path=path: FontError(str(path), m))
+            face = validate_font_upload(data, key, stored.without([key]))
+        except (keys.InvalidKeyError, FontError) as error:
+            report(path, error)
+            continue
+        report(path, face)
+        catalog = FontCatalog(
+            [*catalog.without([key]).by_key.values(), UploadedFont(key, face, data)]
+        )
+    return catalog
+
+
 def _given_templates(
-    paths: Sequence[Path], report: Callable[[Path, Template | TemplateError], None]
+    paths: Sequence[Path],
+    report: Callable[[Path, Template | TemplateError], None],
+    fonts: FontCatalog,
 ) -> dict[str, Template]:
-    """Validate every template file among `paths`; the valid ones by name."""
+    """Validate every template file among `paths` (against `fonts`); the valid ones by name."""
     from renderfarm_dagster.catalog.templates import validate_upload
 
     valid = {}
@@ -77,7 +142,7 @@ def _given_templates(
             continue
         try:
             name, data = _read_template(path)
-            valid[name] = validate_upload(data, str(path), name)
+            valid[name] = validate_upload(data, str(path), name, lambda: fonts)
         except TemplateError as error:
             report(path, error)
             continue
@@ -102,20 +167,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
     paths = list(_input_files(args.files))
     invalid = 0
 
-    def report(path: Path, outcome: Template | TemplateError) -> None:
+    def report(path: Path, outcome) -> None:
         nonlocal invalid
-        if isinstance(outcome, TemplateError):
+        if isinstance(outcome, (TemplateError, FontError, keys.InvalidKeyError)):
             invalid += 1
-            print(outcome, file=sys.stderr)
+            reason = outcome.reason if isinstance(outcome, FontError) else None
+            print(f"{path}: {reason}" if reason else outcome, file=sys.stderr)
+        elif isinstance(outcome, FontFace):
+            weight = "bold" if outcome.bold else "regular"
+            print(f"ok {path}: font family {outcome.family!r} ({weight})")
         else:
             kinds = ", ".join(f"{n} ({layer.kind})" for n, layer in outcome.layers.items())
             print(f"ok {path}: template {outcome.name!r}, layers {kinds or 'none'}")
 
-    given = _given_templates(paths, report)
     with storage() as resource:
+        fonts = _fonts(paths, resource.objects(), report)
+        given = _given_templates(paths, report, fonts)
         find_template = _template_finder(given, resource.objects())
         for path in paths:
-            if _is_template(path):
+            if _is_template(path) or _is_font(path):
                 continue
             try:
                 parsed = parse_spec(_read_spec(path), str(path))
@@ -248,9 +318,11 @@ def _submit(paths: Sequence[Path], instance, objects) -> tuple[list[str], int]:
     from renderfarm_dagster.catalog.inbox import submit_spec
     from renderfarm_dagster.defs.partitions import products
 
+    # Fonts first, then templates (checked against the fonts), then specs.
+    fonts_rejected = _submit_fonts([p for p in paths if _is_font(p)], objects)
     rejected: list[SpecError | TemplateError] = []
     rejected += _submit_templates([p for p in paths if _is_template(p)], objects)
-    paths = [p for p in paths if not _is_template(p)]
+    paths = [p for p in paths if not _is_template(p) and not _is_font(p)]
     submitted, unchanged = [], 0
     for index, path in enumerate(paths, start=1):
         prefix = f"[{index}/{len(paths)}]"
@@ -282,7 +354,7 @@ def _submit(paths: Sequence[Path], instance, objects) -> tuple[list[str], int]:
             first, *more = error.problems
             extra = f" (and {len(more)} more problem(s))" if more else ""
             print(f"  {error.source}: {first}{extra}", file=sys.stderr)
-    return submitted, len(rejected)
+    return submitted, len(rejected) + fonts_rejected
 
 
 def cmd_submit(args: argparse.Namespace) -> int:

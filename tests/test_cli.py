@@ -178,3 +178,37 @@ def test_preview_names_a_missing_photo(tmp_path, capsys):
     argv += [str(EXAMPLES / "templates" / "lookbook.svg"), str(EXAMPLES / "summit-jacket.json")]
     assert main(argv) == 1
     assert "assets/summit-jacket/studio.jpg: cannot read" in capsys.readouterr().err
+
+
+def test_brand_fonts_are_checked_and_stored_before_the_templates_that_name_them(
+    tmp_path, data_dir, monkeypatch, capsys
+):
+    from tests.defs.test_brand_fonts import BRANDED
+    from tests.fonts import brand_font
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    brand = tmp_path / "brand"
+    brand.mkdir()
+    (brand / "lookbook.svg").write_bytes(BRANDED)
+    (brand / "acme-sans-bold.ttf").write_bytes(brand_font(bold=True))
+    (brand / "broken.otf").write_bytes(b"OTTO" + b"\0" * 40)
+    # The template names "Acme Sans": checked against the font given beside it.
+    assert main(["validate", str(brand)]) == 1
+    out = capsys.readouterr()
+    assert f"ok {brand / 'acme-sans-bold.ttf'}: font family 'Acme Sans' (bold)" in out.out
+    assert f"ok {brand / 'lookbook.svg'}: template 'lookbook'" in out.out
+    assert f"{brand / 'broken.otf'}: missing font tables" in out.err
+    # Submitted: the font first, then the template that names it.
+    assert main(["submit", str(brand)]) == 1
+    out = capsys.readouterr()
+    assert "submitted font acme-sans-bold.ttf -> fonts/acme-sans-bold.ttf" in out.out
+    assert "submitted template lookbook -> templates/lookbook.svg" in out.out
+    assert f"rejected {brand / 'broken.otf'}: missing font tables" in out.err
+    bucket = data_dir / "bucket"
+    assert (bucket / "fonts" / "acme-sans-bold.ttf").read_bytes() == brand_font(bold=True)
+    assert not (bucket / "fonts" / "broken.otf").exists()
+    # Without the font, the same template is refused with the family's name.
+    (brand / "acme-sans-bold.ttf").unlink()
+    (bucket / "fonts" / "acme-sans-bold.ttf").unlink()
+    assert main(["validate", str(brand / "lookbook.svg")]) == 1
+    assert 'font family "Acme Sans" is neither bundled' in capsys.readouterr().err

@@ -157,6 +157,22 @@ def validate_font_upload(data: bytes, key: str, catalog: FontCatalog) -> FontFac
     return face
 
 
+def submit_font(objects: ObjectStore, data: bytes, file_name: str) -> bool:
+    """Check a brand font file and store it at fonts/<file_name>; False when unchanged.
+    Raises FontError with the reason."""
+    try:
+        key = keys.font_key(file_name)
+    except keys.InvalidKeyError as error:
+        raise FontError(file_name, str(error)) from None
+    face = validate_font_upload(data, key, uploaded_fonts(objects))
+    current = objects.head(key)
+    if current is not None and current.sha256 == face.sha256:
+        return False
+    content_type = "font/otf" if file_name.endswith(".otf") else "font/ttf"
+    objects.put(key, data, content_type)
+    return True
+
+
 def reject_font(objects: ObjectStore, key: str, error: FontError) -> str:
     """Move an invalid uploaded font to rejected/fonts/, beside a report with the reason.
 

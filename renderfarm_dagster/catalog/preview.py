@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from PIL import Image, ImageDraw
 
+from renderfarm_dagster.catalog.fonts import UploadedFont
 from renderfarm_dagster.catalog.rendering import render_spec_variant
 from renderfarm_dagster.catalog.templates import TemplateSource
 from renderfarm_dagster.layers import LayerValue
@@ -48,10 +49,10 @@ def sample_photo(width: int = 1200, height: int = 900) -> bytes:
     return buffer.getvalue()
 
 
-def template_preview(source: TemplateSource) -> bytes:
+def template_preview(source: TemplateSource, fonts: tuple[UploadedFont, ...] = ()) -> bytes:
     """A bare template at its design size (within MAX_TEMPLATE_PREVIEW_PX), every layer shown
     with sample values: its own default texts and colours, hidden layers shown, and a sample
-    photo in each image box."""
+    photo in each image box. `fonts`: the brand fonts it names."""
     template = source.template
     scale = min(1.0, MAX_TEMPLATE_PREVIEW_PX / max(template.design_width, template.design_height))
     width = max(1, round(template.design_width * scale))
@@ -74,13 +75,17 @@ def template_preview(source: TemplateSource) -> bytes:
             outputs=(output,),
             wanted=("preview",),
             fingerprints={"preview": ""},
+            fonts=tuple(font.for_render() for font in fonts),
         )
     )
     return rendered.data
 
 
 def spec_previews(
-    spec: ProductSpec, template: TemplateSource, photos: Mapping[str, bytes]
+    spec: ProductSpec,
+    template: TemplateSource,
+    photos: Mapping[str, bytes],
+    fonts: tuple[UploadedFont, ...] = (),
 ) -> dict[str, bytes]:
     """Every output of every variant as PNG, by relative path `<variant>/<output>.png`.
     Raises RenderInputError for a photo that cannot be used."""
@@ -95,7 +100,7 @@ def spec_previews(
     previews = {}
     for variant in as_png.variants:
         for rendered in render_spec_variant(
-            as_png, variant.variant_id, template=template, photos=dict(photos)
+            as_png, variant.variant_id, template=template, photos=dict(photos), fonts=fonts
         ):
             previews[f"{variant.variant_id}/{rendered.output_name}.png"] = rendered.data
     return previews

@@ -183,14 +183,19 @@ def render_spec_variant(
     wanted: Iterable[str] | None = None,
     template: TemplateSource | None = None,
     photos: dict[str, bytes] | None = None,
+    fonts: tuple[UploadedFont, ...] = (),
 ) -> list[RenderedOutput]:
     """One variant rendered in this process, from inputs in hand rather than in a store:
     `renderfarm preview`, the bench and the tests. The template defaults to the bundled one
-    the spec names; `photos` are the bytes of every photo the spec's layers show."""
+    the spec names; `photos` are the bytes of every photo the spec's layers show, `fonts` the
+    brand fonts its template names."""
     photos = photos or {}
     template = template or bundled_template(spec.template)
     inputs = ProductInputs(
-        spec, template, {key: hashlib.sha256(data).hexdigest() for key, data in photos.items()}
+        spec,
+        template,
+        {key: hashlib.sha256(data).hexdigest() for key, data in photos.items()},
+        fonts,
     )
     return render_variant(
         variant_job(inputs, variant_id, photos, tuple(wanted) if wanted is not None else None)

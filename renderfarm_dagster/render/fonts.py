@@ -13,9 +13,6 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from fontTools.ttLib import TTFont, TTLibError
-from PIL import ImageFont
-
 # Brand fonts above this are refused: a full CJK family is about 20 MB, a Latin one well under 1.
 MAX_FONT_BYTES = 32 * 1024 * 1024
 # Names a template may use for the default stack instead of a family.
@@ -106,6 +103,10 @@ def inspect_font(data: bytes, source: str) -> FontFace:
     under MAX_FONT_BYTES, that FreeType itself opens. The family is the typographic family name
     (name ID 16) where the font has one, else the legacy family (ID 1).
     """
+    # Imported here: only the checks of uploads need them, not every import of the templates.
+    from fontTools.ttLib import TTFont, TTLibError
+    from PIL import ImageFont
+
     if len(data) > MAX_FONT_BYTES:
         raise FontError(source, f"file is {len(data)} bytes, over the {MAX_FONT_BYTES} limit")
     if data[:4] not in _SFNT_TAGS:

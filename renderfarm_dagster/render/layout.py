@@ -24,6 +24,7 @@ from renderfarm_dagster.render.template import (
 )
 from renderfarm_dagster.render.typeset import (
     LINE_HEIGHT,
+    PATH_UNITS,
     FontSet,
     SetText,
     TextStyle,
@@ -98,6 +99,12 @@ class Layout:
     svg: bytes
     # Each shown text layer as it was set: its glyphs, fonts and the characters none has.
     text: dict[str, SetText]
+
+    @property
+    def outlines(self) -> dict[str, object]:
+        """Each text layer's path data -> the same outline as cairo's path (rasterize's fast
+        path for glyph outlines)."""
+        return {text.path: text.outline for text in self.text.values()}
 
     @property
     def uncovered(self) -> dict[str, str]:
@@ -232,7 +239,9 @@ def _apply_text(template, values, ids, parents, colours, remove, fonts, language
             "path",
             {
                 "d": typeset.path,
-                "transform": f"translate({_n(layer.box.x)} {_n(baseline)})",
+                "transform": (
+                    f"translate({_n(layer.box.x)} {_n(baseline)}) scale({1 / PATH_UNITS})"
+                ),
                 "fill": fill,
                 "fill-rule": "nonzero",
             },

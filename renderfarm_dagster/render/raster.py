@@ -8,11 +8,15 @@ level and the same size; on a 1200 px card it was the largest single cost of a r
 
 from __future__ import annotations
 
+import contextvars
 import io
 import sys
+from collections import deque
 from collections.abc import Mapping
 
+import cairocffi
 import pyvips
+from cairosvg import surface as cairosvg_surface
 from cairosvg.parser import Tree
 from cairosvg.surface import PNGSurface
 from PIL import Image, UnidentifiedImageError
@@ -35,20 +39,49 @@ pyvips.concurrency_set(1)
 pyvips.cache_set_max(0)
 
 
+# cairosvg draws a <path> by parsing its data (cairosvg.path.path, its TAGS entry); a path whose
+# data is a known outline is appended from cairo's own copy instead. The table is cairosvg's
+# module-level dispatch; tests/render/test_render.py fails if the fast path stops being taken.
+_outlines: contextvars.ContextVar[Mapping[str, object] | None] = contextvars.ContextVar(
+    "renderfarm_outlines", default=None
+)
+_parse_path = cairosvg_surface.TAGS["path"]
+
+
+def _path_or_outline(surface, node) -> None:
+    outline = (_outlines.get() or {}).get(node.get("d"))
+    if outline is None:
+        _parse_path(surface, node)
+        return
+    node.vertices = deque()  # no vertices: markers, which glyphs never have
+    cairocffi.cairo.cairo_append_path(surface.context._pointer, outline)
+
+
+cairosvg_surface.TAGS["path"] = _path_or_outline
+
+
 class ExternalResourceError(ValueError):
     """The SVG asked for something outside itself (a file, a URL, a data: image)."""
 
 
 def rasterize(
-    svg: bytes, width: int, height: int, images: Mapping[str, bytes] | None = None
+    svg: bytes,
+    width: int,
+    height: int,
+    images: Mapping[str, bytes] | None = None,
+    outlines: Mapping[str, object] | None = None,
 ) -> Image.Image:
     """Draw `svg` at exactly `width` x `height` pixels, as an opaque RGB image.
 
     `images` are the only resources the document may load: PNG bytes by URL (`photo:<layer>`,
     see render/layout.py). Anything else it asks for is refused: the catalog layer hands over
     every photo, and the document loads nothing on its own.
+    `outlines` maps a <path>'s data to the same shape as cairo's path (render/typeset.py): such
+    a path is appended as it is instead of parsed from its text, the same shape in a fraction
+    of the time (glyph outlines are most of a card's path data).
     """
     available = dict(images or {})
+    known_outlines = _outlines.set(outlines or {})
 
     def fetch(url: str, resource_type: str) -> bytes:
         if url in available:
@@ -56,24 +89,27 @@ def rasterize(
         # Fail loudly instead of cairosvg's default of rendering a blank image.
         raise ExternalResourceError(f"refused to load external {resource_type} {url!r}")
 
-    # unsafe=False keeps cairosvg's XML parser refusing entities and external DTDs.
-    tree = Tree(bytestring=svg, url_fetcher=fetch, unsafe=False)
-    # White under a template's transparent parts: the outputs are opaque.
-    surface = PNGSurface(
-        tree, None, 96, output_width=width, output_height=height, background_color="#ffffff"
-    )
-    cairo_surface = surface.cairo
-    cairo_surface.flush()
-    image = Image.frombuffer(
-        "RGB",
-        (cairo_surface.get_width(), cairo_surface.get_height()),
-        bytes(cairo_surface.get_data()),
-        "raw",
-        _CAIRO_RAW_MODE,
-        cairo_surface.get_stride(),
-        1,
-    )
-    cairo_surface.finish()
+    try:
+        # unsafe=False keeps cairosvg's XML parser refusing entities and external DTDs.
+        tree = Tree(bytestring=svg, url_fetcher=fetch, unsafe=False)
+        # White under a template's transparent parts: the outputs are opaque.
+        surface = PNGSurface(
+            tree, None, 96, output_width=width, output_height=height, background_color="#ffffff"
+        )
+        cairo_surface = surface.cairo
+        cairo_surface.flush()
+        image = Image.frombuffer(
+            "RGB",
+            (cairo_surface.get_width(), cairo_surface.get_height()),
+            bytes(cairo_surface.get_data()),
+            "raw",
+            _CAIRO_RAW_MODE,
+            cairo_surface.get_stride(),
+            1,
+        )
+        cairo_surface.finish()
+    finally:
+        _outlines.reset(known_outlines)
     return image
 
 

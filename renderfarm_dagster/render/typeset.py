@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cairocffi
@@ -32,6 +32,9 @@ from renderfarm_dagster.render.fonts import (
 P = pg.PANGO_SCALE
 # Steps of 8%: few enough tries to stay cheap, fine enough not to shrink needlessly.
 SHRINK_STEP = 0.08
+# Path coordinates are integers in these fractions of a user unit (1/100: a hundredth of a
+# pixel at the design size).
+PATH_UNITS = 100
 # Baseline to baseline, in font sizes: the same for every line, whichever fonts it falls back to.
 LINE_HEIGHT = 1.2
 # Pango lays out one thread at a time here: a font map is not safe to share between threads.
@@ -70,13 +73,18 @@ class SetText:
     lines: int
     widest: float  # the widest line's advance
     left: float  # where the leftmost line starts, from the box's left
-    path: str  # SVG path data; origin at the box's left edge and the first line's baseline
+    # SVG path data in 1/PATH_UNITS user units; origin at the box's left edge and the first
+    # line's baseline.
+    path: str
     runs: tuple[GlyphRun, ...]
     rtl: bool  # the paragraph's direction
     line_starts: tuple[int, ...]  # the index in `text` of each line's first character
     ellipsized: bool
     uncovered: str  # characters no available font has, in text order, each once
     fonts: tuple[str, ...]  # the files drawn from
+    # The same shape as `path`, as cairo's own path (cairo_path_t), for render/raster.py to
+    # draw without parsing `path` again.
+    outline: object = field(compare=False, repr=False)
 
 
 class FontSet:
@@ -130,6 +138,8 @@ def font_set(brand_fonts: tuple[tuple[FontFace, bytes], ...] = ()) -> FontSet:
     return FontSet(brand_fonts)
 
 
+# The variants of a product mostly share their title, subtitle and price: set once per process.
+@functools.lru_cache(maxsize=256)
 def set_text(
     text: str,
     style: TextStyle,
@@ -145,6 +155,7 @@ def set_text(
     a word wider than the line breaks between grapheme clusters. The largest size from
     `max_size` down to `min_size` at which the text fits wins; past `min_size`, the last line
     ends in an ellipsis at the text's logical end (the left for right-to-left text).
+    The result is immutable and cached: the same arguments give the same object.
     """
     text = " ".join(text.split())
     with _lock:
@@ -221,6 +232,8 @@ def _result(layout, text: str, encoded: bytes, size: float, rtl: bool, fonts: Fo
     # Unbounded: cairo leaves out glyphs outside a bounded surface when it builds a path.
     surface = cairocffi.RecordingSurface(cairocffi.CONTENT_ALPHA, None)
     context = cairocffi.Context(surface)
+    # Drawn in user units, kept in PATH_UNITS: the path is copied at the identity matrix.
+    context.scale(PATH_UNITS, PATH_UNITS)
     cairo_context = pg.ffi.cast("cairo_t *", int(cairocffi.ffi.cast("uintptr_t", context._pointer)))
     runs: list[GlyphRun] = []
     uncovered: dict[str, None] = {}
@@ -249,6 +262,8 @@ def _result(layout, text: str, encoded: bytes, size: float, rtl: bool, fonts: Fo
                 break
     finally:
         pg.pango.pango_layout_iter_free(iterator)
+    context.identity_matrix()
+    path, outline = _outline(context)
     iterator = pg.pango.pango_layout_get_iter(layout)
     try:
         while True:
@@ -267,7 +282,8 @@ def _result(layout, text: str, encoded: bytes, size: float, rtl: bool, fonts: Fo
         lines=line_index,
         widest=widest,
         left=left or 0.0,
-        path=_svg_path(context.copy_path()),
+        path=path,
+        outline=outline,
         runs=tuple(runs),
         rtl=rtl,
         line_starts=tuple(line_starts),
@@ -313,23 +329,38 @@ def _glyph_run(run, x0: int, baseline: int, char_at, encoded: bytes, uncovered, 
     )
 
 
-def _svg_path(path) -> str:
+def _outline(context: cairocffi.Context) -> tuple[str, object]:
+    """The context's path (in PATH_UNITS of a user unit) as SVG path data, and as cairo's own
+    path with each point rounded to the same integers, so both draw exactly the same shape.
+
+    cairo's path is what render/raster.py appends for a <path> with this data, instead of
+    cairosvg parsing the string again: glyph outlines are long (3,000 numbers for a title).
+    """
+    raw = cairocffi.ffi.gc(
+        cairocffi.cairo.cairo_copy_path(context._pointer), cairocffi.cairo.cairo_path_destroy
+    )
+    data = raw.data
     parts = []
-    for kind, points in path:
-        if kind == cairocffi.PATH_MOVE_TO:
-            parts.append(f"M{_n(points[0])} {_n(points[1])}")
-        elif kind == cairocffi.PATH_LINE_TO:
-            parts.append(f"L{_n(points[0])} {_n(points[1])}")
-        elif kind == cairocffi.PATH_CURVE_TO:
-            parts.append("C" + " ".join(_n(value) for value in points))
-        else:
-            parts.append("Z")
-    return "".join(parts)
+    index = 0
+    while index < raw.num_data:
+        header = data[index].header
+        numbers = []
+        for offset in range(1, header.length):
+            point = data[index + offset].point
+            point.x, point.y = round(point.x), round(point.y)
+            numbers += (int(point.x), int(point.y))
+        letter = _PATH_LETTERS[header.type]
+        parts.append(letter + " ".join(map(str, numbers)))
+        index += header.length
+    return "".join(parts), raw
 
 
-def _n(value: float) -> str:
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
+_PATH_LETTERS = {
+    cairocffi.PATH_MOVE_TO: "M",
+    cairocffi.PATH_LINE_TO: "L",
+    cairocffi.PATH_CURVE_TO: "C",
+    cairocffi.PATH_CLOSE_PATH: "Z",
+}
 
 
 def _brand_font_file(sha256: str, data: bytes) -> str:

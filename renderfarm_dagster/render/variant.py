@@ -204,7 +204,8 @@ def _draw(
         fitted = fit_photo(photo, placed.width, placed.height, placed.fit, placed.focal)
         images[f"{PHOTO_SCHEME}{placed.layer_id}"] = png_for_cairo(fitted)
     laid_out = layout(template, job.layers, aspect, fonts, job.language)
-    return rasterize(laid_out.svg, width, height, images), laid_out.uncovered
+    image = rasterize(laid_out.svg, width, height, images, laid_out.outlines)
+    return image, laid_out.uncovered
 
 
 @functools.lru_cache(maxsize=16)

@@ -219,7 +219,7 @@ def test_a_blank_rendition_fails_its_variant_as_a_bad_input_and_is_never_encoded
     monkeypatch.setattr(
         variant_module,
         "rasterize",
-        lambda svg, width, height, images: Image.new("RGB", (width, height), "white"),
+        lambda svg, width, height, images, outlines: Image.new("RGB", (width, height), "white"),
     )
     monkeypatch.setattr(variant_module, "encode", lambda *args: encoded.append(args))
     with pytest.raises(BlankRenditionError) as raised:
@@ -228,3 +228,29 @@ def test_a_blank_rendition_fails_its_variant_as_a_bad_input_and_is_never_encoded
     assert raised.value.key == "variant red output hero"
     assert "renders blank (a single flat colour) from template" in raised.value.reason
     assert encoded == []
+
+
+def test_glyph_outlines_are_drawn_from_cairos_path_not_parsed_again(spec_doc, monkeypatch):
+    from renderfarm_dagster.render import raster
+
+    spec_doc["variants"][0]["label"] = "سعر 89 · 日本語 · Größe"
+    spec = parsed(spec_doc)
+    laid_out = layout_of(spec, "red")
+    assert laid_out.outlines and all(path for path in laid_out.outlines)
+    parsed_paths = []
+    parse = raster._parse_path
+
+    def counting(surface, node):
+        parsed_paths.append(node.get("d"))
+        parse(surface, node)
+
+    monkeypatch.setattr(raster, "_parse_path", counting)
+    fast = rasterize(laid_out.svg, 300, 300, outlines=laid_out.outlines)
+    # The template's own paths are parsed; no glyph outline is (cairosvg's TAGS entry for
+    # <path> is still the one render/raster.py installs).
+    assert not set(parsed_paths) & set(laid_out.outlines)
+    parsed_paths.clear()
+    slow = rasterize(laid_out.svg, 300, 300)
+    assert set(laid_out.outlines) <= set(parsed_paths)
+    # The same shape either way: the outline's points are the path data's integers.
+    assert fast.tobytes() == slow.tobytes()
