@@ -109,6 +109,10 @@ def inspect_font(data: bytes, source: str) -> FontFace:
 
     if len(data) > MAX_FONT_BYTES:
         raise FontError(source, f"file is {len(data)} bytes, over the {MAX_FONT_BYTES} limit")
+    if data[:4] == b"ttcf":
+        raise FontError(source, "a font collection (.ttc): upload each font as a .ttf or .otf")
+    if data[:4] in (b"wOFF", b"wOF2"):
+        raise FontError(source, "a web font (WOFF): upload the .ttf or .otf it was made from")
     if data[:4] not in _SFNT_TAGS:
         raise FontError(source, "not a TrueType or OpenType font (no sfnt header)")
     try:
@@ -122,8 +126,11 @@ def inspect_font(data: bytes, source: str) -> FontFace:
             raise FontError(source, f"missing font tables: {', '.join(missing)}")
         names = font["name"]
         family = names.getDebugName(16) or names.getDebugName(1)
-        if not family or not family.strip() or not family.isprintable():
-            raise FontError(source, "the font names no usable family (name table IDs 16 and 1)")
+        if not family or not family.strip() or not family.isprintable() or len(family) > 100:
+            raise FontError(
+                source, "the font names no usable family (name table IDs 16 and 1: 1 to 100 "
+                "printable characters)"
+            )
         if font["cmap"].getBestCmap() is None:
             raise FontError(source, "the font maps no Unicode characters (no Unicode cmap)")
         weight = font["OS/2"].usWeightClass if "OS/2" in font else 400

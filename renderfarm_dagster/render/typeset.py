@@ -97,7 +97,8 @@ class FontSet:
             path = _brand_font_file(face.sha256, data)
             files.append(path)
             self.faces += (FontFace(face.family, face.bold, path, face.sha256),)
-        self._config = pg.fontconfig.FcConfigCreate()
+        # Reference counted: the font map holds its own reference while it lives.
+        self._config = pg.ffi.gc(pg.fontconfig.FcConfigCreate(), pg.fontconfig.FcConfigDestroy)
         for path in files:
             if not pg.fontconfig.FcConfigAppFontAddFile(self._config, path.encode()):
                 raise OSError(f"fontconfig could not load {path}")
