@@ -128,8 +128,9 @@ def inspect_font(data: bytes, source: str) -> FontFace:
         family = names.getDebugName(16) or names.getDebugName(1)
         if not family or not family.strip() or not family.isprintable() or len(family) > 100:
             raise FontError(
-                source, "the font names no usable family (name table IDs 16 and 1: 1 to 100 "
-                "printable characters)"
+                source,
+                "the font names no usable family (name table IDs 16 and 1: 1 to 100 "
+                "printable characters)",
             )
         if font["cmap"].getBestCmap() is None:
             raise FontError(source, "the font maps no Unicode characters (no Unicode cmap)")

@@ -59,9 +59,7 @@ def test_a_malformed_font_is_refused_with_the_reason(name):
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.lists(
-        st.tuples(st.integers(0, len(GOOD) - 1), st.integers(0, 255)), min_size=1, max_size=8
-    )
+    st.lists(st.tuples(st.integers(0, len(GOOD) - 1), st.integers(0, 255)), min_size=1, max_size=8)
 )
 def test_a_mutated_font_is_refused_or_sets_text_never_anything_else(mutations):
     data = bytearray(GOOD)

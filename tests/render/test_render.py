@@ -254,3 +254,25 @@ def test_glyph_outlines_are_drawn_from_cairos_path_not_parsed_again(spec_doc, mo
     assert set(laid_out.outlines) <= set(parsed_paths)
     # The same shape either way: the outline's points are the path data's integers.
     assert fast.tobytes() == slow.tobytes()
+
+
+@pytest.mark.parametrize("variant_id", ["green-350-ar", "green-350-ja"])
+def test_shaped_text_renders_the_same_bytes_in_a_fresh_interpreter(variant_id):
+    # Fresh font maps, glyph caches and fontconfig scans: the bytes must not depend on them.
+    from tests.conftest import EXAMPLES
+
+    path = EXAMPLES / "nordlicht-thermobecher.json"
+    photo = EXAMPLES / "assets" / "nordlicht-thermobecher" / "studio.jpg"
+    code = (
+        "import sys; from renderfarm_dagster.spec import parse_spec;"
+        "from renderfarm_dagster.catalog.rendering import render_spec_variant;"
+        f"s = parse_spec(open({str(path)!r}, 'rb').read(), 'x').spec;"
+        f"p = {{'assets/nordlicht-thermobecher/studio.jpg': open({str(photo)!r}, 'rb').read()}};"
+        f"print(' '.join(o.sha256 for o in render_spec_variant(s, {variant_id!r}, photos=p)))"
+    )
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+    spec = parse_spec(path.read_bytes(), "x").spec
+    here = render_spec_variant(
+        spec, variant_id, photos={"assets/nordlicht-thermobecher/studio.jpg": photo.read_bytes()}
+    )
+    assert fresh.stdout.decode().split() == [output.sha256 for output in here]
