@@ -66,7 +66,6 @@ ffi.cdef(
     PangoContext *pango_font_map_create_context(PangoFontMap *fontmap);
     void pango_cairo_context_set_font_options(PangoContext *context,
                                               const cairo_font_options_t *options);
-    void pango_cairo_context_set_resolution(PangoContext *context, double dpi);
     void pango_context_set_round_glyph_positions(PangoContext *context, gboolean round);
     void pango_context_set_language(PangoContext *context, PangoLanguage *language);
     void pango_context_set_base_dir(PangoContext *context, int direction);
@@ -88,24 +87,17 @@ ffi.cdef(
     void pango_layout_set_ellipsize(PangoLayout *layout, int ellipsize);
     void pango_layout_set_alignment(PangoLayout *layout, int alignment);
     void pango_layout_set_auto_dir(PangoLayout *layout, gboolean auto_dir);
-    void pango_layout_set_line_spacing(PangoLayout *layout, float factor);
     int pango_layout_get_line_count(PangoLayout *layout);
     void pango_layout_context_changed(PangoLayout *layout);
     int pango_find_base_dir(const char *text, int length);
     PangoLayoutLine *pango_layout_iter_get_line_readonly(PangoLayoutIter *iter);
     void pango_cairo_layout_line_path(cairo_t *cr, PangoLayoutLine *line);
     gboolean pango_layout_is_ellipsized(PangoLayout *layout);
-    gboolean pango_layout_is_wrapped(PangoLayout *layout);
-    int pango_layout_get_baseline(PangoLayout *layout);
-    int pango_layout_get_unknown_glyphs_count(PangoLayout *layout);
-    void pango_layout_get_extents(PangoLayout *layout, PangoRectangle *ink,
-                                  PangoRectangle *logical);
     PangoLayoutIter *pango_layout_get_iter(PangoLayout *layout);
     void pango_layout_iter_free(PangoLayoutIter *iter);
     gboolean pango_layout_iter_next_run(PangoLayoutIter *iter);
     gboolean pango_layout_iter_next_line(PangoLayoutIter *iter);
     PangoGlyphItem *pango_layout_iter_get_run_readonly(PangoLayoutIter *iter);
-    int pango_layout_iter_get_baseline(PangoLayoutIter *iter);
     void pango_layout_iter_get_run_extents(PangoLayoutIter *iter, PangoRectangle *ink,
                                            PangoRectangle *logical);
     void pango_layout_iter_get_line_extents(PangoLayoutIter *iter, PangoRectangle *ink,
@@ -147,9 +139,9 @@ fribidi = _open("fribidi")
 PANGO_SCALE = 1024
 CAIRO_FONT_TYPE_FT = 1
 PANGO_WRAP_WORD_CHAR = 2
-PANGO_ELLIPSIZE_NONE, PANGO_ELLIPSIZE_END = 0, 3
+PANGO_ELLIPSIZE_END = 3
 PANGO_ALIGN_LEFT, PANGO_ALIGN_CENTER, PANGO_ALIGN_RIGHT = 0, 1, 2
-PANGO_DIRECTION_LTR, PANGO_DIRECTION_RTL, PANGO_DIRECTION_NEUTRAL = 0, 1, 6
+PANGO_DIRECTION_LTR, PANGO_DIRECTION_RTL = 0, 1
 PANGO_WEIGHT_NORMAL, PANGO_WEIGHT_BOLD = 400, 700
 PANGO_GLYPH_EMPTY = 0x0FFFFFFF
 PANGO_GLYPH_UNKNOWN_FLAG = 0x10000000

@@ -91,12 +91,8 @@ class FontSet:
     """The bundled fonts plus a catalog's brand fonts, as one private fontconfig for Pango."""
 
     def __init__(self, brand_fonts: Iterable[tuple[FontFace, bytes]] = ()):
-        self.faces = tuple(bundled_faces())
-        files = [face.path for face in self.faces]
-        for face, data in brand_fonts:
-            path = _brand_font_file(face.sha256, data)
-            files.append(path)
-            self.faces += (FontFace(face.family, face.bold, path, face.sha256),)
+        files = [face.path for face in bundled_faces()]
+        files += [_brand_font_file(face.sha256, data) for face, data in brand_fonts]
         # Reference counted: the font map holds its own reference while it lives.
         self._config = pg.ffi.gc(pg.fontconfig.FcConfigCreate(), pg.fontconfig.FcConfigDestroy)
         for path in files:
@@ -108,10 +104,6 @@ class FontSet:
         )
         pg.pangoft2.pango_fc_font_map_set_config(self._font_map, self._config)
         self._contexts: dict[str, object] = {}
-
-    @property
-    def families(self) -> frozenset[str]:
-        return frozenset(face.family for face in self.faces)
 
     def context(self, language: str):
         if language not in self._contexts:
@@ -178,7 +170,7 @@ def set_text(
         if lines > max_lines:
             pg.pango.pango_layout_set_height(layout, -max_lines)
             pg.pango.pango_layout_set_ellipsize(layout, pg.PANGO_ELLIPSIZE_END)
-        return _result(layout, text, encoded, size, rtl, fonts)
+        return _result(layout, text, size, rtl)
 
 
 def _paragraph_rtl(layout, text: bytes, style: TextStyle, fonts: FontSet) -> bool:
@@ -222,7 +214,7 @@ def _set_font(layout, style: TextStyle, size: float) -> None:
     pg.pango.pango_font_description_free(description)
 
 
-def _result(layout, text: str, encoded: bytes, size: float, rtl: bool, fonts: FontSet) -> SetText:
+def _result(layout, text: str, size: float, rtl: bool) -> SetText:
     # Character index of each UTF-8 byte offset, to name characters and clusters.
     char_at = {}
     offset = 0
@@ -242,7 +234,6 @@ def _result(layout, text: str, encoded: bytes, size: float, rtl: bool, fonts: Fo
     widest, left = 0.0, None
     logical = pg.ffi.new("PangoRectangle *")
     iterator = pg.pango.pango_layout_get_iter(layout)
-    first_baseline = pg.pango.pango_layout_get_baseline(layout)
     line_index = 0
     line_starts = []
     try:
@@ -266,13 +257,18 @@ def _result(layout, text: str, encoded: bytes, size: float, rtl: bool, fonts: Fo
     context.identity_matrix()
     path, outline = _outline(context)
     iterator = pg.pango.pango_layout_get_iter(layout)
+    line, run_line = None, -1
     try:
         while True:
+            if pg.pango.pango_layout_iter_get_line_readonly(iterator) != line:
+                line = pg.pango.pango_layout_iter_get_line_readonly(iterator)
+                run_line += 1
             run = pg.pango.pango_layout_iter_get_run_readonly(iterator)
             if run != pg.ffi.NULL:
                 pg.pango.pango_layout_iter_get_run_extents(iterator, pg.ffi.NULL, logical)
-                baseline = pg.pango.pango_layout_iter_get_baseline(iterator) - first_baseline
-                runs.append(_glyph_run(run, logical.x, baseline, char_at, encoded, uncovered, used))
+                # On the baseline the line is drawn at, as above.
+                baseline = round(run_line * size * LINE_HEIGHT * P)
+                runs.append(_glyph_run(run, logical.x, baseline, char_at, uncovered, used))
             if not pg.pango.pango_layout_iter_next_run(iterator):
                 break
     finally:
@@ -294,7 +290,7 @@ def _result(layout, text: str, encoded: bytes, size: float, rtl: bool, fonts: Fo
     )
 
 
-def _glyph_run(run, x0: int, baseline: int, char_at, encoded: bytes, uncovered, used) -> GlyphRun:
+def _glyph_run(run, x0: int, baseline: int, char_at, uncovered, used) -> GlyphRun:
     item = run.item
     glyph_string = run.glyphs
     pattern = pg.pangoft2.pango_fc_font_get_pattern(item.analysis.font)
