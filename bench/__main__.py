@@ -468,7 +468,7 @@ def figures(results: dict) -> list[Figure]:
             speedup >= 1.6,
         ),
         Figure(
-            "  text layout per variant, Latin (every text layer set by Pango)",
+            "  text layout per variant, Latin (every text layer set by Pango, uncached)",
             text["latin"],
             f"{text['latin']:.2f} ms ({text['latin'] / 1000 * single['project']:.1%} of a "
             "variant's render)",

@@ -141,10 +141,13 @@ MIXED_TEXTS = [
 
 def text_layout(catalog_folder: Path, variants: int, rounds: int) -> dict:
     """Text layout time per variant (every text layer shaped, wrapped and fitted, outlines
-    made), on one CPU: the catalog's Latin text, then the same variants in mixed scripts."""
+    made), on one CPU: the catalog's Latin text, then the same variants in mixed scripts.
+    Uncached: set_text's per-process cache (which spares a product's variants their shared
+    title, subtitle and price) is cleared before each pass."""
     from renderfarm_dagster.catalog.templates import bundled_template
     from renderfarm_dagster.layers import LayerValue
     from renderfarm_dagster.render import layout as layout_module
+    from renderfarm_dagster.render import typeset
     from renderfarm_dagster.render.layout import layout
 
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -173,6 +176,7 @@ def text_layout(catalog_folder: Path, variants: int, rounds: int) -> dict:
     layout_module.set_text = timed_set_text
 
     def lay_out(jobs) -> float:
+        typeset.set_text.cache_clear()
         spent[0] = 0.0
         for template, values in jobs:
             layout(template, values, 1)
