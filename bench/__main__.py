@@ -120,15 +120,16 @@ def dagster_env(workdir: Path, postgres: PostgresServer | None = None) -> dict[s
     }
 
 
+def one_core_step(name: str, folder: Path, variants: int, rounds: int) -> dict:
+    """A step that samples `variants` of the catalog in `folder` and times `rounds` passes."""
+    return step(
+        name, "--catalog", str(folder), "--variants", str(variants), "--rounds", str(rounds)
+    )
+
+
 def measure_single_core(folder: Path, size: Size) -> dict:
-    report = step(
-        "single-core",
-        "--catalog",
-        str(folder),
-        "--variants",
-        str(size.single_core_variants),
-        "--rounds",
-        str(size.single_core_rounds),
+    report = one_core_step(
+        "single-core", folder, size.single_core_variants, size.single_core_rounds
     )
     throughput = {
         side: report["variants"] / statistics.median(seconds)
@@ -138,14 +139,8 @@ def measure_single_core(folder: Path, size: Size) -> dict:
 
 
 def measure_text_layout(folder: Path, size: Size) -> dict:
-    report = step(
-        "text-layout",
-        "--catalog",
-        str(folder),
-        "--variants",
-        str(size.single_core_variants),
-        "--rounds",
-        str(size.single_core_rounds),
+    report = one_core_step(
+        "text-layout", folder, size.single_core_variants, size.single_core_rounds
     )
     return {
         **report,
@@ -161,14 +156,8 @@ def measure_photos(workdir: Path, size: Size, cpus: int) -> dict:
     time spent decoding photos), then the render loop on every CPU for the workers' memory."""
     folder = workdir / "photo-catalog"
     catalog.write_photo_catalog(folder, size.photo_products, size.photo_variants)
-    report = step(
-        "single-core-photos",
-        "--catalog",
-        str(folder),
-        "--variants",
-        str(size.photo_single_core_variants),
-        "--rounds",
-        str(size.single_core_rounds),
+    report = one_core_step(
+        "single-core-photos", folder, size.photo_single_core_variants, size.single_core_rounds
     )
     project = statistics.median(report["seconds"]["project"])
     loop = step(

@@ -8,7 +8,6 @@ a family that is neither bundled nor uploaded is refused with the name.
 
 from __future__ import annotations
 
-import json
 import threading
 import weakref
 from collections import OrderedDict
@@ -16,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from renderfarm_dagster import keys
+from renderfarm_dagster.catalog.rejections import set_aside
 from renderfarm_dagster.render.fonts import FontError, FontFace, bundled_families, inspect_font
 from renderfarm_dagster.render.template import Template, TemplateError, TemplateProblem
 from renderfarm_dagster.storage import ObjectNotFoundError, ObjectStore
@@ -179,20 +179,10 @@ def reject_font(objects: ObjectStore, key: str, error: FontError) -> str:
     Copy and report are written before the original is deleted: a crash in between leaves it
     to be rejected again, never lost. Returns the rejected key ("" if it vanished).
     """
-    try:
-        data = objects.get(key)
-    except ObjectNotFoundError:
-        return ""
     rejected_key = keys.rejected_font_key(key)
     report = {"source": key, "problems": [error.reason], "rejected_key": rejected_key}
-    objects.put(rejected_key, data, "application/octet-stream")
-    objects.put(
-        f"{rejected_key}.error.json",
-        (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
-        "application/json",
-    )
-    objects.delete(key)
-    return rejected_key
+    stored = set_aside(objects, key, rejected_key, report, "application/octet-stream")
+    return rejected_key if stored else ""
 
 
 _kept: weakref.WeakKeyDictionary[ObjectStore, OrderedDict] = weakref.WeakKeyDictionary()

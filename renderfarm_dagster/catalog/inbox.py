@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from renderfarm_dagster import keys
+from renderfarm_dagster.catalog.rejections import set_aside
 from renderfarm_dagster.catalog.templates import TemplateNotFoundError, load_template
 from renderfarm_dagster.catalog.threads import in_order
 from renderfarm_dagster.render.template import Template, TemplateError
@@ -115,23 +115,17 @@ def _rejection(key: str, error: SpecError) -> RejectedSpec:
 
 
 def move_to_rejected(objects: ObjectStore, rejected: RejectedSpec) -> None:
-    """Move a rejected spec out of the inbox, next to a report of every problem in it.
-
-    Copy and report are written before the original is deleted, so a crash in between leaves
-    the spec in the inbox to be rejected again, never lost.
-    """
-    try:
-        data = objects.get(rejected.key)
-    except ObjectNotFoundError:
-        return
+    """Move a rejected spec out of the inbox, next to a report of every problem in it (a
+    crash midway leaves it in the inbox to be rejected again, never lost)."""
     report = {**rejected.error.to_report(), "rejected_key": rejected.rejected_key}
-    objects.put(rejected.rejected_key, data, "application/json")
-    objects.put(
-        rejected.report_key,
-        (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+    set_aside(
+        objects,
+        rejected.key,
+        rejected.rejected_key,
+        report,
         "application/json",
+        report_key=rejected.report_key,
     )
-    objects.delete(rejected.key)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from dataclasses import dataclass
 from importlib import resources
 
@@ -18,6 +17,7 @@ from renderfarm_dagster.catalog.fonts import (
     FontCatalogSource,
     check_families,
 )
+from renderfarm_dagster.catalog.rejections import set_aside
 from renderfarm_dagster.render.template import (
     Template,
     TemplateError,
@@ -120,21 +120,10 @@ def reject_template(objects: ObjectStore, key: str, error: TemplateError) -> str
     Copy and report are written before the original is deleted: a crash in between leaves it
     to be rejected again, never lost. Returns the rejected key.
     """
-    try:
-        data = objects.get(key)
-    except ObjectNotFoundError:
-        return ""
     # Under its own name, like a spec: the latest rejected upload of a template is what its
     # report describes.
     rejected_key = keys.validate_key(
         f"{keys.REJECTED_PREFIX}templates/{keys.template_name_from_key(key) or 'template'}.svg"
     )
     report = {**error.to_report(), "rejected_key": rejected_key}
-    objects.put(rejected_key, data, "image/svg+xml")
-    objects.put(
-        f"{rejected_key}.error.json",
-        (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
-        "application/json",
-    )
-    objects.delete(key)
-    return rejected_key
+    return rejected_key if set_aside(objects, key, rejected_key, report, "image/svg+xml") else ""
