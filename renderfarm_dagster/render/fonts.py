@@ -33,7 +33,14 @@ BUNDLED_FILES: dict[str, tuple[Path, Path]] = {
         )
         for script in ("", "Arabic", "Hebrew", "Devanagari", "Thai", "Tamil")
     },
-    "Noto Sans CJK JP": (_NOTO_CJK / "NotoSansCJK-Regular.ttc", _NOTO_CJK / "NotoSansCJK-Bold.ttc"),
+    # One collection per weight holds the CJK families, each with its region's character forms.
+    **{
+        f"Noto Sans CJK {region}": (
+            _NOTO_CJK / "NotoSansCJK-Regular.ttc",
+            _NOTO_CJK / "NotoSansCJK-Bold.ttc",
+        )
+        for region in ("JP", "KR", "SC", "TC", "HK")
+    },
 }
 # After a layer's own families, characters they lack are looked for in this order. Noto Sans
 # (Latin, Greek, Cyrillic) first; CJK last, as its Latin and punctuation would otherwise win.
@@ -44,8 +51,28 @@ FALLBACK_ORDER = (
     "Noto Sans Devanagari",
     "Noto Sans Thai",
     "Noto Sans Tamil",
-    "Noto Sans CJK JP",
 )
+
+
+def fallback_order(language: str) -> tuple[str, ...]:
+    """FALLBACK_ORDER, then the CJK family whose character forms the language writes: a Han
+    character shared by Chinese, Japanese and Korean is drawn differently in each."""
+    return (*FALLBACK_ORDER, cjk_family(language))
+
+
+def cjk_family(language: str) -> str:
+    """Noto Sans CJK SC for Simplified Chinese, TC or HK for Traditional, KR for Korean, and
+    JP (the default) for Japanese and every other language."""
+    subtags = language.lower().replace("_", "-").split("-")
+    if subtags[0] == "ko":
+        return "Noto Sans CJK KR"
+    if subtags[0] in ("zh", "yue"):
+        if "hk" in subtags or "mo" in subtags:
+            return "Noto Sans CJK HK"
+        if "hant" in subtags or "tw" in subtags or subtags[0] == "yue":
+            return "Noto Sans CJK TC"
+        return "Noto Sans CJK SC"
+    return "Noto Sans CJK JP"
 # The extensions of brand fonts: TrueType or CFF outlines in one sfnt file (no collections).
 FONT_EXTENSIONS = (".ttf", ".otf")
 _SFNT_TAGS = (b"\x00\x01\x00\x00", b"OTTO", b"true")
@@ -80,20 +107,31 @@ def bundled_families() -> tuple[str, ...]:
 @functools.cache
 def bundled_faces() -> tuple[FontFace, ...]:
     """Every bundled font file; raises MissingBundledFontError naming the package to install."""
+    digests: dict[Path, str] = {}
     faces = []
     for family, files in BUNDLED_FILES.items():
         for bold, path in zip((False, True), files, strict=True):
-            if not path.is_file():
-                raise MissingBundledFontError(
-                    f"bundled font {path} is missing: install Debian's fonts-dejavu-core, "
-                    "fonts-noto-core and fonts-noto-cjk (`make fonts`)"
-                )
-            # In chunks: a 20 MB CJK file read whole would also raise glibc's mmap threshold
-            # for the rest of the process (render/process_memory.py does that on purpose).
-            with path.open("rb") as file:
-                digest = hashlib.file_digest(file, "sha256").hexdigest()
-            faces.append(FontFace(family, bold, str(path), digest))
+            if path not in digests:
+                digests[path] = _file_sha256(path)
+            faces.append(FontFace(family, bold, str(path), digests[path]))
     return tuple(faces)
+
+
+def bundled_files() -> list[str]:
+    """Each bundled file once (the CJK families share their collections)."""
+    return list(dict.fromkeys(face.path for face in bundled_faces()))
+
+
+def _file_sha256(path: Path) -> str:
+    if not path.is_file():
+        raise MissingBundledFontError(
+            f"bundled font {path} is missing: install Debian's fonts-dejavu-core, "
+            "fonts-noto-core and fonts-noto-cjk (`make render-packages`)"
+        )
+    # In chunks: a 20 MB CJK file read whole would also raise glibc's mmap threshold for the
+    # rest of the process (render/process_memory.py does that on purpose).
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def inspect_font(data: bytes, source: str) -> FontFace:

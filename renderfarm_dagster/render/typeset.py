@@ -23,10 +23,10 @@ import cairocffi
 from renderfarm_dagster.render import pango as pg
 from renderfarm_dagster.render.fonts import (
     DEFAULT_FAMILY,
-    FALLBACK_ORDER,
     GENERIC_FAMILIES,
     FontFace,
-    bundled_faces,
+    bundled_files,
+    fallback_order,
 )
 
 P = pg.PANGO_SCALE
@@ -91,7 +91,7 @@ class FontSet:
     """The bundled fonts plus a catalog's brand fonts, as one private fontconfig for Pango."""
 
     def __init__(self, brand_fonts: Iterable[tuple[FontFace, bytes]] = ()):
-        files = [face.path for face in bundled_faces()]
+        files = bundled_files()
         files += [_brand_font_file(face.sha256, data) for face, data in brand_fonts]
         # Reference counted: the font map holds its own reference while it lives.
         self._config = pg.ffi.gc(pg.fontconfig.FcConfigCreate(), pg.fontconfig.FcConfigDestroy)
@@ -204,7 +204,7 @@ _ALIGNMENTS = {
 def _set_font(layout, style: TextStyle, size: float) -> None:
     description = pg.pango.pango_font_description_new()
     families = [DEFAULT_FAMILY if f in GENERIC_FAMILIES else f for f in style.families]
-    stack = list(dict.fromkeys([*families, *FALLBACK_ORDER]))
+    stack = list(dict.fromkeys([*families, *fallback_order(style.language)]))
     pg.pango.pango_font_description_set_family(description, ",".join(stack).encode())
     pg.pango.pango_font_description_set_weight(
         description, pg.PANGO_WEIGHT_BOLD if style.bold else pg.PANGO_WEIGHT_NORMAL

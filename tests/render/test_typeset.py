@@ -9,7 +9,7 @@ import unicodedata
 import pytest
 import uharfbuzz as hb
 
-from renderfarm_dagster.render.fonts import BUNDLED_FILES, FALLBACK_ORDER
+from renderfarm_dagster.render.fonts import BUNDLED_FILES, cjk_family, fallback_order
 from renderfarm_dagster.render.pango import PANGO_GLYPH_EMPTY
 from renderfarm_dagster.render.typeset import SetText, TextStyle, font_set, set_text
 
@@ -228,7 +228,7 @@ def test_characters_the_template_font_lacks_fall_back_in_the_fixed_order():
     # DejaVu has Latin, Cyrillic and Hebrew; only the kanji fall back (to Noto Sans CJK JP).
     assert fonts.count("NotoSansCJK-Regular.ttc") == 1
     assert set(fonts) == {"DejaVuSans.ttf", "NotoSansCJK-Regular.ttc"}
-    assert FALLBACK_ORDER[-1] == "Noto Sans CJK JP"
+    assert fallback_order("en")[-1] == "Noto Sans CJK JP"
 
 
 def test_characters_no_font_has_are_reported_not_silently_boxed():
@@ -245,3 +245,30 @@ def test_the_same_text_lays_out_identically_every_time():
     again = uncached("سعر 89,00 € 日本", style, font_set(), 300, 2, 40, 20)
     assert first is not again and first == again
     assert set_text("سعر 89,00 € 日本", style, font_set(), 300, 2, 40, 20) == first
+
+
+@pytest.mark.parametrize(
+    ("language", "family"),
+    [
+        ("ja-JP", "Noto Sans CJK JP"),
+        ("de", "Noto Sans CJK JP"),
+        ("zh-CN", "Noto Sans CJK SC"),
+        ("zh-Hans-SG", "Noto Sans CJK SC"),
+        ("zh-TW", "Noto Sans CJK TC"),
+        ("zh-Hant", "Noto Sans CJK TC"),
+        ("zh-HK", "Noto Sans CJK HK"),
+        ("ko-KR", "Noto Sans CJK KR"),
+    ],
+)
+def test_han_characters_take_the_forms_of_the_variants_language(language, family):
+    assert cjk_family(language) == family
+    # 直 and 骨 are drawn differently in Japanese, Simplified and Traditional Chinese and
+    # Korean: the fallback is the language's face of the collection, shaped as HarfBuzz does.
+    typeset = one_line("直骨", "Noto Sans", language)
+    (run,) = typeset.runs
+    # The collection's faces, in order: JP, KR, SC, TC, HK.
+    assert run.face_index == ["JP", "KR", "SC", "TC", "HK"].index(family.rsplit(" ", 1)[-1])
+    assert_matches_oracle(typeset, language)
+    if family.endswith(("SC", "TC")):
+        # Simplified and Traditional Chinese draw 骨 in forms of their own.
+        assert run.glyphs[1] != one_line("直骨", "Noto Sans", "ja").runs[0].glyphs[1]
