@@ -176,7 +176,7 @@ def provision(endpoint: str) -> AwsDeployment:
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
         NotificationConfiguration={
-            # As the stack's bucket: specs/, templates/ and assets/ (infra/renderfarm.yaml).
+            # As the stack's bucket: specs/, templates/, fonts/ and assets/ (infra/renderfarm.yaml).
             "QueueConfigurations": [
                 {
                     "QueueArn": _arn(sqs, spec_queue_url),

@@ -1,7 +1,8 @@
 """Templates and photos on the aws deployment, on a moto server over HTTP: uploaded with plain
 S3 puts (no checksums, as a user's tool may), announced by S3 notifications, rendered into the
 manifest with their sha256; a changed photo re-renders its product; a bad template upload is
-moved to rejected/ with its report."""
+moved to rejected/ with its report. Brand fonts the same way: a template naming one renders
+with it, a bad font upload is moved to rejected/fonts/."""
 
 import json
 
@@ -82,3 +83,48 @@ def test_templates_and_photos_through_s3_notifications(aws, tmp_path, monkeypatc
             ].read()
         )
         assert report["errors"][0]["element"] == "script"
+
+
+def test_brand_fonts_through_s3_notifications(aws, tmp_path, monkeypatch):
+    from tests.defs.test_brand_fonts import BRANDED
+    from tests.fonts import brand_font
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    s3 = aws.client("s3")
+    # Plain puts, as a brand's own tooling uploads: fonts, then the template naming them.
+    s3.put_object(Bucket=aws.bucket, Key="fonts/acme-sans-bold.ttf", Body=brand_font(bold=True))
+    s3.put_object(Bucket=aws.bucket, Key="fonts/broken.ttf", Body=b"wOFF" + b"\0" * 40)
+    s3.put_object(Bucket=aws.bucket, Key="templates/lookbook.svg", Body=BRANDED)
+    s3.put_object(Bucket=aws.bucket, Key=PHOTO, Body=JACKET_PHOTO)
+    s3.put_object(Bucket=aws.bucket, Key="specs/acme.json", Body=lookbook_spec("acme", PHOTO))
+    defs = build_definitions()
+    job = defs.resolve_job_def("render_catalog")
+    with dg.DagsterInstance.get() as instance:
+        driver = SensorDriver(defs.resolve_sensor_def("spec_inbox_sensor"), instance, resources())
+        (request,) = eventually(lambda: driver.tick().run_requests, until=bool)
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=request.partition_key,
+            tags=request.tags,
+            run_config={"ops": {"rendered_variants": {"config": {"workers": 1}}}},
+        )
+        assert result.success
+        (rendered,) = [
+            event.materialization.metadata
+            for event in result.get_asset_materialization_events()
+            if event.asset_key.path[-1] == "rendered_variants"
+        ]
+        assert "fonts/acme-sans-bold.ttf" in rendered["inputs"].value
+
+        def rejected():
+            driver.tick()
+            listed = s3.list_objects_v2(Bucket=aws.bucket, Prefix="rejected/fonts/")
+            return sorted(entry["Key"] for entry in listed.get("Contents", []))
+
+        found = eventually(rejected, until=lambda keys: len(keys) == 2)
+        assert found == ["rejected/fonts/broken.ttf", "rejected/fonts/broken.ttf.error.json"]
+        report = json.loads(s3.get_object(Bucket=aws.bucket, Key=found[1])["Body"].read())
+        assert "web font (WOFF)" in report["problems"][0]

@@ -17,6 +17,7 @@ import yaml
 
 from devkit.infra_template import load_template
 from renderfarm_dagster import keys
+from renderfarm_dagster.catalog.inputs import INPUT_PREFIXES
 from renderfarm_dagster.deployment import AWS_REQUIRED
 from renderfarm_dagster.messaging.events import SPOT_STOP_CODES
 from renderfarm_dagster.storage import aws as aws_storage
@@ -171,7 +172,7 @@ def test_spot_rule_matches_this_cluster_and_the_stop_codes_the_sensor_reads():
         assert [t["Arn"] for t in rule["Targets"]] == [get_att("InterruptionQueue", "Arn")]
 
 
-def test_bucket_notifies_the_spec_queue_of_uploaded_specs_templates_and_photos():
+def test_bucket_notifies_the_spec_queue_of_uploaded_specs_templates_fonts_and_photos():
     notifications = RESOURCES["Bucket"]["Properties"]["NotificationConfiguration"][
         "QueueConfigurations"
     ]
@@ -180,8 +181,9 @@ def test_bucket_notifies_the_spec_queue_of_uploaded_specs_templates_and_photos()
         assert notification["Event"] == "s3:ObjectCreated:*"
     # The prefixes the spec sensor reads, and nothing it writes (no notification loops).
     assert sorted(n["Filter"]["S3Key"]["Rules"][0]["Value"] for n in notifications) == sorted(
-        [keys.SPECS_PREFIX, keys.TEMPLATES_PREFIX, keys.ASSETS_PREFIX]
+        [keys.SPECS_PREFIX, *INPUT_PREFIXES]
     )
+    assert keys.FONTS_PREFIX in INPUT_PREFIXES
     assert all(len(n["Filter"]["S3Key"]["Rules"]) == 1 for n in notifications)
 
 
@@ -361,3 +363,22 @@ def test_deploy_guide_names_every_parameter_and_output():
         name for name in [*TEMPLATE["Parameters"], *TEMPLATE["Outputs"]] if f"`{name}`" not in guide
     ]
     assert not missing, f"docs/deploy.md does not mention {missing}"
+
+
+def test_runs_read_and_list_brand_fonts_and_the_sensors_may_reject_them():
+    def allowed(role: str, action: str) -> list:
+        found = []
+        for name, statement in every_role_statement():
+            if name == role and action in as_list(statement["Action"]):
+                found += as_list(statement.get("Resource"))
+                condition = statement.get("Condition", {}).get("StringLike", {})
+                found += condition.get("s3:prefix", [])
+        return found
+
+    fonts = {"Fn::Sub": "${Bucket.Arn}/fonts/*"}
+    assert fonts in allowed("RunTaskRole", "s3:GetObject")
+    assert "fonts/*" in allowed("RunTaskRole", "s3:ListBucket")
+    assert fonts not in allowed("RunTaskRole", "s3:DeleteObject")
+    for action in ("s3:GetObject", "s3:DeleteObject"):
+        assert fonts in allowed("CodeServerTaskRole", action)
+    assert "fonts/*" in allowed("CodeServerTaskRole", "s3:ListBucket")
