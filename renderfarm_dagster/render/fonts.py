@@ -73,6 +73,8 @@ def cjk_family(language: str) -> str:
             return "Noto Sans CJK TC"
         return "Noto Sans CJK SC"
     return "Noto Sans CJK JP"
+
+
 # The extensions of brand fonts: TrueType or CFF outlines in one sfnt file (no collections).
 FONT_EXTENSIONS = (".ttf", ".otf")
 _SFNT_TAGS = (b"\x00\x01\x00\x00", b"OTTO", b"true")
