@@ -204,6 +204,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     """Render templates (with sample values) and specs to PNG files under --out."""
+    from renderfarm_dagster.catalog.fonts import check_families
     from renderfarm_dagster.catalog.inbox import check_against_template
     from renderfarm_dagster.catalog.preview import spec_previews, template_preview
     from renderfarm_dagster.catalog.templates import TemplateSource, load_template
@@ -214,37 +215,50 @@ def cmd_preview(args: argparse.Namespace) -> int:
     out = Path(args.out)
     paths = list(_input_files(args.files))
     failed = 0
-    given: dict[str, TemplateSource] = {}
-    for path in paths:
-        if not _is_template(path):
-            continue
-        try:
-            name, data = _read_template(path)
-            source = TemplateSource(name, data, parse_template(data, str(path), name), False)
-        except TemplateError as error:
+
+    def report_font(path: Path, outcome) -> None:
+        nonlocal failed
+        if isinstance(outcome, (FontError, keys.InvalidKeyError)):
             failed += 1
-            print(error, file=sys.stderr)
-            continue
-        given[name] = source
-        target = out / f"{name}.png"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(template_preview(source))
-        print(f"wrote {target}")
+            reason = outcome.reason if isinstance(outcome, FontError) else outcome
+            print(f"{path}: {reason}", file=sys.stderr)
+
+    given: dict[str, TemplateSource] = {}
     with storage() as resource:
         objects = resource.objects()
+        # The catalog's brand fonts, with the font files given over them: what the templates
+        # given and stored may name, and what their previews are drawn in.
+        fonts = _fonts(paths, objects, report_font)
+        for path in paths:
+            if not _is_template(path):
+                continue
+            try:
+                name, data = _read_template(path)
+                template = parse_template(data, str(path), name, brand_families=None)
+                check_families(template, lambda: fonts, str(path))
+            except TemplateError as error:
+                failed += 1
+                print(error, file=sys.stderr)
+                continue
+            given[name] = TemplateSource(name, data, template, False)
+            target = out / f"{name}.png"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(template_preview(given[name], fonts.for_template(template)))
+            print(f"wrote {target}")
 
         def find(name: str) -> TemplateSource:
             return given[name] if name in given else load_template(objects, name)
 
         for path in paths:
-            if _is_template(path):
+            if _is_template(path) or _is_font(path):
                 continue
             try:
                 parsed = parse_spec(_read_spec(path), str(path))
                 check_against_template(parsed, str(path), lambda name: find(name).template)
                 spec = parsed.spec
                 photos = {key: _photo(key, args.assets, objects) for key in spec.photo_keys()}
-                previews = spec_previews(spec, find(spec.template), photos)
+                source = find(spec.template)
+                previews = spec_previews(spec, source, photos, fonts.for_template(source.template))
             except (SpecError, RenderInputError) as error:
                 failed += 1
                 print(

@@ -1,3 +1,4 @@
+import itertools
 import json
 
 import pytest
@@ -212,3 +213,36 @@ def test_brand_fonts_are_checked_and_stored_before_the_templates_that_name_them(
     (bucket / "fonts" / "acme-sans-bold.ttf").unlink()
     assert main(["validate", str(brand / "lookbook.svg")]) == 1
     assert 'font family "Acme Sans" is neither bundled' in capsys.readouterr().err
+
+
+def test_preview_draws_a_template_in_the_brand_font_given_beside_it(tmp_path, data_dir, capsys):
+    from PIL import Image
+
+    from tests.defs.test_brand_fonts import BRANDED
+    from tests.fonts import brand_font
+
+    brand = tmp_path / "brand"
+    brand.mkdir()
+    (brand / "lookbook.svg").write_bytes(BRANDED)
+    out = tmp_path / "out"
+    # Without the font, the template is refused with the family's name.
+    assert main(["preview", "--out", str(out), str(brand)]) == 1
+    assert 'font family "Acme Sans" is neither bundled' in capsys.readouterr().err
+    (brand / "acme-sans-bold.ttf").write_bytes(brand_font(bold=True))
+    assert main(["preview", "--out", str(out), str(brand)]) == 0
+    title = Image.open(out / "lookbook.png").convert("L").crop((56, 736, 744, 866))
+    # Acme Sans draws each letter as one upright bar: the title's ink is in vertical strokes
+    # of the font's width (180 units of 1000), where DejaVu's letters would be curves.
+    ink = [
+        x
+        for x in range(title.width)
+        if min(title.getpixel((x, y)) for y in range(title.height)) < 128
+    ]
+    assert ink, "the title is drawn"
+    runs, start = [], ink[0]
+    for previous, x in itertools.pairwise(ink):
+        if x != previous + 1:
+            runs.append(previous - start + 1)
+            start = x
+    runs.append(ink[-1] - start + 1)
+    assert len(set(runs)) <= 2, runs
