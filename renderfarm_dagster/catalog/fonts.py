@@ -16,8 +16,19 @@ from dataclasses import dataclass
 
 from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.rejections import set_aside
-from renderfarm_dagster.render.fonts import FontError, FontFace, bundled_families, inspect_font
-from renderfarm_dagster.render.template import Template, TemplateError, TemplateProblem
+from renderfarm_dagster.render.fonts import (
+    GENERIC_FAMILIES,
+    FontError,
+    FontFace,
+    bundled_families,
+    inspect_font,
+)
+from renderfarm_dagster.render.template import (
+    Template,
+    TemplateError,
+    TextLayer,
+    unavailable_font_families,
+)
 from renderfarm_dagster.storage import ObjectNotFoundError, ObjectStore
 
 # Uploaded fonts kept parsed, with their bytes, per object store: a run's products share them.
@@ -76,39 +87,22 @@ class FontCatalog:
 
 
 def brand_families(template: Template) -> frozenset[str]:
-    """The families the template's text layers name that are not bundled."""
-    bundled = set(bundled_families())
+    """The families the template's text layers name that are neither bundled nor generic."""
+    built_in = {*bundled_families(), *GENERIC_FAMILIES}
     return frozenset(
         family
         for layer in template.layers.values()
-        for family in getattr(layer, "families", ())
-        if family not in bundled and family != "sans-serif"
+        if isinstance(layer, TextLayer)
+        for family in layer.families
+        if family not in built_in
     )
 
 
-def missing_families(template: Template, catalog: FontCatalog | None) -> list[TemplateProblem]:
-    """A problem for each text layer naming a family neither bundled nor in `catalog`."""
-    available = catalog.families if catalog is not None else frozenset()
-    named = brand_families(template)
-    problems = []
-    for layer in template.layers.values():
-        for family in getattr(layer, "families", ()):
-            if family in named and family not in available:
-                problems.append(
-                    TemplateProblem(
-                        layer.line,
-                        "text",
-                        f'layer "{layer.id}": font family "{family}" is neither bundled '
-                        f"({', '.join(bundled_families())}) nor uploaded (fonts/)",
-                    )
-                )
-    return problems
-
-
 def check_families(template: Template, catalog_of: Callable[[], FontCatalog], source: str) -> None:
-    """Raise TemplateError when the template names a family no font provides."""
+    """Raise TemplateError when the template names a family no font provides; fonts/ is only
+    listed (`catalog_of`) for a template that names a brand family."""
     if brand_families(template):
-        problems = missing_families(template, catalog_of())
+        problems = unavailable_font_families(template.layers.values(), catalog_of().families)
         if problems:
             raise TemplateError(source, problems)
 

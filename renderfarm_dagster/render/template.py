@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import xml.parsers.expat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 from xml.etree import ElementTree as ET
@@ -225,10 +226,11 @@ def parse_template(
         )
     root, lines = _parse_xml(data, source)
     problems: list[TemplateProblem] = []
-    families = None if brand_families is None else frozenset(bundled_families()) | brand_families
-    checker = _Checker(lines, problems, families)
+    checker = _Checker(lines, problems)
     checker.check_document(root)
     layers = checker.layers(root)
+    if brand_families is not None:
+        problems += unavailable_font_families(layers.values(), brand_families)
     view = _view_box(root, lines, problems)
     backdrop = root.get(f"{{{RF_NS}}}backdrop", "#ffffff")
     if not _COLOUR.fullmatch(backdrop):
@@ -247,6 +249,27 @@ def parse_template(
         backdrop=backdrop.lower(),
         layers=layers,
     )
+
+
+def unavailable_font_families(
+    layers: Iterable[Layer], brand_families: frozenset[str]
+) -> list[TemplateProblem]:
+    """A problem, at its element's line, for each family a text layer names that is neither
+    bundled, generic nor among `brand_families` (the catalog's uploaded fonts)."""
+    available = {*bundled_families(), *GENERIC_FAMILIES, *brand_families}
+    bundled = ", ".join(bundled_families())
+    return [
+        TemplateProblem(
+            layer.line,
+            "text",
+            f'layer "{layer.id}": font family "{family}" is neither bundled ({bundled}) nor '
+            "uploaded (fonts/<name>.ttf or .otf)",
+        )
+        for layer in layers
+        if isinstance(layer, TextLayer)
+        for family in layer.families
+        if family not in available
+    ]
 
 
 def _parse_xml(data: bytes, source: str) -> tuple[ET.Element, dict[ET.Element, int]]:
@@ -383,15 +406,9 @@ def _view_box(
 class _Checker:
     """Walks the document once: security rules, limits, then layer declarations."""
 
-    def __init__(
-        self,
-        lines: dict[ET.Element, int],
-        problems: list[TemplateProblem],
-        families: frozenset[str] | None,
-    ):
+    def __init__(self, lines: dict[ET.Element, int], problems: list[TemplateProblem]):
         self.lines = lines
         self.problems = problems
-        self.families = families  # the font families text layers may name (None: any)
         self.ids: dict[str, ET.Element] = {}
 
     def problem(self, element: ET.Element, message: str) -> None:
@@ -532,7 +549,8 @@ class _Checker:
         return box
 
     def font_families(self, element: ET.Element) -> tuple[str, ...]:
-        """The font-family list ('Brand Sans', sans-serif), each bundled or uploaded."""
+        """The font-family list ('Brand Sans', sans-serif); which are available is checked
+        apart (unavailable_font_families)."""
         families = []
         for entry in element.get("font-family", GENERIC_FAMILIES[0]).split(","):
             family = entry.strip().strip("'\"").strip()
@@ -540,13 +558,6 @@ class _Checker:
                 continue
             if not family.isprintable() or len(family) > 100:
                 self.problem(element, f"font family {family[:100]!r} is not a family name")
-            elif self.families is not None and family not in {*GENERIC_FAMILIES, *self.families}:
-                bundled = ", ".join(bundled_families())
-                self.problem(
-                    element,
-                    f'font family "{family}" is neither bundled ({bundled}) nor uploaded '
-                    "(fonts/<file>.ttf or .otf)",
-                )
             families.append(family)
         return tuple(families) or (DEFAULT_FAMILY,)
 
