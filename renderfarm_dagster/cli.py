@@ -102,7 +102,6 @@ def _fonts(paths: Sequence[Path], objects, report: Callable[[Path, object], None
     """The brand fonts stored in the catalog, with the font files among `paths` over them
     (each checked and reported): what templates given with them may name."""
     from renderfarm_dagster.catalog.fonts import (
-        FontCatalog,
         UploadedFont,
         uploaded_fonts,
         validate_font_upload,
@@ -122,9 +121,7 @@ def _fonts(paths: Sequence[Path], objects, report: Callable[[Path, object], None
             report(path, error)
             continue
         report(path, face)
-        catalog = FontCatalog(
-            [*catalog.without([key]).by_key.values(), UploadedFont(key, face, data)]
-        )
+        catalog = catalog.without([key]).with_font(UploadedFont(key, face, data))
     return catalog
 
 
@@ -134,6 +131,7 @@ def _given_templates(
     fonts: FontCatalog,
 ) -> dict[str, Template]:
     """Validate every template file among `paths` (against `fonts`); the valid ones by name."""
+    from renderfarm_dagster.catalog.fonts import FontCatalogSource
     from renderfarm_dagster.catalog.templates import validate_upload
 
     valid = {}
@@ -142,7 +140,7 @@ def _given_templates(
             continue
         try:
             name, data = _read_template(path)
-            valid[name] = validate_upload(data, str(path), name, lambda: fonts)
+            valid[name] = validate_upload(data, str(path), name, FontCatalogSource.holding(fonts))
         except TemplateError as error:
             report(path, error)
             continue
@@ -204,7 +202,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     """Render templates (with sample values) and specs to PNG files under --out."""
-    from renderfarm_dagster.catalog.fonts import check_families
+    from renderfarm_dagster.catalog.fonts import FontCatalogSource, check_families
     from renderfarm_dagster.catalog.inbox import check_against_template
     from renderfarm_dagster.catalog.preview import spec_previews, template_preview
     from renderfarm_dagster.catalog.templates import TemplateSource, load_template
@@ -235,7 +233,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
             try:
                 name, data = _read_template(path)
                 template = parse_template(data, str(path), name, brand_families=None)
-                check_families(template, lambda: fonts, str(path))
+                check_families(template, FontCatalogSource.holding(fonts), str(path))
             except TemplateError as error:
                 failed += 1
                 print(error, file=sys.stderr)

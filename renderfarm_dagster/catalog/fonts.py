@@ -110,14 +110,25 @@ def check_families(template: Template, catalog_of: Callable[[], FontCatalog], so
 class FontCatalogSource:
     """fonts/ listed once, on first use: one run's or one tick's view of the brand fonts."""
 
-    def __init__(self, objects: ObjectStore):
+    def __init__(self, objects: ObjectStore | None, catalog: FontCatalog | None = None):
         self._objects = objects
-        self._catalog: FontCatalog | None = None
+        self._catalog = catalog
+
+    @classmethod
+    def holding(cls, catalog: FontCatalog) -> FontCatalogSource:
+        """A source that lists nothing: `catalog` is the view."""
+        return cls(None, catalog)
 
     def __call__(self) -> FontCatalog:
         if self._catalog is None:
+            assert self._objects is not None
             self._catalog = uploaded_fonts(self._objects)
         return self._catalog
+
+    def for_template(self, template: Template) -> tuple[UploadedFont, ...]:
+        """The brand fonts the template names; fonts/ is listed only for a template that
+        names one."""
+        return self().for_template(template) if brand_families(template) else ()
 
 
 def uploaded_fonts(objects: ObjectStore) -> FontCatalog:

@@ -18,7 +18,6 @@ from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.fonts import (
     FontCatalogSource,
     UploadedFont,
-    brand_families,
     reject_font,
     validate_font_upload,
 )
@@ -89,11 +88,7 @@ class TemplateFonts:
                 template = load_template(self._objects, template_name).template
             except (TemplateNotFoundError, TemplateError):
                 template = None  # the spec waits for it, or is rejected, elsewhere
-            fonts = (
-                self._catalog().for_template(template)
-                if template is not None and brand_families(template)
-                else ()
-            )
+            fonts = self._catalog.for_template(template) if template is not None else ()
             self._keys[template_name] = [font.key for font in fonts]
         return self._keys[template_name]
 
@@ -184,8 +179,8 @@ def find_changes(
                 del changed[key]
             else:
                 accepted = accepted.with_font(UploadedFont(key, face, uploads[key]))
-    if rejected:
-        fonts = FontCatalogSource(objects)  # listed again, without the rejected ones
+        # Templates are checked against exactly the fonts that stay.
+        fonts = FontCatalogSource.holding(accepted)
     for key in sorted(changed.keys() & uploads.keys()):
         if not key.startswith(keys.TEMPLATES_PREFIX):
             continue

@@ -10,10 +10,8 @@ from dataclasses import dataclass, field
 
 from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.fonts import (
-    FontCatalog,
     FontCatalogSource,
     UploadedFont,
-    brand_families,
     check_families,
 )
 from renderfarm_dagster.catalog.pool import RenderPool
@@ -117,7 +115,7 @@ class MissingInputError(LookupError):
 
 
 def load_inputs(
-    spec: ProductSpec, objects: ObjectStore, fonts: Callable[[], FontCatalog] | None = None
+    spec: ProductSpec, objects: ObjectStore, fonts: FontCatalogSource | None = None
 ) -> ProductInputs:
     """The template and photo identities a spec's render depends on (photos are not read), and
     the brand fonts its template names (read, from `fonts`: fonts/ as a run first listed it).
@@ -130,9 +128,7 @@ def load_inputs(
         raise MissingInputError(f"template {spec.template}", str(error)) from None
     except TemplateError as error:
         raise MissingInputError(f"template {spec.template}", f"invalid: {error}") from None
-    brand_fonts = (
-        fonts().for_template(template.template) if brand_families(template.template) else ()
-    )
+    brand_fonts = fonts.for_template(template.template)
     photos = {}
     for key in sorted(spec.photo_keys()):
         info = objects.head(key)

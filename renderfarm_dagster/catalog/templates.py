@@ -99,7 +99,7 @@ def validate_upload(
             [TemplateProblem(0, "", f"{name!r} is a bundled template's name: choose another")],
         )
     template = parse_template(data, source, name, brand_families=None)
-    check_families(template, fonts or (lambda: FontCatalog(())), source)
+    check_families(template, fonts or FontCatalogSource.holding(FontCatalog(())), source)
     return template
 
 
