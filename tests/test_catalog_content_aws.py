@@ -7,6 +7,7 @@ with it, a bad font upload is moved to rejected/fonts/."""
 import json
 
 import dagster as dg
+import pytest
 
 from renderfarm_dagster.catalog.manifest import Manifest
 from renderfarm_dagster.definitions import build_definitions
@@ -19,11 +20,27 @@ from tests.polling import eventually
 PHOTO = "assets/jacket.jpg"
 
 
-def test_templates_and_photos_through_s3_notifications(aws, tmp_path, monkeypatch):
+@pytest.fixture
+def dagster_home(tmp_path, monkeypatch):
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
+
+
+def render(job, instance, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
+    """The run a sensor asked for, in this process."""
+    result = job.execute_in_process(
+        instance=instance,
+        partition_key=request.partition_key,
+        tags=request.tags,
+        run_config={"ops": {"rendered_variants": {"config": {"workers": 1}}}},
+    )
+    assert result.success
+    return result
+
+
+def test_templates_and_photos_through_s3_notifications(aws, dagster_home):
     s3 = aws.client("s3")
     s3.put_object(Bucket=aws.bucket, Key="templates/lookbook.svg", Body=LOOKBOOK)
     s3.put_object(Bucket=aws.bucket, Key=PHOTO, Body=JACKET_PHOTO)
@@ -34,19 +51,9 @@ def test_templates_and_photos_through_s3_notifications(aws, tmp_path, monkeypatc
     with dg.DagsterInstance.get() as instance:
         driver = SensorDriver(defs.resolve_sensor_def("spec_inbox_sensor"), instance, deployment)
 
-        def render(request: dg.RunRequest) -> dg.ExecuteInProcessResult:
-            result = job.execute_in_process(
-                instance=instance,
-                partition_key=request.partition_key,
-                tags=request.tags,
-                run_config={"ops": {"rendered_variants": {"config": {"workers": 1}}}},
-            )
-            assert result.success
-            return result
-
         # Notifications are delivered asynchronously: ticks until the spec's run is asked for.
         (first,) = eventually(lambda: driver.tick().run_requests, until=bool)
-        render(first)
+        render(job, instance, first)
         manifest = Manifest.from_bytes(
             s3.get_object(Bucket=aws.bucket, Key="manifests/jacket.json")["Body"].read()
         )
@@ -57,7 +64,7 @@ def test_templates_and_photos_through_s3_notifications(aws, tmp_path, monkeypatc
         s3.put_object(Bucket=aws.bucket, Key=PHOTO, Body=JACKET_PHOTO + b"\0")
         (changed,) = eventually(lambda: driver.tick().run_requests, until=bool)
         assert changed.tags[tags.CHANGED_INPUT] == PHOTO
-        render(changed)
+        render(job, instance, changed)
         after = Manifest.from_bytes(
             s3.get_object(Bucket=aws.bucket, Key="manifests/jacket.json")["Body"].read()
         )
@@ -85,14 +92,10 @@ def test_templates_and_photos_through_s3_notifications(aws, tmp_path, monkeypatc
         assert report["errors"][0]["element"] == "script"
 
 
-def test_brand_fonts_through_s3_notifications(aws, tmp_path, monkeypatch):
+def test_brand_fonts_through_s3_notifications(aws, dagster_home):
     from tests.defs.test_brand_fonts import BRANDED
     from tests.fonts import brand_font
 
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
     s3 = aws.client("s3")
     # Plain puts, as a brand's own tooling uploads: fonts, then the template naming them.
     s3.put_object(Bucket=aws.bucket, Key="fonts/acme-sans-bold.ttf", Body=brand_font(bold=True))
@@ -105,13 +108,7 @@ def test_brand_fonts_through_s3_notifications(aws, tmp_path, monkeypatch):
     with dg.DagsterInstance.get() as instance:
         driver = SensorDriver(defs.resolve_sensor_def("spec_inbox_sensor"), instance, resources())
         (request,) = eventually(lambda: driver.tick().run_requests, until=bool)
-        result = job.execute_in_process(
-            instance=instance,
-            partition_key=request.partition_key,
-            tags=request.tags,
-            run_config={"ops": {"rendered_variants": {"config": {"workers": 1}}}},
-        )
-        assert result.success
+        result = render(job, instance, request)
         (rendered,) = [
             event.materialization.metadata
             for event in result.get_asset_materialization_events()
