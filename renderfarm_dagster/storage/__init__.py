@@ -89,8 +89,24 @@ class OutputCheckpoint:
     attempt: int = 0
 
 
+@dataclass(frozen=True)
+class ProductOutcome:
+    """What a render request announced for one product (its product_rendered or render_failed
+    notification), recorded once the notification is published: a retry of the same request
+    (an interrupted run's) announces the product again only if it ends differently."""
+
+    product_id: str
+    # The request's first run: its spot retries carry the same request id.
+    request_id: str
+    published: bool  # True: product_rendered was sent; False: render_failed
+    # What was announced, in short: the manifest's sha256, or a digest of the problems.
+    detail: str
+    run_id: str  # the run that announced it
+
+
 class CheckpointStore(ABC):
-    """Which outputs are done, so an interrupted run resumes without redoing them."""
+    """Which outputs are done, so an interrupted run resumes without redoing them, and which
+    products a request already announced, so its retry does not announce them twice."""
 
     @abstractmethod
     def record(self, checkpoints: Sequence[OutputCheckpoint]) -> None:
@@ -104,6 +120,19 @@ class CheckpointStore(ABC):
     @abstractmethod
     def read(self, product_id: str) -> dict[tuple[str, str], OutputCheckpoint]:
         """Every checkpoint of a product, keyed by (variant_id, output_name)."""
+
+    @abstractmethod
+    def record_outcome(self, outcome: ProductOutcome) -> None:
+        """Record what a request announced for a product, replacing an earlier record of the
+        same request and product."""
+
+    @abstractmethod
+    def outcomes(self, request_id: str, product_ids: Collection[str]) -> dict[str, ProductOutcome]:
+        """The recorded outcomes of `request_id` among `product_ids`, by product id."""
+
+    @abstractmethod
+    def forget(self, product_id: str) -> None:
+        """Remove every checkpoint and outcome of a product (it left the catalog)."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +184,10 @@ class InputIndex(ABC):
         an input not uploaded yet), replacing those recorded before."""
 
     @abstractmethod
+    def inputs_of(self, product_id: str) -> dict[str, str]:
+        """The inputs recorded for `product_id`, each with the sha256 it was recorded with."""
+
+    @abstractmethod
     def users(self, input_key: str, after: str = "", limit: int = 1000) -> list[tuple[str, str]]:
         """Up to `limit` (product id, sha256 recorded) of the products using `input_key`, in
         id order, those after `after`."""
@@ -168,3 +201,7 @@ class InputIndex(ABC):
     @abstractmethod
     def see(self, sha256s: Mapping[str, str]) -> None:
         """Record what each key has been acted on as (replacing what was recorded)."""
+
+    @abstractmethod
+    def unsee(self, input_keys: Collection[str]) -> None:
+        """Forget what these keys were acted on as; keys never seen are skipped."""

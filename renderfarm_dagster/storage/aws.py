@@ -24,6 +24,7 @@ from renderfarm_dagster.storage import (
     ObjectStore,
     ObjectSummary,
     OutputCheckpoint,
+    ProductOutcome,
     s3_version,
 )
 
@@ -206,8 +207,18 @@ def _values(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+# Sort keys of a product's checkpoint items: one per output, one per request's outcome.
+_OUTPUT_PREFIX, _OUTCOME_PREFIX = "output#", "outcome#"
+
+
 def _product_pk(product_id: str) -> str:
     return f"product#{product_id}"
+
+
+# BatchWriteItem takes at most 25 requests, BatchGetItem 100 keys.
+_WRITE_BATCH, _GET_BATCH = 25, 100
+# Unprocessed items (throttling) are retried after this many seconds, doubling, this many times.
+_BATCH_RETRY_S, _BATCH_RETRIES = 0.05, 8
 
 
 class _DynamoTable:
@@ -217,6 +228,42 @@ class _DynamoTable:
         self.client = client
         self.table = table
         self.ttl_s = ttl_days * 86_400
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        for start in range(0, len(requests), _WRITE_BATCH):
+            pending = {self.table: requests[start : start + _WRITE_BATCH]}
+            for attempt in range(_BATCH_RETRIES + 1):
+                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems")
+                if not pending:
+                    break
+                time.sleep(_BATCH_RETRY_S * 2**attempt)
+            else:
+                raise RuntimeError(f"DynamoDB kept writes to {self.table} unprocessed")
+
+    def _batch_get(self, item_keys: Sequence[Mapping[str, str]]) -> Iterator[dict[str, Any]]:
+        """The items at these keys that exist (strongly consistent reads), as Python values."""
+        for start in range(0, len(item_keys), _GET_BATCH):
+            request = {
+                self.table: {
+                    "Keys": [_item(key) for key in item_keys[start : start + _GET_BATCH]],
+                    "ConsistentRead": True,
+                }
+            }
+            for attempt in range(_BATCH_RETRIES + 1):
+                response = self.client.batch_get_item(RequestItems=request)
+                yield from map(_values, response["Responses"].get(self.table, []))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(_BATCH_RETRY_S * 2**attempt)
+            else:
+                raise RuntimeError(f"DynamoDB kept {len(request)} key(s) of {self.table} unread")
+
+    def _query(self, **arguments: Any) -> Iterator[dict[str, Any]]:
+        """Every item a query finds, page after page, as Python values."""
+        pages = self.client.get_paginator("query").paginate(TableName=self.table, **arguments)
+        for page in pages:
+            yield from map(_values, page["Items"])
 
 
 class DynamoCheckpointStore(_DynamoTable, CheckpointStore):
@@ -228,7 +275,7 @@ class DynamoCheckpointStore(_DynamoTable, CheckpointStore):
             item = _item(
                 {
                     "pk": _product_pk(checkpoint.product_id),
-                    "sk": f"output#{checkpoint.variant_id}#{checkpoint.output_name}",
+                    "sk": f"{_OUTPUT_PREFIX}{checkpoint.variant_id}#{checkpoint.output_name}",
                     TTL_ATTRIBUTE: expires_at,
                     **{name: getattr(checkpoint, name) for name in _CHECKPOINT_FIELDS},
                 }
@@ -247,23 +294,64 @@ class DynamoCheckpointStore(_DynamoTable, CheckpointStore):
 
     def read(self, product_id: str) -> dict[tuple[str, str], OutputCheckpoint]:
         found = {}
-        pages = self.client.get_paginator("query").paginate(
+        for values in self._items(product_id, _OUTPUT_PREFIX):
+            _, variant_id, output_name = values["sk"].split("#", 2)
+            found[(variant_id, output_name)] = OutputCheckpoint(
+                product_id=product_id,
+                variant_id=variant_id,
+                output_name=output_name,
+                **{name: values[name] for name in _CHECKPOINT_FIELDS},
+            )
+        return found
+
+    def record_outcome(self, outcome: ProductOutcome) -> None:
+        self.client.put_item(
             TableName=self.table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :output)",
-            ExpressionAttributeValues=_item({":pk": _product_pk(product_id), ":output": "output#"}),
+            Item=_item(
+                {
+                    **self._outcome_key(outcome.product_id, outcome.request_id),
+                    TTL_ATTRIBUTE: int(time.time()) + self.ttl_s,
+                    "published": outcome.published,
+                    "detail": outcome.detail,
+                    "run_id": outcome.run_id,
+                }
+            ),
+        )
+
+    def outcomes(self, request_id: str, product_ids: Collection[str]) -> dict[str, ProductOutcome]:
+        found = self._batch_get(
+            [self._outcome_key(product_id, request_id) for product_id in sorted(set(product_ids))]
+        )
+        return {
+            product_id: ProductOutcome(
+                product_id, request_id, values["published"], values["detail"], values["run_id"]
+            )
+            for values in found
+            for product_id in [values["pk"].removeprefix("product#")]
+        }
+
+    def forget(self, product_id: str) -> None:
+        # The input index keeps its own items under the same partition key: only checkpoint
+        # items are deleted here.
+        doomed = [
+            {"pk": values["pk"], "sk": values["sk"]}
+            for prefix in (_OUTPUT_PREFIX, _OUTCOME_PREFIX)
+            for values in self._items(product_id, prefix)
+        ]
+        self._batch_write([{"DeleteRequest": {"Key": _item(key)}} for key in doomed])
+
+    def _items(self, product_id: str, sort_key_prefix: str) -> Iterator[dict[str, Any]]:
+        return self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=_item(
+                {":pk": _product_pk(product_id), ":prefix": sort_key_prefix}
+            ),
             ConsistentRead=True,
         )
-        for page in pages:
-            for item in page["Items"]:
-                values = _values(item)
-                _, variant_id, output_name = values["sk"].split("#", 2)
-                found[(variant_id, output_name)] = OutputCheckpoint(
-                    product_id=product_id,
-                    variant_id=variant_id,
-                    output_name=output_name,
-                    **{name: values[name] for name in _CHECKPOINT_FIELDS},
-                )
-        return found
+
+    @staticmethod
+    def _outcome_key(product_id: str, request_id: str) -> dict[str, str]:
+        return {"pk": _product_pk(product_id), "sk": f"{_OUTCOME_PREFIX}{request_id}"}
 
 
 class DynamoInterruptionLedger(_DynamoTable, InterruptionLedger):
@@ -329,12 +417,6 @@ class DynamoInterruptionLedger(_DynamoTable, InterruptionLedger):
                 raise
 
 
-# BatchWriteItem takes at most 25 requests, BatchGetItem 100 keys.
-_WRITE_BATCH, _GET_BATCH = 25, 100
-# Unprocessed items (throttling) are retried after this many seconds, doubling, this many times.
-_BATCH_RETRY_S, _BATCH_RETRIES = 0.05, 8
-
-
 class DynamoInputIndex(_DynamoTable, InputIndex):
     """Edges `input#<key>` / `product#<id>` (with the sha256 the product was requested with),
     each product's set at `product#<id>` / `inputs`,
@@ -365,6 +447,18 @@ class DynamoInputIndex(_DynamoTable, InputIndex):
             ]
         )
 
+    def inputs_of(self, product_id: str) -> dict[str, str]:
+        product = self.client.get_item(
+            TableName=self.table,
+            Key=_item({"pk": _product_pk(product_id), "sk": "inputs"}),
+            ConsistentRead=True,
+        ).get("Item", {})
+        input_keys = _values(product).get("input_keys", [])
+        return {
+            values["pk"].removeprefix("input#"): values["sha256"]
+            for values in self._batch_get([self._edge(key, product_id) for key in input_keys])
+        }
+
     def users(self, input_key: str, after: str = "", limit: int = 1000) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
         arguments: dict[str, Any] = {
@@ -387,34 +481,24 @@ class DynamoInputIndex(_DynamoTable, InputIndex):
         return found
 
     def seen(self, input_keys: Collection[str]) -> dict[str, str]:
-        keys = sorted(set(input_keys))
-        found = {}
-        for start in range(0, len(keys), _GET_BATCH):
-            request = {
-                self.table: {
-                    "Keys": [
-                        _item(self._seen_key(key)) for key in keys[start : start + _GET_BATCH]
-                    ],
-                    "ConsistentRead": True,
-                }
-            }
-            for attempt in range(_BATCH_RETRIES + 1):
-                response = self.client.batch_get_item(RequestItems=request)
-                for values in map(_values, response["Responses"].get(self.table, [])):
-                    found[values["pk"].removeprefix("seen#")] = values["sha256"]
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(_BATCH_RETRY_S * 2**attempt)
-            else:
-                raise RuntimeError(f"DynamoDB kept {len(request)} key(s) of {self.table} unread")
-        return found
+        return {
+            values["pk"].removeprefix("seen#"): values["sha256"]
+            for values in self._batch_get([self._seen_key(key) for key in sorted(set(input_keys))])
+        }
 
     def see(self, sha256s: Mapping[str, str]) -> None:
         self._batch_write(
             [
                 {"PutRequest": {"Item": _item({**self._seen_key(key), "sha256": sha256})}}
                 for key, sha256 in sorted(sha256s.items())
+            ]
+        )
+
+    def unsee(self, input_keys: Collection[str]) -> None:
+        self._batch_write(
+            [
+                {"DeleteRequest": {"Key": _item(self._seen_key(key))}}
+                for key in sorted(set(input_keys))
             ]
         )
 
@@ -425,14 +509,3 @@ class DynamoInputIndex(_DynamoTable, InputIndex):
     @staticmethod
     def _seen_key(input_key: str) -> dict[str, str]:
         return {"pk": f"seen#{input_key}", "sk": "seen"}
-
-    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        for start in range(0, len(requests), _WRITE_BATCH):
-            pending = {self.table: requests[start : start + _WRITE_BATCH]}
-            for attempt in range(_BATCH_RETRIES + 1):
-                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems")
-                if not pending:
-                    break
-                time.sleep(_BATCH_RETRY_S * 2**attempt)
-            else:
-                raise RuntimeError(f"DynamoDB kept writes to {self.table} unprocessed")

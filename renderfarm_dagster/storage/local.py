@@ -26,6 +26,7 @@ from renderfarm_dagster.storage import (
     ObjectStore,
     ObjectSummary,
     OutputCheckpoint,
+    ProductOutcome,
 )
 
 # Temporary files start with this, which no valid key segment can, so listings never show them.
@@ -231,6 +232,14 @@ CREATE TABLE IF NOT EXISTS output_checkpoints (
     attempt INTEGER NOT NULL,
     PRIMARY KEY (product_id, variant_id, output_name)
 );
+CREATE TABLE IF NOT EXISTS product_outcomes (
+    product_id TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    published INTEGER NOT NULL,
+    detail TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    PRIMARY KEY (product_id, request_id)
+);
 CREATE TABLE IF NOT EXISTS interruptions (
     run_id TEXT PRIMARY KEY,
     task_arn TEXT NOT NULL,
@@ -304,6 +313,45 @@ class SqliteCheckpointStore(_SqliteFile, CheckpointStore):
         checkpoints = (OutputCheckpoint(*row) for row in rows)
         return {(c.variant_id, c.output_name): c for c in checkpoints}
 
+    def record_outcome(self, outcome: ProductOutcome) -> None:
+        with self._database.transaction() as connection:
+            connection.execute(
+                "INSERT INTO product_outcomes (product_id, request_id, published, detail, run_id) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (product_id, request_id) DO UPDATE SET "
+                "published = excluded.published, detail = excluded.detail, "
+                "run_id = excluded.run_id",
+                (
+                    outcome.product_id,
+                    outcome.request_id,
+                    int(outcome.published),
+                    outcome.detail,
+                    outcome.run_id,
+                ),
+            )
+
+    def outcomes(self, request_id: str, product_ids: Collection[str]) -> dict[str, ProductOutcome]:
+        connection = self._database.get()
+        found = {}
+        wanted = sorted(set(product_ids))
+        # In chunks: SQLite limits the parameters of one statement.
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = connection.execute(
+                "SELECT product_id, request_id, published, detail, run_id FROM product_outcomes "
+                f"WHERE request_id = ? AND product_id IN ({', '.join('?' * len(chunk))})",
+                [request_id, *chunk],
+            )
+            for product_id, request, published, detail, run_id in rows:
+                found[product_id] = ProductOutcome(
+                    product_id, request, bool(published), detail, run_id
+                )
+        return found
+
+    def forget(self, product_id: str) -> None:
+        with self._database.transaction() as connection:
+            connection.execute("DELETE FROM output_checkpoints WHERE product_id = ?", (product_id,))
+            connection.execute("DELETE FROM product_outcomes WHERE product_id = ?", (product_id,))
+
 
 class SqliteInterruptionLedger(_SqliteFile, InterruptionLedger):
     """Interruptions in a table of the local deployment's SQLite file."""
@@ -350,6 +398,16 @@ class SqliteInputIndex(_SqliteFile, InputIndex):
                 [(key, product_id, sha256) for key, sha256 in sorted(inputs.items())],
             )
 
+    def inputs_of(self, product_id: str) -> dict[str, str]:
+        rows = (
+            self._database.get()
+            .execute(
+                "SELECT input_key, sha256 FROM input_users WHERE product_id = ?", (product_id,)
+            )
+            .fetchall()
+        )
+        return dict(rows)
+
     def users(self, input_key: str, after: str = "", limit: int = 1000) -> list[tuple[str, str]]:
         rows = (
             self._database.get()
@@ -383,4 +441,10 @@ class SqliteInputIndex(_SqliteFile, InputIndex):
                 "INSERT INTO input_seen (input_key, sha256) VALUES (?, ?) "
                 "ON CONFLICT (input_key) DO UPDATE SET sha256 = excluded.sha256",
                 sorted(sha256s.items()),
+            )
+
+    def unsee(self, input_keys: Collection[str]) -> None:
+        with self._database.transaction() as connection:
+            connection.executemany(
+                "DELETE FROM input_seen WHERE input_key = ?", [(key,) for key in sorted(input_keys)]
             )

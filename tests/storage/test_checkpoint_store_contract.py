@@ -4,7 +4,7 @@ import dataclasses
 import random
 from concurrent.futures import ThreadPoolExecutor
 
-from renderfarm_dagster.storage import OutputCheckpoint
+from renderfarm_dagster.storage import OutputCheckpoint, ProductOutcome
 
 
 def checkpoint(variant_id="v1", output_name="hero", product_id="p1", sha256="a" * 64, run_id="r1"):
@@ -109,3 +109,53 @@ def test_concurrent_attempts_leave_the_newest_attempts_checkpoint(storage_resour
     assert set(recorded) == set(outputs)
     assert {c.attempt for c in recorded.values()} == {9}
     assert {c.sha256 for c in recorded.values()} == {"9" * 64}
+
+
+def outcome(product_id="p1", request_id="run-1", published=True, detail="m" * 64, run_id="run-1"):
+    return ProductOutcome(product_id, request_id, published, detail, run_id)
+
+
+def test_outcomes_are_read_back_per_request(checkpoint_store):
+    assert checkpoint_store.outcomes("run-1", ["p1"]) == {}
+    published, failed = outcome("p1"), outcome("p2", published=False, detail="d" * 16)
+    other_request = outcome("p1", request_id="run-9", run_id="run-9")
+    for record in (published, failed, other_request):
+        checkpoint_store.record_outcome(record)
+    assert checkpoint_store.outcomes("run-1", ["p1", "p2", "p3"]) == {
+        "p1": published,
+        "p2": failed,
+    }
+    assert checkpoint_store.outcomes("run-9", ["p1", "p2"]) == {"p1": other_request}
+    # Outcomes are not checkpoints: a product's outputs are read as before.
+    assert checkpoint_store.read("p1") == {}
+
+
+def test_a_retry_replaces_its_requests_outcome(checkpoint_store):
+    checkpoint_store.record_outcome(outcome(published=False, detail="d" * 16))
+    # The retry of the same request (another run) published the product after all.
+    retried = outcome(run_id="run-2")
+    checkpoint_store.record_outcome(retried)
+    checkpoint_store.record_outcome(retried)  # a replay
+    assert checkpoint_store.outcomes("run-1", ["p1"]) == {"p1": retried}
+
+
+def test_many_outcomes_in_one_read(checkpoint_store):
+    # More than one DynamoDB BatchGetItem (100 keys) and one SQLite statement's parameters.
+    ids = [f"product-{index:04}" for index in range(620)]
+    for product_id in ids[::3]:
+        checkpoint_store.record_outcome(outcome(product_id))
+    found = checkpoint_store.outcomes("run-1", ids)
+    assert sorted(found) == ids[::3]
+
+
+def test_forgetting_a_product_removes_its_checkpoints_and_outcomes(checkpoint_store, input_index):
+    checkpoint_store.record([checkpoint(), checkpoint("v2"), checkpoint(product_id="p2")])
+    checkpoint_store.record_outcome(outcome())
+    # The input index may share the deployment's table: forgetting checkpoints leaves it.
+    input_index.record("p1", {"assets/p1.png": "a" * 64})
+    checkpoint_store.forget("p1")
+    checkpoint_store.forget("never-rendered")
+    assert checkpoint_store.read("p1") == {}
+    assert checkpoint_store.outcomes("run-1", ["p1"]) == {}
+    assert set(checkpoint_store.read("p2")) == {("v1", "hero")}
+    assert input_index.inputs_of("p1") == {"assets/p1.png": "a" * 64}

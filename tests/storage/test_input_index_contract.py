@@ -47,3 +47,21 @@ def test_many_products_and_inputs(input_index):
         input_index.record(f"user-{index:02}", {photos[0]: B})
     assert input_index.users(photos[0]) == [("big", A)] + [(f"user-{i:02}", B) for i in range(30)]
     assert input_index.users(photos[129]) == [("big", A)]
+
+
+def test_a_products_inputs_are_read_back(input_index):
+    assert input_index.inputs_of("shoe") == {}
+    input_index.record("shoe", {PHOTO: A, TEMPLATE: ""})
+    input_index.record("bag", {PHOTO: B})
+    assert input_index.inputs_of("shoe") == {PHOTO: A, TEMPLATE: ""}
+    input_index.record("shoe", {TEMPLATE: C})
+    assert input_index.inputs_of("shoe") == {TEMPLATE: C}
+    input_index.record("shoe", {})
+    assert input_index.inputs_of("shoe") == {}
+    assert input_index.inputs_of("bag") == {PHOTO: B}
+
+
+def test_unseen_keys_are_forgotten(input_index):
+    input_index.see({PHOTO: A, TEMPLATE: B})
+    input_index.unsee([PHOTO, "assets/never-seen.png"])
+    assert input_index.seen([PHOTO, TEMPLATE]) == {TEMPLATE: B}
