@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,6 +186,7 @@ def inspect_font(data: bytes, source: str) -> FontFace:
         TypeError,
         IndexError,
         EOFError,
+        struct.error,  # a table shorter than its own header says (fontTools unpacks it)
     ) as error:
         raise FontError(source, f"the font's tables do not parse: {error}") from None
     # The engine that draws it must open it too (fontTools is more lenient with some tables).
