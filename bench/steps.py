@@ -16,10 +16,10 @@ from pathlib import Path
 
 from bench import baseline
 from bench.catalog import photo_files as catalog_photos
+from renderfarm_dagster.catalog.batch import ProductBatch, Request
 from renderfarm_dagster.catalog.inbox import submit_spec
-from renderfarm_dagster.catalog.manifest import publish_manifest
 from renderfarm_dagster.catalog.pool import RenderPool
-from renderfarm_dagster.catalog.rendering import render_products, render_spec_variant
+from renderfarm_dagster.catalog.rendering import render_spec_variant
 from renderfarm_dagster.messaging.local import FileNotifier
 from renderfarm_dagster.render.process_memory import keep_freed_memory
 from renderfarm_dagster.spec import ProductSpec, parse_spec
@@ -226,21 +226,31 @@ def _peak_rss_mib(pid: int | str = "self") -> float:
 
 def render_loop(folder: Path, data_dir: Path, workers: int) -> dict:
     """The project's render loop alone: every product of the catalog rendered into a fresh
-    local store and its manifest published, the work of the Dagster run without Dagster."""
+    local store, published and checked (catalog/batch.py), the work of the Dagster run without
+    Dagster."""
     objects = LocalObjectStore(data_dir / "bucket")
     checkpoints = SqliteCheckpointStore(data_dir / "checkpoints.sqlite3")
     notifier = FileNotifier(data_dir / "notifications.jsonl")
     for key, data in catalog_photos(folder).items():
         objects.put(key, data, "image/jpeg")
     specs = submit_catalog(folder, objects)
+    ids = [spec.product_id for spec in specs]
     started = time.perf_counter()
-    with RenderPool(workers) as pool:
+    with (
+        RenderPool(workers) as pool,
+        ProductBatch(ids, objects, checkpoints, notifier, pool, Request("bench", "bench")) as batch,
+    ):
         rendered = 0
-        for report in render_products(specs, objects, checkpoints, pool, "bench"):
-            publish_manifest(report.product_id, objects, checkpoints, notifier, "bench", "")
-            rendered += report.rendered
-        seconds = time.perf_counter() - started
+        for result in batch.results():
+            if result.failed:
+                raise SystemExit(
+                    f"the bare loop could not publish {result.product_id}: {result.reason}"
+                )
+            batch.announce(result)
+            rendered += result.report.rendered if result.report else 0
+        # While the workers still run: their peak memory is read from /proc.
         workers_peak = _render_workers_peak_rss_mib() if pool.workers > 1 else []
+    seconds = time.perf_counter() - started
     return {
         "variants": sum(len(spec.variants) for spec in specs),
         "outputs": rendered,
@@ -259,7 +269,6 @@ def dagster_run(catalog: Path, workers: int) -> dict:
 
     from renderfarm_dagster.definitions import defs
     from renderfarm_dagster.defs import tags
-    from renderfarm_dagster.defs.assets import product_manifest, rendered_variants
     from renderfarm_dagster.defs.partitions import products
     from renderfarm_dagster.deployment import storage
 
@@ -269,26 +278,20 @@ def dagster_run(catalog: Path, workers: int) -> dict:
     instance = dg.DagsterInstance.get()
     instance.add_dynamic_partitions(products.name, ids)
     job = defs.resolve_job_def("render_catalog")
-    asset_steps = {rendered_variants.op.name, product_manifest.op.name}
-    wall_started = time.time()
     started = time.perf_counter()
     result = job.execute_in_process(
         instance=instance,
-        run_config={"ops": {"rendered_variants": {"config": {"workers": workers}}}},
+        run_config={"ops": {"render_products": {"config": {"workers": workers}}}},
         tags={tags.PARTITION_RANGE_START: ids[0], tags.PARTITION_RANGE_END: ids[-1]},
         raise_on_error=False,
     )
     seconds = time.perf_counter() - started
     checks = result.get_asset_check_evaluations()
     stats = instance.get_run_step_stats(result.run_id)
-    # The checks run after both assets (they check the manifest): the run up to the end of
-    # the last asset step is the materialisation, start-up included.
-    materialised_at = max(stat.end_time for stat in stats if stat.step_key in asset_steps)
     return {
         "variants": sum(len(spec.variants) for spec in specs),
         "products": len(specs),
         "seconds": seconds,
-        "materialisation_seconds": materialised_at - wall_started,
         "success": result.success,
         "checks_passed": sum(1 for check in checks if check.passed),
         "checks": len(checks),

@@ -434,7 +434,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         products, _ = _submit(_example_files(data_dir / "examples"), instance, resource.objects())
     job = defs.resolve_job_def("render_catalog")
     run_config = {
-        "ops": {"rendered_variants": {"config": {"workers": args.workers}}},
+        "ops": {"render_products": {"config": {"workers": args.workers}}},
         # Render progress at INFO; Dagster's DEBUG event stream would bury the summary.
         "loggers": {"console": {"config": {"log_level": "INFO"}}},
     }

@@ -2,8 +2,7 @@
 
 import dagster as dg
 
-from renderfarm_dagster.defs.assets import product_manifest, rendered_variants
-from renderfarm_dagster.defs.checks import manifest_matches_spec, stored_outputs_checks
+from renderfarm_dagster.defs.assets import render_products
 from renderfarm_dagster.defs.failure_sensor import render_failure_notifier
 from renderfarm_dagster.defs.jobs import render_catalog_job
 from renderfarm_dagster.defs.spec_sensor import spec_inbox_sensor
@@ -14,8 +13,7 @@ from renderfarm_dagster.deployment import resources
 def build_definitions() -> dg.Definitions:
     """Definitions with the resources of the deployment the environment names right now."""
     return dg.Definitions(
-        assets=[rendered_variants, product_manifest],
-        asset_checks=[manifest_matches_spec, stored_outputs_checks],
+        assets=[render_products],
         jobs=[render_catalog_job],
         sensors=[spec_inbox_sensor, spot_interruption_sensor, render_failure_notifier],
         resources=resources(),

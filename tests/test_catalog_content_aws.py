@@ -34,7 +34,7 @@ def render(job, instance, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
         instance=instance,
         partition_key=request.partition_key,
         tags=request.tags,
-        run_config={"ops": {"rendered_variants": {"config": {"workers": 1}}}},
+        run_config={"ops": {"render_products": {"config": {"workers": 1}}}},
     )
     assert result.success
     return result

@@ -27,7 +27,7 @@ from tests.polling import eventually
 # One render process and enough variants that SIGTERM lands mid-render even on a loaded CI
 # machine: a variant takes about 40 ms since PNG goes through libvips, and 48 were once too few.
 VARIANTS = 160
-RUN_CONFIG = {"ops": {"rendered_variants": {"config": {"workers": 1}}}}
+RUN_CONFIG = {"ops": {"render_products": {"config": {"workers": 1}}}}
 
 
 def big_spec(spec_doc) -> dict:
@@ -161,7 +161,11 @@ def test_upload_interrupt_retry_resume_notify(aws, dagster_home, spec_doc, tmp_p
         },
     )
     assert retry.success  # the blocking manifest and output checks passed
-    rendered = retry.asset_materializations_for_node("rendered_variants")[0].metadata
+    (rendered,) = [
+        event.materialization.metadata
+        for event in retry.get_asset_materialization_events()
+        if event.asset_key == dg.AssetKey("rendered_variants")
+    ]
     assert rendered["skipped"].value == done_before_retry
     assert rendered["rendered"].value == total_outputs - done_before_retry
     assert rendered["retry_of"].value == interrupted.run_id

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from renderfarm_dagster import keys
-from renderfarm_dagster.catalog.fonts import FontCatalogSource
-from renderfarm_dagster.catalog.inbox import load_spec
-from renderfarm_dagster.catalog.rendering import MissingInputError, ProductInputs, load_inputs
-from renderfarm_dagster.catalog.threads import in_order
-from renderfarm_dagster.messaging import PRODUCT_RENDERED, Notifier
+from renderfarm_dagster.catalog.rendering import ProductInputs
 from renderfarm_dagster.render.variant import renderer_versions
 from renderfarm_dagster.spec import ParsedSpec
-from renderfarm_dagster.storage import CheckpointStore, ObjectInfo, ObjectStore, OutputCheckpoint
+from renderfarm_dagster.storage import (
+    CheckpointStore,
+    ObjectInfo,
+    ObjectNotFoundError,
+    ObjectStore,
+    OutputCheckpoint,
+)
 
 # 2: the template is identified by its sha256, and the photos used are listed.
 MANIFEST_VERSION = 2
@@ -129,63 +130,38 @@ def build_manifest(
 
 @dataclass(frozen=True)
 class PublishedManifest:
+    """A manifest as written to the store."""
+
     info: ObjectInfo
-    # The PRODUCT_RENDERED notification's body (README: Notifications).
-    notification: dict[str, Any]
+    manifest: Manifest
+
+    def totals(self) -> tuple[int, int, int]:
+        """(variants, outputs, bytes of every output)."""
+        outputs = [output for _, output in self.manifest.outputs()]
+        return len(self.manifest.variants), len(outputs), sum(o.bytes for o in outputs)
 
 
-def publish_manifest(
-    product_id: str,
+def write_manifest(
+    parsed: ParsedSpec,
+    inputs: ProductInputs,
     objects: ObjectStore,
     checkpoints: CheckpointStore,
-    notifier: Notifier,
-    run_id: str,
-    run_url: str,
-    fonts: FontCatalogSource | None = None,
 ) -> PublishedManifest:
-    """Write the manifest of a fully rendered product from its current spec and checkpoints,
-    then announce it.
+    """Write the manifest of a fully rendered product from its spec, the inputs it was rendered
+    from and its checkpoints.
 
-    Raises SpecError when the stored spec is missing or invalid, and IncompleteRenderError when
-    an output of the current spec has no checkpoint: nothing is written then.
+    Raises IncompleteRenderError when an output of the spec has no checkpoint from these
+    inputs: nothing is written then.
     """
-    parsed = load_spec(objects, product_id)
-    try:
-        inputs = load_inputs(parsed.spec, objects, fonts)
-    except MissingInputError as error:
-        raise IncompleteRenderError(f"{product_id}: {error}") from None
+    product_id = parsed.spec.product_id
     manifest = build_manifest(parsed, inputs, checkpoints.read(product_id))
     info = objects.put(keys.manifest_key(product_id), manifest.to_bytes(), "application/json")
-    outputs = [output for _, output in manifest.outputs()]
-    notification = {
-        "product_id": product_id,
-        "run_id": run_id,
-        "manifest_key": info.key,
-        "variants": len(manifest.variants),
-        "outputs": len(outputs),
-        "bytes": sum(o.bytes for o in outputs),
-        "run_url": run_url,
-    }
-    notifier.publish(PRODUCT_RENDERED, notification)
-    return PublishedManifest(info, notification)
+    return PublishedManifest(info, manifest)
 
 
-def publish_manifests(
-    product_ids: Sequence[str],
-    objects: ObjectStore,
-    checkpoints: CheckpointStore,
-    notifier: Notifier,
-    run_id: str,
-    run_url: str,
-) -> Iterator[PublishedManifest]:
-    """`publish_manifest` for each product, several at once (catalog/threads.py), yielded in
-    the order of `product_ids`. The first product that raises stops the iteration; products
-    after it may already be published."""
-    fonts = FontCatalogSource(objects)  # fonts/ listed once for all of them
-    return in_order(
-        lambda product_id: publish_manifest(
-            product_id, objects, checkpoints, notifier, run_id, run_url, fonts
-        ),
-        product_ids,
-        "manifest",
-    )
+def load_manifest(objects: ObjectStore, product_id: str) -> Manifest | None:
+    """The stored manifest of a product; None when there is none or it is not a manifest."""
+    try:
+        return Manifest.from_bytes(objects.get(keys.manifest_key(product_id)))
+    except (ObjectNotFoundError, ValidationError):
+        return None

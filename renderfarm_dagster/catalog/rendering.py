@@ -69,6 +69,9 @@ class ProductRenderReport:
     # Characters no available font has, drawn as boxes: "<variant>/<layer>" -> characters.
     # Only for the variants rendered now (a resumed run does not lay out the others again).
     uncovered_text: dict[str, str] = field(default_factory=dict)
+    # What the outputs were rendered from, for the manifest that lists them (None when the
+    # inputs could not be loaded).
+    source: ProductInputs | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -251,6 +254,7 @@ def render_products(
     attempt: int = 0,
     log: Callable[[str], None] = lambda message: None,
     between_variants: Callable[[], None] = lambda: None,
+    fonts: FontCatalogSource | None = None,
 ) -> Iterator[ProductRenderReport]:
     """Render every output of `specs` not already done, checkpointing each variant as it lands;
     yield each product's report once its last variant is stored.
@@ -265,13 +269,15 @@ def render_products(
     `attempt` counts the interruptions before this run, so that checkpoints of an interrupted
     run that is still shutting down never replace those of its retry. `between_variants` is
     called after each variant is stored; a BaseException it raises stops the render as an
-    interruption does.
+    interruption does. A product whose inputs or a variant fail is yielded with its
+    `failures`; the others go on.
     """
     drawing: dict[str, _Progress] = {}
     finished: deque[_Progress] = deque()
-    # fonts/ is listed once per call, when the first product whose template names a brand
-    # font comes: a font uploaded meanwhile is the sensor's to act on.
-    fonts = FontCatalogSource(objects)
+    # fonts/ is listed once per call (or by the caller's `fonts`), when the first product
+    # whose template names a brand font comes: a font uploaded meanwhile is the sensor's to
+    # act on.
+    fonts = fonts or FontCatalogSource(objects)
 
     def variant_jobs() -> Iterator[VariantJob | VariantFailure]:
         # Runs in this process whenever the pool has room for another variant.
@@ -362,6 +368,7 @@ def _start(
         log(f"{spec.product_id}: cannot render: {error}")
         return _Progress(spec, report, started, None, {})
     report.inputs = inputs.sha256s()
+    report.source = inputs
     todo, done = plan(inputs, objects, checkpoints)
     report.skipped = len(done)
     report.total_bytes = sum(c.size for c in done)

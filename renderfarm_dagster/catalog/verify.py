@@ -1,9 +1,13 @@
-"""Verification of a manifest against its spec and of every output it lists."""
+"""Verification of a manifest against its spec and of every output it lists: the three checks
+every published product gets."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
+from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.manifest import Manifest, ManifestOutput
 from renderfarm_dagster.catalog.pool import available_cpus
 from renderfarm_dagster.render.raster import encoded_problems
@@ -81,3 +85,52 @@ def _output_problems(
         return [f"{where}: object is missing"], []
     image = encoded_problems(data, entry.format, entry.width, entry.height, pixels=True)
     return integrity, [f"{where}: {problem}" for problem in image]
+
+
+# The checks, by the names Dagster shows them under (defs/assets.py describes each).
+MANIFEST_MATCHES_SPEC = "manifest_matches_spec"
+OUTPUTS_MATCH_MANIFEST = "outputs_match_manifest"
+OUTPUTS_ARE_VALID_IMAGES = "outputs_are_valid_images"
+CHECKS = (MANIFEST_MATCHES_SPEC, OUTPUTS_MATCH_MANIFEST, OUTPUTS_ARE_VALID_IMAGES)
+
+
+@dataclass(frozen=True)
+class CheckVerdict:
+    """One check of one product: its problems (none: passed) and how many outputs it looked at."""
+
+    problems: tuple[str, ...]
+    checked: int
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def verify_product(
+    product_id: str,
+    spec: ProductSpec,
+    manifest: Manifest | None,
+    objects: ObjectStore,
+    checks: Collection[str] = CHECKS,
+) -> dict[str, CheckVerdict]:
+    """The verdict of each of `checks` on a product's manifest (None: none is stored)."""
+    if manifest is None:
+        missing = (f"{keys.manifest_key(product_id)} is missing or not a manifest",)
+        return {name: CheckVerdict(missing, 0) for name in checks}
+    checked = len(manifest.outputs())
+    verdicts = {}
+    if MANIFEST_MATCHES_SPEC in checks:
+        expected = len(spec.variants) * len(spec.outputs)
+        verdicts[MANIFEST_MATCHES_SPEC] = CheckVerdict(
+            tuple(manifest_problems(manifest, spec)), expected
+        )
+    if {OUTPUTS_MATCH_MANIFEST, OUTPUTS_ARE_VALID_IMAGES} & set(checks):
+        # One look at each object serves both verdicts.
+        integrity, images = stored_output_problems(manifest, objects)
+        for name, problems in (
+            (OUTPUTS_MATCH_MANIFEST, integrity),
+            (OUTPUTS_ARE_VALID_IMAGES, images),
+        ):
+            if name in checks:
+                verdicts[name] = CheckVerdict(tuple(problems), checked)
+    return verdicts

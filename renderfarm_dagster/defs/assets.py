@@ -1,28 +1,71 @@
-"""Rendered variants and manifests of each product, as partitioned assets."""
+"""Rendered variants and manifests of each product, as partitioned assets, with their checks.
+
+One step renders, publishes and checks every product of its run (catalog/batch.py), and records
+each product's outcome as it is known: its own materialisations, check results and, for a
+product that cannot be published, a failed partition with the reason. So a run over 800
+products with one bad photo materialises 799 and fails one (README, "Per-product outcomes").
+"""
 
 import base64
 import unicodedata
-from contextlib import closing
+from collections.abc import Iterator
 
 import dagster as dg
 from pydantic import Field
 
-from renderfarm_dagster.catalog.inbox import load_specs
-from renderfarm_dagster.catalog.manifest import IncompleteRenderError, publish_manifests
+from renderfarm_dagster.catalog.batch import (
+    CHECK,
+    MANIFEST,
+    ProductBatch,
+    ProductResult,
+    Request,
+    Stages,
+)
 from renderfarm_dagster.catalog.pool import RenderPool
-from renderfarm_dagster.catalog.rendering import ProductRenderReport, render_products
+from renderfarm_dagster.catalog.rendering import ProductRenderReport
+from renderfarm_dagster.catalog.verify import (
+    MANIFEST_MATCHES_SPEC,
+    OUTPUTS_ARE_VALID_IMAGES,
+    OUTPUTS_MATCH_MANIFEST,
+    CheckVerdict,
+)
 from renderfarm_dagster.defs import tags
-from renderfarm_dagster.defs.interrupts import latched_interrupts
-from renderfarm_dagster.defs.partition_metadata import PartitionMetadata
+from renderfarm_dagster.defs.failed_partitions import plan_failed
+from renderfarm_dagster.defs.interrupts import InterruptLatch
 from renderfarm_dagster.defs.partitions import products
 from renderfarm_dagster.defs.resources import MessagingResource, StorageResource
 from renderfarm_dagster.settings import partitions_per_run, ui_url
-from renderfarm_dagster.spec import SpecError
 
 # Each backfill run renders up to N products: in production a run is a container whose cold
 # start (image pull, Python, imports) costs more than rendering one small product.
 BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=partitions_per_run())
 OWNERS = ["team:catalog-platform"]
+RENDERED_VARIANTS = dg.AssetKey("rendered_variants")
+PRODUCT_MANIFEST = dg.AssetKey("product_manifest")
+# A failing check lists this many problems in its metadata; the count says how many there were.
+MAX_LISTED_PROBLEMS = 50
+# The run's failure message names this many failed products; its metadata lists them all.
+MAX_NAMED_FAILURES = 20
+
+CHECK_DESCRIPTIONS = {
+    MANIFEST_MATCHES_SPEC: (
+        "The manifest lists exactly the spec's variants x outputs, with their formats and sizes."
+    ),
+    OUTPUTS_MATCH_MANIFEST: (
+        "Every output the manifest lists exists with the listed size and sha256, as the store "
+        "reports them (an S3 HEAD returns the SHA-256 S3 verified on upload)."
+    ),
+    OUTPUTS_ARE_VALID_IMAGES: (
+        "Every output decodes in its requested format and dimensions and is not blank (not a "
+        "single flat colour): the renderer refuses a blank rendition and checks each "
+        "encoding's format and size before storing it, an object with the manifest's sha256 "
+        "holds exactly those bytes, and any other object, plus one output per product, is "
+        "decoded here."
+    ),
+}
+
+
+ProductEvent = dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckEvaluation
 
 
 class RenderConfig(dg.Config):
@@ -31,123 +74,286 @@ class RenderConfig(dg.Config):
     )
 
 
-def _spec_failure(error: SpecError) -> dg.Failure:
-    return dg.Failure(
-        description=f"The stored spec is invalid:\n{error}",
-        metadata={"errors": dg.MetadataValue.json(error.to_report())},
-    )
-
-
-@dg.asset(
+@dg.multi_asset(
+    name="render_products",
+    specs=[
+        dg.AssetSpec(
+            RENDERED_VARIANTS,
+            group_name="catalog",
+            kinds={"python", "svg"},
+            owners=OWNERS,
+            skippable=True,
+            description=(
+                "Every output image of every variant of a product, rendered from its spec and "
+                "stored under renders/<product_id>/. Outputs already checkpointed with a "
+                "matching object are skipped, so a retried run only renders what is missing."
+            ),
+        ),
+        dg.AssetSpec(
+            PRODUCT_MANIFEST,
+            deps=[RENDERED_VARIANTS],
+            group_name="catalog",
+            kinds={"python", "json"},
+            owners=OWNERS,
+            skippable=True,
+            description=(
+                "manifests/<product_id>.json: the spec's sha256, template and renderer "
+                "versions, and for every variant every output's key, format, size, bytes and "
+                "sha256."
+            ),
+        ),
+    ],
+    check_specs=[
+        # Blocking: a failed check fails the run, so `dagster job execute` in CI exits non-zero.
+        dg.AssetCheckSpec(name, asset=PRODUCT_MANIFEST, blocking=True, description=description)
+        for name, description in CHECK_DESCRIPTIONS.items()
+    ],
     partitions_def=products,
     backfill_policy=BACKFILL_POLICY,
-    group_name="catalog",
-    kinds={"python", "svg"},
-    owners=OWNERS,
-    description=(
-        "Every output image of every variant of a product, rendered from its spec and stored "
-        "under renders/<product_id>/. Outputs already checkpointed with a matching object are "
-        "skipped, so a retried run only renders what is missing."
-    ),
+    # Checks alone re-verify stored products without rendering; either asset alone works too.
+    can_subset=True,
 )
-def rendered_variants(
-    context: dg.AssetExecutionContext, config: RenderConfig, storage: StorageResource
-) -> dg.MaterializeResult:
-    objects, checkpoints = storage.objects(), storage.checkpoints()
-    attempt = _attempt(context.run)
-    if attempt:
+def render_products(
+    context: dg.AssetExecutionContext,
+    config: RenderConfig,
+    storage: StorageResource,
+    messaging: MessagingResource,
+) -> Iterator[ProductEvent | dg.Output]:
+    """Each product of the run rendered, published and checked, or failed with its reason."""
+    latch = InterruptLatch()
+    yield from latch.around(_run_products(context, config, storage, messaging, latch))
+
+
+def _run_products(
+    context: dg.AssetExecutionContext,
+    config: RenderConfig,
+    storage: StorageResource,
+    messaging: MessagingResource,
+    latch: InterruptLatch,
+) -> Iterator[ProductEvent | dg.Output]:
+    run = context.run
+    request = Request(
+        run_id=run.run_id,
+        request_id=run.tags.get(tags.REQUEST, run.run_id),
+        attempt=_attempt(run),
+        run_url=f"{ui_url()}/runs/{run.run_id}",
+    )
+    stages = Stages(
+        render=RENDERED_VARIANTS in context.selected_asset_keys,
+        publish=PRODUCT_MANIFEST in context.selected_asset_keys,
+        checks=tuple(sorted(key.name for key in context.selected_asset_check_keys)),
+    )
+    materialised = [
+        key for key in (RENDERED_VARIANTS, PRODUCT_MANIFEST) if key in context.selected_asset_keys
+    ]
+    if request.attempt:
         context.log.info(
-            f"retry {attempt} of run {context.run.tags.get(tags.RETRY_OF)}: resuming from "
+            f"retry {request.attempt} of run {run.tags.get(tags.RETRY_OF)}: resuming from "
             "checkpoints"
         )
-    # Every spec of the run is read before anything renders: an invalid one fails the run at
-    # once, with its errors, instead of after the products before it.
-    # Read once: each read of a run's dynamic partition keys is a query of every key.
-    product_ids = context.partition_keys
-    try:
-        specs = [parsed.spec for parsed in load_specs(objects, product_ids)]
-    except SpecError as error:
-        raise _spec_failure(error) from None
-    partition_metadata = PartitionMetadata(context, product_ids)
-    reason = context.run.tags.get(tags.REASON)
+    reason = run.tags.get(tags.REASON)
     if reason:
         context.log.info(f"requested because {reason}")
-    rendered = 0
-    failed: dict[str, dict[str, str]] = {}
-    try:
-        with (
-            latched_interrupts() as interrupts,
-            RenderPool(config.workers) as pool,
-            # Closed before the pool: an interruption stores what the workers already drew.
-            closing(
-                render_products(
-                    specs,
-                    objects,
-                    checkpoints,
-                    pool,
-                    context.run.run_id,
-                    attempt,
-                    context.log.info,
-                    between_variants=interrupts.raise_if_signalled,
-                )
-            ) as reports,
-        ):
-            context.log.info(f"rendering {len(specs)} product(s) with {pool.workers} worker(s)")
-            for report in reports:
-                if report.failures:
-                    # A bad photo or template fails its product; the others go on rendering.
-                    failed[report.product_id] = report.failures
+    # Why and how each product was rendered, beside its own figures.
+    render_context = {
+        **({"reason": reason} if reason else {}),
+        **(
+            {"retry_of": run.tags.get(tags.RETRY_OF, ""), "attempt": request.attempt}
+            if request.attempt
+            else {}
+        ),
+    }
+    # Read once: each read of a run's dynamic partition keys is a query of every key.
+    product_ids = context.partition_keys
+    published, failed = 0, {}
+    finished: set[str] = set()
+    with (
+        RenderPool(config.workers) as pool,
+        ProductBatch(
+            product_ids,
+            storage.objects(),
+            storage.checkpoints(),
+            messaging.notifier(),
+            pool,
+            request,
+            stages,
+            context.log.info,
+            between_variants=latch.raise_if_signalled,
+        ) as batch,
+    ):
+        context.log.info(f"{len(product_ids)} product(s), {pool.workers} render worker(s)")
+        # A product whose events are all yielded, until it is announced: if the step is stopped
+        # right after (an interruption), it is still announced, once.
+        held: ProductResult | None = None
+        try:
+            for result in batch.results():
+                finished.add(result.product_id)
+                if result.failed:
+                    failed[result.product_id] = result
                     context.log.error(
-                        f"{report.product_id}: cannot be rendered: "
-                        + "; ".join(f"{key}: {reason}" for key, reason in report.failures.items())
+                        f"{result.product_id}: cannot be published ({result.stage}): "
+                        f"{result.reason}"
                     )
-                    continue
-                context.log.info(
-                    f"{report.product_id}: {report.rendered} rendered, {report.skipped} skipped "
-                    f"in {report.duration_s:.1f}s"
-                )
-                if report.uncovered_text:
+                    if not result.announced_before and result.stage != CHECK:
+                        plan_failed(
+                            context, _failed_assets(result, materialised), result.product_id
+                        )
+                else:
+                    published += 1
+                if result.report and result.report.uncovered_text:
                     context.log.warning(
-                        f"{report.product_id}: characters no bundled or brand font has, drawn "
+                        f"{result.product_id}: characters no bundled or brand font has, drawn "
                         "as boxes: "
                         + "; ".join(
                             f"{where}: {_named(characters)}"
-                            for where, characters in report.uncovered_text.items()
+                            for where, characters in result.report.uncovered_text.items()
                         )
                     )
-                # Each partition's materialisation shows its own product, not the run's.
-                partition_metadata.add(
-                    report.product_id,
-                    {**_render_metadata(report), **({"reason": reason} if reason else {})},
+                events = (
+                    []
+                    if result.announced_before
+                    else list(_events(result, materialised, run.run_id, render_context))
                 )
-                rendered += report.rendered
-    except dg.DagsterExecutionInterruptedError:
-        # SIGTERM: on Fargate Spot, the two-minute warning. What landed is checkpointed; the
-        # tag tells the failure notifier this run will be retried, not reported.
-        context.instance.add_run_tags(context.run.run_id, {tags.INTERRUPTED: "sigterm"})
-        context.log.warning(
-            f"interrupted after {rendered} outputs of finished products; "
-            "everything stored is checkpointed"
+                for index, event in enumerate(events, start=1):
+                    if index == len(events):
+                        held = result
+                    yield event
+                held = None
+                batch.announce(result)
+        except dg.DagsterExecutionInterruptedError:
+            # SIGTERM: on Fargate Spot, the two-minute warning. What landed is checkpointed;
+            # the tag tells the failure notifier this run will be retried, not reported.
+            context.instance.add_run_tags(run.run_id, {tags.INTERRUPTED: "sigterm"})
+            context.log.warning(
+                f"interrupted after {len(finished)} of {len(product_ids)} product(s); "
+                "everything stored is checkpointed"
+            )
+            raise
+        except Exception:
+            # The run itself failed (a store, the instance): the products it had not finished
+            # are failed too, rather than left looking as if never requested.
+            done = finished.union(batch.published_before)
+            _fail_unfinished(context, [p for p in product_ids if p not in done], materialised)
+            raise
+        finally:
+            if held is not None:
+                batch.announce(held)
+    before = batch.published_before
+    context.log.info(
+        f"{published} product(s) done, {len(failed)} failed"
+        + (
+            f", {len(before)} already published by an earlier attempt of this request"
+            if before
+            else ""
         )
-        raise
+    )
+    # Each selected check was evaluated per product above; its output says so to Dagster.
+    for check_key in context.selected_asset_check_keys:
+        yield dg.Output(None, context.assets_def.get_output_name_for_asset_check_key(check_key))
     if failed:
+        context.instance.add_run_tags(run.run_id, {tags.FAILED_PRODUCTS: str(len(failed))})
+        named = list(failed.values())[:MAX_NAMED_FAILURES]
         raise dg.Failure(
             description=(
-                f"{len(failed)} of {len(specs)} product(s) cannot be rendered: "
-                + "; ".join(
-                    f"{product_id}: {key}: {reason}"
-                    for product_id, failures in failed.items()
-                    for key, reason in failures.items()
-                )
-                + ". Everything else rendered is stored and checkpointed; fix the input and "
-                "re-run (finished outputs are skipped)."
+                f"{len(failed)} of {len(product_ids)} product(s) could not be published: "
+                + "; ".join(f"{r.product_id}: {r.reason}" for r in named)
+                + (f"; and {len(failed) - len(named)} more" if len(failed) > len(named) else "")
+                + ". Every other product is published; each failed one is a failed partition "
+                "with its reason, and a render_failed notification."
             ),
-            metadata={"failed": dg.MetadataValue.json(failed)},
+            metadata={
+                "failed": dg.MetadataValue.json(
+                    {product_id: r.problems for product_id, r in failed.items()}
+                )
+            },
         )
-    if not attempt:
-        return dg.MaterializeResult()
-    return dg.MaterializeResult(
-        metadata={"retry_of": context.run.tags.get(tags.RETRY_OF, ""), "attempt": attempt}
+
+
+def _fail_unfinished(
+    context: dg.AssetExecutionContext, product_ids: list[str], materialised: list[dg.AssetKey]
+) -> None:
+    try:
+        for product_id in product_ids:
+            plan_failed(context, materialised, product_id)
+    except Exception as error:  # the instance may be what failed: the run's error comes first
+        context.log.warning(
+            f"could not mark {len(product_ids)} unfinished product(s) failed: {error}"
+        )
+
+
+def _failed_assets(result: ProductResult, materialised: list[dg.AssetKey]) -> list[dg.AssetKey]:
+    """The assets a failed product could not materialise: its manifest only when it rendered."""
+    if result.stage == MANIFEST:
+        return [key for key in materialised if key == PRODUCT_MANIFEST]
+    return materialised
+
+
+def _events(
+    result: ProductResult,
+    materialised: list[dg.AssetKey],
+    run_id: str,
+    render_context: dict[str, str | int],
+) -> Iterator[ProductEvent]:
+    """What Dagster records of one product: its materialisations, check results, and for a
+    product that failed before its checks, an observation with the reason on each asset it
+    could not materialise (the UI shows it with the partition)."""
+    product_id = result.product_id
+    report = result.report
+    if report is not None and not report.failures and RENDERED_VARIANTS in materialised:
+        yield dg.AssetMaterialization(
+            RENDERED_VARIANTS,
+            partition=product_id,
+            metadata={**_render_metadata(report), **render_context},
+        )
+    if result.published is not None:
+        info = result.published.info
+        variants, outputs, size = result.published.totals()
+        yield dg.AssetMaterialization(
+            PRODUCT_MANIFEST,
+            partition=product_id,
+            metadata={
+                "manifest_key": dg.MetadataValue.path(info.key),
+                "manifest_sha256": info.sha256,
+                "manifest_bytes": info.size,
+                "variants": variants,
+                "outputs": outputs,
+                "output_bytes": size,
+            },
+        )
+    for name, verdict in result.verdicts.items():
+        yield _check_evaluation(product_id, name, verdict)
+    if result.failed and result.stage != CHECK:
+        for asset_key in _failed_assets(result, materialised):
+            yield dg.AssetObservation(
+                asset_key,
+                partition=product_id,
+                description=f"failed ({result.stage}): {result.reason}",
+                metadata={
+                    "failed": result.reason,
+                    "stage": result.stage,
+                    "problems": dg.MetadataValue.json(result.problems),
+                    "run_id": run_id,
+                },
+            )
+
+
+def _check_evaluation(product_id: str, name: str, verdict: CheckVerdict) -> dg.AssetCheckEvaluation:
+    problems = verdict.problems
+    listed = "\n".join(f"- {p}" for p in problems[:MAX_LISTED_PROBLEMS])
+    if len(problems) > MAX_LISTED_PROBLEMS:
+        listed += f"\n- ... and {len(problems) - MAX_LISTED_PROBLEMS} more"
+    return dg.AssetCheckEvaluation(
+        asset_key=PRODUCT_MANIFEST,
+        check_name=name,
+        passed=verdict.passed,
+        partition=product_id,
+        blocking=True,
+        description=f"{product_id}: {problems[0]}" if problems else None,
+        metadata={
+            "checked": verdict.checked,
+            "problems": len(problems),
+            "details": dg.MetadataValue.md(listed or "no problems"),
+        },
     )
 
 
@@ -179,54 +385,6 @@ def _render_metadata(report: ProductRenderReport) -> dict:
             f"![{report.product_id} contact sheet](data:image/jpeg;base64,{thumbnail})"
         ),
     }
-
-
-@dg.asset(
-    partitions_def=products,
-    backfill_policy=BACKFILL_POLICY,
-    deps=[rendered_variants],
-    group_name="catalog",
-    kinds={"python", "json"},
-    owners=OWNERS,
-    description=(
-        "manifests/<product_id>.json: the spec's sha256, template and renderer versions, and "
-        "for every variant every output's key, format, size, bytes and sha256."
-    ),
-)
-def product_manifest(
-    context: dg.AssetExecutionContext, storage: StorageResource, messaging: MessagingResource
-) -> dg.MaterializeResult:
-    objects, checkpoints = storage.objects(), storage.checkpoints()
-    notifier = messaging.notifier()
-    run_url = f"{ui_url()}/runs/{context.run.run_id}"
-    # Read once: each read of a run's dynamic partition keys is a query of every key.
-    product_ids = context.partition_keys
-    partition_metadata = PartitionMetadata(context, product_ids)
-    published = publish_manifests(
-        product_ids, objects, checkpoints, notifier, context.run.run_id, run_url
-    )
-    try:
-        with closing(published):
-            for product_id, manifest in zip(product_ids, published, strict=True):
-                notification = manifest.notification
-                partition_metadata.add(
-                    product_id,
-                    {
-                        "manifest_key": dg.MetadataValue.path(manifest.info.key),
-                        "manifest_sha256": manifest.info.sha256,
-                        "manifest_bytes": manifest.info.size,
-                        "variants": notification["variants"],
-                        "outputs": notification["outputs"],
-                        "output_bytes": notification["bytes"],
-                    },
-                )
-    except SpecError as error:
-        raise _spec_failure(error) from None
-    except IncompleteRenderError as error:
-        raise dg.Failure(description=str(error)) from None
-    # One line for the step: each manifest is in its partition's materialisation.
-    context.log.info(f"wrote {len(product_ids)} manifest(s) and published their notifications")
-    return dg.MaterializeResult()
 
 
 def _named(characters: str) -> str:

@@ -15,10 +15,12 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import dagster as dg
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+Event = TypeVar("Event")
 
 
 class InterruptLatch:
@@ -32,28 +34,54 @@ class InterruptLatch:
                 f"stopped by signal {signal.Signals(self.signalled).name}"
             )
 
+    @contextmanager
+    def installed(self) -> Iterator[InterruptLatch]:
+        """Wrap the current SIGINT/SIGTERM handlers (Dagster's, inside a step) with this latch."""
+        if threading.current_thread() is not threading.main_thread():
+            # Signal handlers can only be set on the main thread (an in-process test executor).
+            yield self
+            return
+        # Only Python handlers are wrapped: a default or ignored signal keeps its meaning.
+        originals = {
+            signum: handler
+            for signum in STOP_SIGNALS
+            if callable(handler := signal.getsignal(signum))
+        }
+
+        def latch_then_delegate(signum, frame):
+            self.signalled = signum
+            originals[signum](signum, frame)
+
+        for signum in originals:
+            signal.signal(signum, latch_then_delegate)
+        try:
+            yield self
+        finally:
+            for signum, original in originals.items():
+                signal.signal(signum, original)
+
+    def around(self, events: Iterator[Event]) -> Iterator[Event]:
+        """`events` with this latch installed whenever they are being computed.
+
+        Dagster installs its raising handler each time it resumes a step's generator and puts
+        its own back at each event the step yields, which would drop a latch installed once.
+        """
+        try:
+            while True:
+                with self.installed():
+                    try:
+                        event = next(events)
+                    except StopIteration:
+                        return
+                yield event
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+
 
 @contextmanager
 def latched_interrupts() -> Iterator[InterruptLatch]:
-    """Wrap the current SIGINT/SIGTERM handlers (Dagster's, inside a step) with a latch."""
-    latch = InterruptLatch()
-    if threading.current_thread() is not threading.main_thread():
-        # Signal handlers can only be set on the main thread (an in-process test executor).
+    """A latch on the current SIGINT/SIGTERM handlers, for the duration of the block."""
+    with InterruptLatch().installed() as latch:
         yield latch
-        return
-    # Only Python handlers are wrapped: a default or ignored signal keeps its meaning.
-    originals = {
-        signum: handler for signum in STOP_SIGNALS if callable(handler := signal.getsignal(signum))
-    }
-
-    def latch_then_delegate(signum, frame):
-        latch.signalled = signum
-        originals[signum](signum, frame)
-
-    for signum in originals:
-        signal.signal(signum, latch_then_delegate)
-    try:
-        yield latch
-    finally:
-        for signum, original in originals.items():
-            signal.signal(signum, original)

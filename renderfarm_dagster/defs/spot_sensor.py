@@ -33,7 +33,13 @@ SHUTDOWN_GRACE_S = 150
 # The on-demand capacity a retry asks for once its partitions were interrupted too often.
 ON_DEMAND = {"capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}]}
 # Tags of the interrupted run that its retry must not inherit.
-_NOT_INHERITED = (tags.ECS_TASK_ARN, tags.ECS_CLUSTER, tags.INTERRUPTED, tags.RETRY_OF)
+_NOT_INHERITED = (
+    tags.ECS_TASK_ARN,
+    tags.ECS_CLUSTER,
+    tags.INTERRUPTED,
+    tags.RETRY_OF,
+    tags.FAILED_PRODUCTS,
+)
 
 
 def _run_of_task(instance: dg.DagsterInstance, task_arn: str) -> dg.DagsterRun | None:
@@ -60,6 +66,8 @@ def retry_request(run: dg.DagsterRun, escalate_after: int) -> dg.RunRequest:
     retry_tags = {
         **inherited,
         tags.RETRY_OF: run.run_id,
+        # Every retry serves the first run's request: what it announced stays announced.
+        tags.REQUEST: run.tags.get(tags.REQUEST, run.run_id),
         tags.INTERRUPTIONS: str(interruptions),
     }
     if interruptions >= escalate_after:

@@ -5,6 +5,12 @@
 INTERRUPTIONS = "renderfarm/interruptions"
 # The run a retry replaces.
 RETRY_OF = "renderfarm/retry_of"
+# The first run of the request a retry resumes (absent on a first run: the run itself). A
+# product the request announced is not announced again by its retries.
+REQUEST = "renderfarm/request"
+# Set on a run whose products were carried to their outcomes and some could not be published:
+# how many. Each was reported on its own (render_failed), so the run's failure is not.
+FAILED_PRODUCTS = "renderfarm/failed_products"
 # Set on a run that was interrupted: "sigterm" by the run itself, or the EventBridge event id
 # by the spot sensor. A failed run with this tag is retried, not reported as a failure.
 INTERRUPTED = "renderfarm/interrupted"

@@ -16,14 +16,13 @@ from renderfarm_dagster.catalog.examples import store_example_inputs
 from renderfarm_dagster.catalog.inbox import submit_spec
 from renderfarm_dagster.catalog.manifest import Manifest
 from renderfarm_dagster.defs import tags
-from renderfarm_dagster.defs.assets import product_manifest, rendered_variants
-from renderfarm_dagster.defs.checks import manifest_matches_spec, stored_outputs_checks
+from renderfarm_dagster.defs.assets import PRODUCT_MANIFEST, render_products
 from renderfarm_dagster.defs.partitions import products
 from renderfarm_dagster.defs.resources.local import LocalMessagingResource
 from tests.conftest import EXAMPLES
 
-ASSETS = [rendered_variants, product_manifest, manifest_matches_spec, stored_outputs_checks]
-RUN_CONFIG = {"ops": {"rendered_variants": {"config": {"workers": 2}}}}
+ASSETS = [render_products]
+RUN_CONFIG = {"ops": {"render_products": {"config": {"workers": 2}}}}
 
 
 def resources_for(storage):
@@ -99,7 +98,7 @@ def test_rerun_skips_work_and_tampered_output_fails_the_checks(storage, instance
             "messaging": LocalMessagingResource(data_dir=storage.data_dir),
         },
         partition_key="summit-jacket",
-        selection=dg.AssetSelection.assets(product_manifest),
+        selection=dg.AssetSelection.assets(PRODUCT_MANIFEST),
         raise_on_error=False,
     )
     assert not check_only.success  # the checks are blocking: CI sees a failed run
@@ -157,36 +156,77 @@ def test_a_bad_photo_fails_only_its_product_and_names_it(storage, instance):
     objects = storage.objects()
     jacket = "assets/summit-jacket/studio.jpg"
     objects.put(jacket, objects.get(jacket)[:2000], "image/jpeg")  # an upload cut short
-    result = materialize(
-        storage,
-        instance,
-        tags={
-            "dagster/asset_partition_range_start": "summit-jacket",
-            "dagster/asset_partition_range_end": "trail-runner-2",
-        },
-        raise_on_error=False,
-    )
+    batch = {
+        "dagster/asset_partition_range_start": "summit-jacket",
+        "dagster/asset_partition_range_end": "trail-runner-2",
+    }
+    result = materialize(storage, instance, tags=batch, raise_on_error=False)
     assert not result.success
     (failure,) = [e for e in result.all_events if e.is_step_failure]
     message = failure.event_specific_data.error.message
-    assert "1 of 2 product(s) cannot be rendered: summit-jacket: " in message
+    assert "1 of 2 product(s) could not be published: summit-jacket: " in message
     assert f"{jacket}: cannot be decoded" in message
-    # The other product rendered and is checkpointed (the step still fails as a whole, so
-    # Dagster records no materialisation for it yet): a re-run after the fix skips its work.
-    assert objects.head("renders/trail-runner-2/red-40/hero.png") is not None
+    # The other product of the batch is published as a run of its own would publish it.
+    for asset in ("rendered_variants", "product_manifest"):
+        assert set(metadata_by_partition(result, asset)) == {"trail-runner-2"}
+    checks = result.get_asset_check_evaluations()
+    assert {(c.partition, c.check_name) for c in checks if c.passed} == {
+        ("trail-runner-2", name) for name in CHECK_NAMES
+    }
+    assert objects.head("manifests/trail-runner-2.json") is not None
+    assert objects.head("manifests/summit-jacket.json") is None
     assert not list(objects.list("renders/summit-jacket/"))
+    # The failed product is failed in the instance, with its reason beside it.
+    for asset in ("rendered_variants", "product_manifest"):
+        assert failed_partitions(instance, asset) == {"summit-jacket"}
+        (observation,) = observations(instance, result.run_id, asset)
+        assert observation.partition == "summit-jacket"
+        assert f"{jacket}: cannot be decoded" in observation.metadata["failed"].value
+    events = notifications(storage)
+    # One notification per product, in the order their outcomes were known.
+    assert sorted((e["event"], e["product_id"]) for e in events) == [
+        ("product_rendered", "trail-runner-2"),
+        ("render_failed", "summit-jacket"),
+    ]
+    (report,) = [e for e in events if e["event"] == "render_failed"]
+    assert report["stage"] == "render" and list(report["problems"]) == [jacket]
+    assert report["run_id"] == result.run_id
+
     store_example_inputs(objects)  # the photo uploaded again, whole
-    rerun = materialize(
-        storage,
-        instance,
-        tags={
-            "dagster/asset_partition_range_start": "summit-jacket",
-            "dagster/asset_partition_range_end": "trail-runner-2",
-        },
-    )
+    rerun = materialize(storage, instance, tags=batch)
     render = metadata_by_partition(rerun, "rendered_variants")
     assert render["trail-runner-2"]["rendered"] == 0
     assert render["summit-jacket"]["rendered"] == render["summit-jacket"]["outputs"] == 20
+    for asset in ("rendered_variants", "product_manifest"):
+        assert failed_partitions(instance, asset) == set()
+
+
+CHECK_NAMES = ("manifest_matches_spec", "outputs_match_manifest", "outputs_are_valid_images")
+
+
+def failed_partitions(instance, asset: str) -> set[str]:
+    """The partitions the instance shows as failed (what the UI's "Failed" filter lists)."""
+    from dagster._core.storage.partition_status_cache import (
+        get_and_update_asset_status_cache_value,
+    )
+
+    status = get_and_update_asset_status_cache_value(instance, dg.AssetKey(asset), products)
+    return set(status.deserialize_failed_partition_subsets(products).get_partition_keys())
+
+
+def observations(instance, run_id: str, asset: str):
+    return [
+        record.event_log_entry.dagster_event.event_specific_data.asset_observation
+        for record in instance.get_records_for_run(
+            run_id, of_type=dg.DagsterEventType.ASSET_OBSERVATION
+        ).records
+        if record.event_log_entry.dagster_event.asset_key == dg.AssetKey(asset)
+    ]
+
+
+def notifications(storage) -> list[dict]:
+    path = Path(storage.data_dir, "notifications.jsonl")
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def test_a_batch_run_renders_every_product_in_its_partition_range(storage, instance, spec_doc):

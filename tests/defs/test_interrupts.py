@@ -7,7 +7,7 @@ import sys
 import dagster as dg
 import pytest
 
-from renderfarm_dagster.defs.interrupts import latched_interrupts
+from renderfarm_dagster.defs.interrupts import InterruptLatch, latched_interrupts
 
 
 class Finalised:
@@ -56,3 +56,30 @@ def test_the_previous_handlers_are_back_afterwards(dagster_handlers):
         assert signal.getsignal(signal.SIGTERM) is not raising_handler
     assert signal.getsignal(signal.SIGTERM) is raising_handler
     assert signal.getsignal(signal.SIGINT) is raising_handler
+
+
+def test_the_latch_wraps_each_resumption_of_a_steps_events(dagster_handlers, monkeypatch):
+    """Dagster puts its own handler back at every event a step yields; the latch must be
+    there again whenever the step's code runs, and gone while Dagster's runs."""
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: None)
+    latch = InterruptLatch()
+    while_computing = []
+
+    def events():
+        for index in range(3):
+            while_computing.append(signal.getsignal(signal.SIGTERM))
+            if index == 1:
+                Finalised()  # a signal whose raise Python drops, mid-computation
+                gc.collect()
+            yield index
+
+    stream = latch.around(events())
+    assert next(stream) == 0
+    assert signal.getsignal(signal.SIGTERM) is raising_handler  # Dagster's, between events
+    assert next(stream) == 1
+    assert all(handler is not raising_handler for handler in while_computing)
+    # The dropped raise was latched: the step sees it at its next check.
+    with pytest.raises(dg.DagsterExecutionInterruptedError, match="SIGTERM"):
+        latch.raise_if_signalled()
+    stream.close()
+    assert signal.getsignal(signal.SIGTERM) is raising_handler

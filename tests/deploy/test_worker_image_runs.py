@@ -192,7 +192,7 @@ def test_sigterm_mid_render_exits_143_with_every_stored_output_checkpointed(
     spec_path = copy_in(container, spec_bytes(spot_spec(spec_doc, 320)), "spot-shoe.json")
     submit(container, spec_path)
     config = container.host_path("/tmp/specs/one-worker.json")
-    config.write_text(json.dumps({"ops": {"rendered_variants": {"config": {"workers": 1}}}}))
+    config.write_text(json.dumps({"ops": {"render_products": {"config": {"workers": 1}}}}))
     log = tmp_path / "worker.log"
     worker = container.start(
         run_worker_argv(container, "spot-shoe", "/tmp/specs/one-worker.json"), log, LOCAL

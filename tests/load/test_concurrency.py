@@ -28,20 +28,21 @@ RUNS = [("load-a", "load-b", 0), ("load-b", "load-c", 0), ("load-a", "load-c", 1
         ("load-a", "load-a", 0), ("load-c", "load-c", 1)]  # fmt: skip
 RENDER_JOB = """
 import sys
-from renderfarm_dagster.catalog.inbox import load_spec
-from renderfarm_dagster.catalog.manifest import publish_manifest
+from renderfarm_dagster.catalog.batch import ProductBatch, Request
 from renderfarm_dagster.catalog.pool import RenderPool
-from renderfarm_dagster.catalog.rendering import render_products
 from renderfarm_dagster.messaging.local import FileNotifier
 from renderfarm_dagster.storage.local import LocalObjectStore, SqliteCheckpointStore
 data, run_id, *product_ids = sys.argv[1:]
 objects = LocalObjectStore(f"{data}/bucket")
 checkpoints = SqliteCheckpointStore(f"{data}/checkpoints.sqlite3")
 notifier = FileNotifier(f"{data}/notifications.jsonl")
-specs = [load_spec(objects, product_id).spec for product_id in product_ids]
-with RenderPool(1) as pool:
-    for report in render_products(specs, objects, checkpoints, pool, run_id):
-        publish_manifest(report.product_id, objects, checkpoints, notifier, run_id, "")
+request = Request(run_id, run_id)
+with RenderPool(1) as pool, ProductBatch(
+    product_ids, objects, checkpoints, notifier, pool, request
+) as batch:
+    for result in batch.results():
+        assert not result.failed, result.reason
+        batch.announce(result)
 """
 
 
@@ -78,7 +79,7 @@ def test_five_concurrent_runs_over_overlapping_partitions(catalog, tmp_path):
     with dg.DagsterInstance.from_config(str(home)) as instance:
         instance.add_dynamic_partitions(products.name, PRODUCTS)
     config = tmp_path / "one-worker.yaml"
-    config.write_text("ops:\n  rendered_variants:\n    config:\n      workers: 1\n")
+    config.write_text("ops:\n  render_products:\n    config:\n      workers: 1\n")
     runs = [
         launch_worker(
             env,
