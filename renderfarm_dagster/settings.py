@@ -23,6 +23,9 @@ DEFAULT_MAX_PRODUCTS_PER_RUN = 1000
 # How often the spec sensor re-lists specs/ to catch uploads whose notification never came:
 # locally there are no notifications (specs are dropped into a folder), so every tick.
 SPEC_SWEEP_INTERVAL_S = {"local": 0, "aws": 600}
+# How long a valid spec waits for photos, a template or brand fonts not stored yet before it is
+# requested anyway (and its run reports what is missing).
+DEFAULT_MAX_WAIT_HOURS = 24
 
 
 class ConfigurationError(ValueError):
@@ -81,6 +84,12 @@ def escalate_after_interruptions() -> int:
 
 def spec_sweep_interval_s() -> int:
     return SPEC_SWEEP_INTERVAL_S[deployment_name()]
+
+
+def max_wait_seconds() -> int:
+    """How long a spec may wait for its inputs (RENDERFARM_MAX_WAIT_HOURS) before it is
+    requested anyway."""
+    return _positive_int("RENDERFARM_MAX_WAIT_HOURS", DEFAULT_MAX_WAIT_HOURS) * 3600
 
 
 def ui_url() -> str:

@@ -18,6 +18,7 @@ from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.fonts import (
     FontCatalogSource,
     UploadedFont,
+    brand_families,
     reject_font,
     validate_font_upload,
 )
@@ -40,6 +41,14 @@ INPUT_PREFIXES = (keys.ASSETS_PREFIX, keys.FONTS_PREFIX, keys.TEMPLATES_PREFIX)
 # this prefix (no object key starts with it): a photo listed or notified again at the same
 # version is known without reading it.
 LISTED_PREFIX = "listed:"
+# A brand font family a template names and no uploaded font provides yet: what a spec using
+# that template waits for, as an input of its own (no object key starts with it either). The
+# arrival of a font of that family is a change of this input.
+FAMILY_PREFIX = "font-family:"
+
+
+def family_input(family: str) -> str:
+    return f"{FAMILY_PREFIX}{family}"
 
 
 def is_input_key(key: str) -> bool:
@@ -74,8 +83,10 @@ def uploaded_inputs(
 
 
 class TemplateFonts:
-    """The keys of the brand fonts each uploaded template names, worked out once per template
-    (and fonts/ listed once) for the life of this object: one sensor tick."""
+    """The brand fonts each uploaded template names, as inputs: the keys of the uploaded files,
+    and a family input (`family_input`) for each family no uploaded font provides yet. Worked
+    out once per template (and fonts/ listed once) for the life of this object: one sensor
+    tick."""
 
     def __init__(self, objects: ObjectStore):
         self._objects = objects
@@ -88,8 +99,10 @@ class TemplateFonts:
                 template = load_template(self._objects, template_name).template
             except (TemplateNotFoundError, TemplateError):
                 template = None  # the spec waits for it, or is rejected, elsewhere
-            fonts = self._catalog.for_template(template) if template is not None else ()
-            self._keys[template_name] = [font.key for font in fonts]
+            named = brand_families(template) if template is not None else frozenset()
+            found = [font.key for font in self._catalog.for_template(template)] if named else []
+            missing = sorted(named - self._catalog().families) if named else []
+            self._keys[template_name] = found + [family_input(f) for f in missing]
         return self._keys[template_name]
 
 
@@ -112,10 +125,11 @@ class InputChanges:
 def current_sha256s(
     objects: ObjectStore, input_keys: Iterable[str], known: dict[str, str]
 ) -> dict[str, str]:
-    """The sha256 of each input ("" when nothing is stored there); `known` caches them."""
+    """The sha256 of each input ("" when nothing is stored there, as for a font family
+    TemplateFonts found no font of); `known` caches them."""
     for key in input_keys:
         if key not in known:
-            info = objects.head(key)
+            info = None if key.startswith(FAMILY_PREFIX) else objects.head(key)
             known[key] = info.sha256 if info is not None else ""
     return {key: known[key] for key in input_keys}
 
@@ -179,6 +193,8 @@ def find_changes(
                 del changed[key]
             else:
                 accepted = accepted.with_font(UploadedFont(key, face, uploads[key]))
+                # Specs waiting for this family of font wait no more.
+                changed[family_input(face.family)] = changed[key]
         # Templates are checked against exactly the fonts that stay.
         fonts = FontCatalogSource.holding(accepted)
     for key in sorted(changed.keys() & uploads.keys()):

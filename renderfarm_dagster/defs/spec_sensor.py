@@ -7,6 +7,7 @@ any upload whose notification never came. Locally there are no notifications, so
 every tick.
 """
 
+import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -42,6 +43,7 @@ from renderfarm_dagster.defs.runs import existing_run_keys
 from renderfarm_dagster.messaging.events import Unreadable
 from renderfarm_dagster.settings import (
     max_products_per_run,
+    max_wait_seconds,
     render_megapixels_per_s,
     spec_sweep_interval_s,
     target_run_seconds,
@@ -182,38 +184,94 @@ def spec_inbox_sensor(
     # The listing's version is what the next sweep compares with.
     spec_versions.update(swept)
 
-    inbox = _triage(context.instance, index, spec_versions, now)
-    wanted: list[AcceptedSpec] = []
-    for decision in _read_all(objects, inbox.to_read):
+    # The products using changed inputs: those that were waiting for one have their spec read
+    # again below (it may be complete now), the others are re-rendered if their spec is still
+    # there.
+    users, next_cursor.changes, next_cursor.acted_on = _products_for_changes(
+        index, cursor.changes, changes.changed
+    )
+    waiting_users = {
+        p for found in users.values() for p, requested_with in found if not requested_with
+    }
+    for product_id in waiting_users:
+        spec_versions.setdefault(keys.spec_key(product_id), "")
+
+    forced = {keys.spec_key(p) for p in waiting_users}
+    inbox = _triage(context.instance, index, spec_versions, now, forced)
+    # Valid specs to request once their inputs are stored, each with the inputs it waits for
+    # whatever is stored (an invalid template) and why.
+    candidates: list[tuple[AcceptedSpec, list[str], str]] = []
+    for key, decision in zip(inbox.to_read, _read_all(objects, inbox.to_read), strict=True):
         if decision is None:
+            if key in forced:
+                _forget_deleted(context, index, [keys.product_id_from_spec_key(key) or ""])
             continue
         if isinstance(decision, AcceptedSpec):
             mark = inbox.marks.get(decision.key)
             version = spec_versions[decision.key]
-            if mark is not None and mark.sha256 == decision.parsed.sha256:
+            if (
+                mark is not None
+                and mark.sha256 == decision.parsed.sha256
+                and not mark.waiting
+                and key not in forced
+            ):
                 # The same bytes again (a duplicate notification, a touched file).
                 if version and version != mark.version:
                     inbox.settled[decision.key] = mark.settle(version)
                 continue
-            wanted.append(decision)
+            candidates.append((decision, [], ""))
         elif isinstance(decision, WaitingSpec):
-            # Its template's arrival requests it, through the input index; its photos are
-            # recorded once it is requested.
+            # Its template's arrival has it read again, through the input index.
             template_key = keys.template_key(decision.parsed.spec.template)
-            index.record(decision.product_id, {template_key: ""})
-            context.log.warning(f"{decision.key} {decision.reason}")
+            spec = AcceptedSpec(decision.key, decision.parsed)
+            candidates.append((spec, [template_key], f" ({decision.reason})"))
         else:
             move_to_rejected(objects, decision)
             context.log.warning(
                 f"rejected {decision.key} -> {decision.rejected_key}:\n{decision.error}"
             )
+
+    # A valid spec is requested once every photo, template and brand font it uses is stored;
+    # until then it waits (README, "Per-product outcomes").
+    spec_inputs = _current_inputs(objects, [spec for spec, _, _ in candidates], input_sha256s)
+    wanted: list[AcceptedSpec] = []
+    max_wait = max_wait_seconds()
+    for spec, unusable, why in candidates:
+        inputs = {**spec_inputs[spec.product_id], **dict.fromkeys(unusable, "")}
+        spec_inputs[spec.product_id] = inputs
+        missing = sorted(key for key, sha in inputs.items() if not sha)
+        if missing:
+            mark = inbox.marks.get(spec.key)
+            waits = _waiting_mark(spec, missing, mark, spec_versions[spec.key], now)
+            if now - waits.waiting_since < max_wait:
+                if waits != mark:  # newly waiting, or for other inputs: recorded and logged
+                    index.record(spec.product_id, inputs)
+                    inbox.settled[spec.key] = waits
+                    context.log.warning(f"{spec.key} waits for {', '.join(missing)}{why}")
+                continue
+            context.log.warning(
+                f"{spec.key} waited {(now - waits.waiting_since) / 3600:.1f} h for "
+                f"{', '.join(missing)}: requested anyway, its run reports what is missing"
+            )
+        wanted.append(spec)
     index.see({key: mark.serialize() for key, mark in inbox.settled.items()})
 
+    # Products re-rendered for their changed inputs: not those requested for their spec in
+    # this tick (that run reads the new input), nor those whose spec is gone.
+    requested_now = {spec.product_id for spec in wanted} | waiting_users
+    input_users = {
+        change: [p for p, _ in found if p not in requested_now] for change, found in users.items()
+    }
+    gone = _deleted_specs(objects, {p for found in input_users.values() for p in found})
+    if gone:
+        _forget_deleted(context, index, sorted(gone))
+    input_users = {
+        change: kept
+        for change, found in input_users.items()
+        if (kept := [p for p in found if p not in gone])
+    }
     # Every product requested below: the wanted specs' products are added in key order at the
     # end of the partitions, so that a drop of new products is one contiguous range.
-    input_users, next_cursor.changes, next_cursor.acted_on = _products_for_changes(
-        index, cursor.changes, changes.changed, {spec.product_id for spec in wanted}
-    )
     order = _partition_order(context.instance, [s.product_id for s in wanted], input_users)
     # Added here, in one statement per 1,000 keys, rather than returned as requests: the daemon
     # checks each requested key with a query of its own (2.7 s per 1,000 on SQLite). A tick
@@ -234,12 +292,20 @@ def spec_inbox_sensor(
     marks: dict[str, str] = {}
     for batch in batches:
         specs = [by_product[product_id] for product_id in batch.product_ids]
-        run_key = batch.run_key("specs", {s.product_id: s.parsed.sha256 for s in specs})
-        reason = (
-            f"{specs[0].key} is new or changed"
-            if len(specs) == 1
-            else f"{len(specs)} specs are new or changed ({specs[0].key} to {specs[-1].key})"
+        # The spec's bytes and its inputs' state: a spec requested while a photo was missing
+        # is requested again, under another key, when the photo arrives.
+        run_key = batch.run_key(
+            "specs", {s.product_id: _requested_version(s, spec_inputs[s.product_id]) for s in specs}
         )
+        if len(specs) > 1:
+            what = (
+                "new, changed or complete" if forced & {s.key for s in specs} else "new or changed"
+            )
+            reason = f"{len(specs)} specs are {what} ({specs[0].key} to {specs[-1].key})"
+        elif specs[0].key in forced:
+            reason = f"{specs[0].key}: the inputs it waited for are stored"
+        else:
+            reason = f"{specs[0].key} is new or changed"
         run_requests.append(_batch_request(batch, run_key, {tags.REASON: reason}))
         for spec in specs:
             mark = SpecMark(
@@ -252,7 +318,13 @@ def spec_inbox_sensor(
             marks[spec.key] = mark.serialize()
     # Before the requests leave: a tick that dies after this requests these specs again once
     # their marks are out of flight (catalog/spec_marks.py).
-    _record_inputs(objects, index, wanted, input_sha256s)
+    list(
+        in_order(
+            lambda spec: index.record(spec.product_id, spec_inputs[spec.product_id]),
+            wanted,
+            "index-record",
+        )
+    )
     index.see(marks)
 
     input_requests = _requests_for_input_users(context, index, order, input_users, rate)
@@ -276,10 +348,15 @@ class _Inbox:
 
 
 def _triage(
-    instance: dg.DagsterInstance, index: InputIndex, spec_versions: dict[str, str], now: float
+    instance: dg.DagsterInstance,
+    index: InputIndex,
+    spec_versions: dict[str, str],
+    now: float,
+    forced: set[str],
 ) -> _Inbox:
     """Which specs to read: those whose listing version differs from their mark's (or is not
-    known), or whose mark names a run that never came. O(1) queries, no object read."""
+    known), whose mark names a run that never came, that waited too long, or that are
+    `forced` (an input they waited for changed). O(1) queries, no object read."""
     marks = {
         key: mark
         for key, raw in index.seen(spec_versions).items()
@@ -288,6 +365,7 @@ def _triage(
     launched = existing_run_keys(
         instance, SENSOR_NAME, {mark.run_key for mark in marks.values() if not mark.settled}
     )
+    expired_before = now - max_wait_seconds()
     inbox = _Inbox([], {}, {})
     for key, version in sorted(spec_versions.items()):
         mark = marks.get(key)
@@ -298,7 +376,9 @@ def _triage(
                 continue  # its tick is still being stored: never request it twice
             else:
                 mark = None  # its tick died before Dagster stored the request
-        if mark is not None and version and version == mark.version:
+        unchanged = mark is not None and version and version == mark.version
+        expired = mark is not None and mark.waiting and mark.waiting_since <= expired_before
+        if unchanged and not expired and key not in forced:
             continue
         inbox.to_read.append(key)
         if mark is not None:
@@ -315,21 +395,58 @@ def _read_all(
     return list(in_order(lambda key: read_inbox_spec(objects, key), spec_keys, "spec-read"))
 
 
-def _record_inputs(
-    objects: ObjectStore,
-    index: InputIndex,
-    wanted: Sequence[AcceptedSpec],
-    input_sha256s: dict[str, str],
-) -> None:
-    """Each requested product's uploaded inputs, with the sha256 it is requested with."""
+def _current_inputs(
+    objects: ObjectStore, specs: Sequence[AcceptedSpec], known: dict[str, str]
+) -> dict[str, dict[str, str]]:
+    """Each spec's uploaded inputs with their sha256 now ("" for those not stored), several
+    specs at once; `known` holds this tick's sha256s already looked up."""
     font_keys = TemplateFonts(objects)
-    inputs = {
-        spec.product_id: current_sha256s(
-            objects, uploaded_inputs(spec.parsed.spec, font_keys), input_sha256s
-        )
-        for spec in wanted
-    }
-    list(in_order(lambda item: index.record(*item), inputs.items(), "index-record"))
+    found = in_order(
+        lambda spec: current_sha256s(objects, uploaded_inputs(spec.parsed.spec, font_keys), known),
+        specs,
+        "spec-inputs",
+    )
+    return {spec.product_id: inputs for spec, inputs in zip(specs, found, strict=True)}
+
+
+def _waiting_mark(
+    spec: AcceptedSpec, missing: list[str], mark: SpecMark | None, version: str, now: float
+) -> SpecMark:
+    """The mark of a spec that waits for `missing`, waiting since it first waited."""
+    since = mark.waiting_since if mark is not None and mark.waiting else now
+    return SpecMark.waiting_on(
+        spec.parsed.sha256,
+        version or (mark.version if mark is not None else ""),
+        output_megapixels(spec.parsed.spec),
+        missing,
+        since,
+    )
+
+
+def _requested_version(spec: AcceptedSpec, inputs: dict[str, str]) -> str:
+    state = "\n".join(f"{key} {sha}" for key, sha in sorted(inputs.items()))
+    return f"{spec.parsed.sha256} {hashlib.sha256(state.encode('utf-8')).hexdigest()[:16]}"
+
+
+def _deleted_specs(objects: ObjectStore, product_ids: set[str]) -> set[str]:
+    """The products among `product_ids` whose spec is no longer stored (HEADs, in parallel)."""
+    ordered = sorted(product_ids)
+    heads = in_order(lambda p: objects.head(keys.spec_key(p)), ordered, "spec-head")
+    return {p for p, info in zip(ordered, heads, strict=True) if info is None}
+
+
+def _forget_deleted(
+    context: dg.SensorEvaluationContext, index: InputIndex, product_ids: list[str]
+) -> None:
+    """A product whose spec was deleted no longer follows its inputs: its edges and mark go."""
+    for product_id in product_ids:
+        index.record(product_id, {})
+    index.unsee([keys.spec_key(p) for p in product_ids])
+    context.log.info(
+        f"{len(product_ids)} deleted spec(s) no longer requested by changes of their inputs: "
+        + ", ".join(keys.spec_key(p) for p in product_ids[:10])
+        + (" ..." if len(product_ids) > 10 else "")
+    )
 
 
 @dataclass(frozen=True)
@@ -397,15 +514,14 @@ def _products_for_changes(
     index: InputIndex,
     in_progress: list[list[str]],
     changed: dict[str, str],
-    requested: set[str],
-) -> tuple[dict[tuple[str, str], list[str]], list[list[str]], dict[str, str]]:
+) -> tuple[dict[tuple[str, str], list[tuple[str, str]]], list[list[str]], dict[str, str]]:
     """The products using changed inputs, at most MAX_INPUT_USERS_PER_TICK: {(input key,
-    sha256): products}, the changes still in progress for the next tick and the changes whose
-    every product is now requested.
+    sha256): [(product, sha256 it was requested with)]}, the changes still in progress for the
+    next tick and the changes whose every product is now looked at.
 
-    Products whose spec is requested in this tick are left out (that run reads the new input),
-    and so is a product whose last request already had this sha256. A product using two changed
-    inputs is requested once: its run reads both.
+    A product whose last request already had this sha256 is left out. A product using two
+    changed inputs is listed once: its run reads both. One recorded with "" waited for the
+    input (or was requested without it).
     """
     queued = {key: [key, sha, after] for key, sha, after in in_progress}
     for key, sha in sorted(changed.items()):
@@ -414,8 +530,8 @@ def _products_for_changes(
         if key not in queued and len(queued) >= MAX_CHANGES_IN_PROGRESS:
             continue  # not acted on: a later sweep finds it again
         queued[key] = [key, sha, ""]
-    users_by_change: dict[tuple[str, str], list[str]] = {}
-    taken = set(requested)
+    users_by_change: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    taken: set[str] = set()
     remaining: list[list[str]] = []
     done: dict[str, str] = {}
     budget = MAX_INPUT_USERS_PER_TICK
@@ -425,8 +541,8 @@ def _products_for_changes(
             continue
         users = index.users(key, after=after, limit=budget)
         budget -= len(users)
-        wanted = [p for p, requested_with in users if requested_with != sha and p not in taken]
-        taken.update(wanted)
+        wanted = [(p, with_sha) for p, with_sha in users if with_sha != sha and p not in taken]
+        taken.update(p for p, _ in wanted)
         if wanted:
             users_by_change[(key, sha)] = wanted
         if len(users) == 0 or budget > 0:
