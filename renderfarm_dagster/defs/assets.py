@@ -30,7 +30,11 @@ from renderfarm_dagster.catalog.verify import (
     CheckVerdict,
 )
 from renderfarm_dagster.defs import tags
-from renderfarm_dagster.defs.failed_partitions import plan_failed
+from renderfarm_dagster.defs.dagster_internals import (
+    AssetCheckEvaluationTargetMaterializationData,
+    latest_materialization,
+    plan_failed,
+)
 from renderfarm_dagster.defs.interrupts import InterruptLatch
 from renderfarm_dagster.defs.partitions import products
 from renderfarm_dagster.defs.resources import MessagingResource, StorageResource
@@ -105,7 +109,14 @@ class RenderConfig(dg.Config):
     ],
     check_specs=[
         # Blocking: a failed check fails the run, so `dagster job execute` in CI exits non-zero.
-        dg.AssetCheckSpec(name, asset=PRODUCT_MANIFEST, blocking=True, description=description)
+        dg.AssetCheckSpec(
+            name,
+            asset=PRODUCT_MANIFEST,
+            blocking=True,
+            description=description,
+            # Each product's result is its partition's, as the Checks tab shows them.
+            partitions_def=products,
+        )
         for name, description in CHECK_DESCRIPTIONS.items()
     ],
     partitions_def=products,
@@ -182,9 +193,10 @@ def _run_products(
         ) as batch,
     ):
         context.log.info(f"{len(product_ids)} product(s), {pool.workers} render worker(s)")
-        # A product whose events are all yielded, until it is announced: if the step is stopped
-        # right after (an interruption), it is still announced, once.
+        # The product whose events are being yielded, and how many of them: if the step is
+        # stopped right after its last (an interruption), it is still announced, once.
         held: ProductResult | None = None
+        sent = total = 0
         try:
             for result in batch.results():
                 finished.add(result.product_id)
@@ -209,15 +221,22 @@ def _run_products(
                             for where, characters in result.report.uncovered_text.items()
                         )
                     )
-                events = (
-                    []
-                    if result.announced_before
-                    else list(_events(result, materialised, run.run_id, render_context))
-                )
-                for index, event in enumerate(events, start=1):
-                    if index == len(events):
-                        held = result
+                if result.announced_before:
+                    continue  # an earlier attempt of this request recorded and announced it
+                records = list(_records(result, materialised, run.run_id, render_context))
+                held, sent, total = result, 0, len(records) + len(result.verdicts)
+                for event in records:
+                    sent += 1
                     yield event
+                if result.verdicts:
+                    # Check results name the materialisation they are about: the one just
+                    # stored (or, for checks alone, the latest).
+                    target = latest_materialization(
+                        context.instance, PRODUCT_MANIFEST, result.product_id
+                    )
+                    for name, verdict in result.verdicts.items():
+                        sent += 1
+                        yield _check_evaluation(result.product_id, name, verdict, target)
                 held = None
                 batch.announce(result)
         except dg.DagsterExecutionInterruptedError:
@@ -236,7 +255,9 @@ def _run_products(
             _fail_unfinished(context, [p for p in product_ids if p not in done], materialised)
             raise
         finally:
-            if held is not None:
+            # Stopped at a yield: an event Dagster received is stored. Announced only when
+            # every event of the product was.
+            if held is not None and sent == total:
                 batch.announce(held)
     before = batch.published_before
     context.log.info(
@@ -288,15 +309,15 @@ def _failed_assets(result: ProductResult, materialised: list[dg.AssetKey]) -> li
     return materialised
 
 
-def _events(
+def _records(
     result: ProductResult,
     materialised: list[dg.AssetKey],
     run_id: str,
     render_context: dict[str, str | int],
 ) -> Iterator[ProductEvent]:
-    """What Dagster records of one product: its materialisations, check results, and for a
-    product that failed before its checks, an observation with the reason on each asset it
-    could not materialise (the UI shows it with the partition)."""
+    """What Dagster records of one product before its check results: its materialisations, and
+    for a product that failed before its checks, an observation with the reason on each asset
+    it could not materialise (the UI shows it with the partition)."""
     product_id = result.product_id
     report = result.report
     if report is not None and not report.failures and RENDERED_VARIANTS in materialised:
@@ -320,8 +341,6 @@ def _events(
                 "output_bytes": size,
             },
         )
-    for name, verdict in result.verdicts.items():
-        yield _check_evaluation(product_id, name, verdict)
     if result.failed and result.stage != CHECK:
         for asset_key in _failed_assets(result, materialised):
             yield dg.AssetObservation(
@@ -337,7 +356,12 @@ def _events(
             )
 
 
-def _check_evaluation(product_id: str, name: str, verdict: CheckVerdict) -> dg.AssetCheckEvaluation:
+def _check_evaluation(
+    product_id: str,
+    name: str,
+    verdict: CheckVerdict,
+    target: AssetCheckEvaluationTargetMaterializationData | None,
+) -> dg.AssetCheckEvaluation:
     problems = verdict.problems
     listed = "\n".join(f"- {p}" for p in problems[:MAX_LISTED_PROBLEMS])
     if len(problems) > MAX_LISTED_PROBLEMS:
@@ -348,6 +372,7 @@ def _check_evaluation(product_id: str, name: str, verdict: CheckVerdict) -> dg.A
         passed=verdict.passed,
         partition=product_id,
         blocking=True,
+        target_materialization_data=target,
         description=f"{product_id}: {problems[0]}" if problems else None,
         metadata={
             "checked": verdict.checked,

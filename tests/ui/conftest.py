@@ -5,11 +5,14 @@ missing at first, so the run holding it fails; the backfill of the failed partit
 after the spec is back, re-runs only those products.
 """
 
+import os
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from tests.ui import graphql
+from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
 from tests.ui.dagster_ui import start_ui
 
 PRODUCTS = ["city-commuter-bag", "nordlicht-thermobecher", "summit-jacket", "trail-runner-2"]
@@ -52,3 +55,36 @@ def backfills(dagster_ui):
             for asset in ("rendered_variants", "product_manifest")
         },
     )
+
+
+@pytest.fixture(scope="module")
+def browser():
+    reason = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = "Playwright is not installed (it is in the project's dev dependencies)"
+    if reason is None and not Path(CHROMIUM).exists():
+        reason = (
+            "chromium is not installed; `make test` installs Debian's chromium when run as root "
+            "(tests/install-test-packages.sh)"
+        )
+    if reason:
+        # CI must run every test: there a missing browser is a failure, not a skip.
+        if os.environ.get("RENDERFARM_REQUIRE_TEST_SERVICES"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    page.close()

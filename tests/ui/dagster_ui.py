@@ -29,6 +29,10 @@ STARTUP_TIMEOUT_S = 120
 @dataclass
 class DagsterUI:
     folder: Path
+    # The deployment's environment (an aws deployment on a moto server); local by default.
+    deployment: dict[str, str] = field(default_factory=dict)
+    # Products per backfill run.
+    partitions_per_run: int = 2
     port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
@@ -57,11 +61,13 @@ class DagsterUI:
         return {
             **env,
             "DAGSTER_HOME": str(self.home),
+            # As the Makefile and the stack set it (README, "Catalog scale").
+            "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
             "RENDERFARM_DEPLOYMENT": "local",
             "RENDERFARM_DATA_DIR": str(self.data_dir),
-            # Two products per backfill run, so a backfill of four makes two runs.
-            "RENDERFARM_PARTITIONS_PER_RUN": "2",
+            "RENDERFARM_PARTITIONS_PER_RUN": str(self.partitions_per_run),
             "RENDERFARM_UI_URL": self.url,
+            **self.deployment,
         }
 
     def run(self, *command: str) -> subprocess.CompletedProcess:
@@ -169,11 +175,17 @@ class DagsterUI:
                 process.wait()
 
 
-def start_ui(folder: Path) -> DagsterUI:
-    """The example catalog submitted (specs stored, partitions registered), the webserver up."""
-    ui = DagsterUI(folder)
+def new_ui(folder: Path, **settings) -> DagsterUI:
+    """A webserver and daemon to be, over a fresh DAGSTER_HOME in `folder`."""
+    ui = DagsterUI(folder, **settings)
     ui.home.mkdir(parents=True)
     shutil.copy(ROOT / "tests" / "ui" / "dagster.yaml", ui.home / "dagster.yaml")
+    return ui
+
+
+def start_ui(folder: Path) -> DagsterUI:
+    """The example catalog submitted (specs stored, partitions registered), the webserver up."""
+    ui = new_ui(folder)
     # Photos and the example template stored first, as a catalog team uploads them.
     ui.run(str(BIN / "renderfarm"), "examples")
     ui.run(str(BIN / "renderfarm"), "submit", str(EXAMPLES))

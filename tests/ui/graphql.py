@@ -81,3 +81,95 @@ def partition_statuses(ui: DagsterUI, asset: str) -> dict[str, list[str]]:
         name: sorted(statuses[f"{name}Partitions"])
         for name in ("materialized", "failed", "unmaterialized", "materializing")
     }
+
+
+def launch_range_run(ui: DagsterUI, first: str, last: str) -> str:
+    """A render run over a range of products, as the spec sensor requests a batch."""
+    data = ui.graphql(
+        """mutation Launch($params: ExecutionParams!) { launchRun(executionParams: $params) {
+             __typename ... on LaunchRunSuccess { run { runId } }
+             ... on PythonError { message } ... on RunConfigValidationInvalid { errors {
+               message } } } }""",
+        params={
+            "selector": {
+                "repositoryLocationName": LOCATION,
+                "repositoryName": REPOSITORY,
+                "jobName": "render_catalog",
+            },
+            "executionMetadata": {
+                "tags": [
+                    {"key": "dagster/asset_partition_range_start", "value": first},
+                    {"key": "dagster/asset_partition_range_end", "value": last},
+                ]
+            },
+        },
+    )["launchRun"]
+    assert data["__typename"] == "LaunchRunSuccess", data
+    return data["run"]["runId"]
+
+
+def wait_for_run(ui: DagsterUI, run_id: str) -> str:
+    """The run's status once it finished."""
+    return ui.wait_for(
+        lambda: (
+            status
+            if (
+                status := ui.graphql(
+                    """query Run($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }""",
+                    id=run_id,
+                )["runOrError"]["status"]
+            )
+            in ("SUCCESS", "FAILURE", "CANCELED")
+            else None
+        ),
+        f"run {run_id} to finish",
+        timeout_s=300,
+        every_s=2,
+    )
+
+
+def failure_reasons(ui: DagsterUI, asset: str, partitions: list[str]) -> dict[str, str]:
+    """Each partition's latest failure, as the partition's observations show it in the UI."""
+    data = ui.graphql(
+        """query Observations($key: AssetKeyInput!, $partitions: [String!]) {
+             assetNodeOrError(assetKey: $key) { ... on AssetNode {
+               assetObservations(partitions: $partitions) { partition description
+                 metadataEntries { label ... on TextMetadataEntry { text } } } } } }""",
+        key={"path": [asset]},
+        partitions=partitions,
+    )
+    reasons: dict[str, str] = {}
+    for observation in data["assetNodeOrError"]["assetObservations"]:
+        entries = {e["label"]: e.get("text") for e in observation["metadataEntries"]}
+        reasons.setdefault(observation["partition"], entries["failed"])
+    return reasons
+
+
+def partition_stats(ui: DagsterUI, asset: str) -> dict[str, int]:
+    """The counts the asset graph and the asset's overview show."""
+    data = ui.graphql(
+        """query Stats($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) {
+             ... on AssetNode { partitionStats { numMaterialized numFailed numPartitions } } } }""",
+        key={"path": [asset]},
+    )
+    return data["assetNodeOrError"]["partitionStats"]
+
+
+def check_statuses(ui: DagsterUI, asset: str) -> dict[str, dict[str, list[str]]]:
+    """Each check's partitions by status, as the asset's Checks tab shows them."""
+    data = ui.graphql(
+        """query Checks($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) {
+             ... on AssetNode { assetChecksOrError { ... on AssetChecks { checks { name
+               partitionStatuses { ... on AssetCheckDefaultPartitionStatuses {
+                 succeededPartitions failedPartitions executionFailedPartitions
+                 skippedPartitions inProgressPartitions } } } } } } } }""",
+        key={"path": [asset]},
+    )
+    checks = data["assetNodeOrError"]["assetChecksOrError"]["checks"]
+    return {
+        check["name"]: {
+            status.removesuffix("Partitions"): sorted(keys)
+            for status, keys in check["partitionStatuses"].items()
+        }
+        for check in checks
+    }

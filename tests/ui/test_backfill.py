@@ -23,10 +23,10 @@ def test_a_backfill_of_every_product_batches_partitions_into_runs(backfills):
         ("city-commuter-bag", "nordlicht-thermobecher"): "SUCCESS",
         ("summit-jacket", "trail-runner-2"): "FAILURE",
     }
-    assert backfills.after_first["materialized"] == PRODUCTS[:2]
-    # The whole failed run's partitions are failed: trail-runner-2 was batched with the
-    # product whose spec was missing.
-    assert backfills.after_first["failed"] == PRODUCTS[2:]
+    # The run holding the product whose spec was missing failed, and only that product with
+    # it: trail-runner-2, batched with it, is published.
+    assert backfills.after_first["failed"] == [MISSING]
+    assert backfills.after_first["materialized"] == [p for p in PRODUCTS if p != MISSING]
     with dg.DagsterInstance.from_config(str(backfills.ui.home)) as instance:
         (failed_run,) = [run for run in backfills.first["runs"] if run["status"] == "FAILURE"]
         failures = [
@@ -35,12 +35,22 @@ def test_a_backfill_of_every_product_batches_partitions_into_runs(backfills):
                 failed_run["runId"], of_type=dg.DagsterEventType.STEP_FAILURE
             ).records
         ]
+        # Its good product's checks ran and passed, each recorded for that product.
+        evaluations = [
+            record.event_log_entry.dagster_event.event_specific_data
+            for record in instance.get_records_for_run(
+                failed_run["runId"], of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            ).records
+        ]
     assert any(f"specs/{MISSING}.json: $: no spec stored for this product" in f for f in failures)
+    assert {(e.partition, e.check_name, e.passed) for e in evaluations} == {
+        ("trail-runner-2", name, True) for name in CHECKS
+    }
 
 
 def test_a_backfill_of_the_failed_subset_reruns_only_those_products(backfills):
-    assert sorted(backfills.second["partitionNames"]) == PRODUCTS[2:]
-    assert ranges(backfills.second) == {("summit-jacket", "trail-runner-2"): "SUCCESS"}
+    assert backfills.second["partitionNames"] == [MISSING]
+    assert ranges(backfills.second) == {(MISSING, MISSING): "SUCCESS"}
     for statuses in backfills.after_second.values():
         assert statuses["materialized"] == PRODUCTS
         assert statuses["failed"] == statuses["unmaterialized"] == []
@@ -55,12 +65,16 @@ def test_a_backfill_of_the_failed_subset_reruns_only_those_products(backfills):
         if run["status"] == "SUCCESS"
     ]
     assert len(successful) == 2
-    # Every check ran and passed in both successful runs. (A batch run's check result names no
-    # partition, dagster-io/dagster#18123: its problems name the product instead.)
+    # Every check ran and passed for every product of both successful runs, each result
+    # recorded for its own product.
     with dg.DagsterInstance.from_config(str(backfills.ui.home)) as instance:
         for run_id in successful:
             records = instance.get_records_for_run(
                 run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
             ).records
             evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records]
-            assert {e.check_name: e.passed for e in evaluations} == dict.fromkeys(CHECKS, True)
+            assert evaluations and all(e.passed for e in evaluations)
+            products = {e.partition for e in evaluations}
+            assert {(e.partition, e.check_name) for e in evaluations} == {
+                (product, name) for product in products for name in CHECKS
+            }

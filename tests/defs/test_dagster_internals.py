@@ -1,9 +1,9 @@
-"""What defs/failed_partitions.py relies on in Dagster 1.13, checked: if one of these fails,
+"""What defs/dagster_internals.py relies on in Dagster 1.13, checked: if one of these fails,
 Dagster moved, and the module (or its reason to exist) must follow."""
 
 import dagster as dg
 
-from renderfarm_dagster.defs.failed_partitions import plan_failed
+from renderfarm_dagster.defs.dagster_internals import plan_failed
 from tests.defs.test_assets import failed_partitions
 
 parts = dg.DynamicPartitionsDefinition(name="products")
