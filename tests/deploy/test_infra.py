@@ -348,8 +348,10 @@ def test_task_roles_are_split_by_what_each_service_does():
         for role, statement in every_role_statement()
         if "sns:Publish" in as_list(statement["Action"])
     }
+    # A run announces each of its products (product_rendered or render_failed); the code
+    # server's failure sensor, runs that failed as a whole.
     assert publishes == {
-        "RunTaskRole": ref("CompletionTopic"),
+        "RunTaskRole": [ref("CompletionTopic"), ref("FailureTopic")],
         "CodeServerTaskRole": ref("FailureTopic"),
     }
 
