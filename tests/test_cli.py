@@ -246,3 +246,72 @@ def test_preview_draws_a_template_in_the_brand_font_given_beside_it(tmp_path, da
             start = x
     runs.append(ink[-1] - start + 1)
     assert len(set(runs)) <= 2, runs
+
+
+def test_submit_and_status_say_which_products_wait_for_their_photos(
+    tmp_path, data_dir, monkeypatch, capsys, instance, storage, messaging
+):
+    from renderfarm_dagster.defs.spec_sensor import spec_inbox_sensor
+    from tests.daemon import SensorDriver
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    spec = EXAMPLES / "summit-jacket.json"
+    assert main(["submit", str(spec), str(EXAMPLES / "templates" / "lookbook.svg")]) == 0
+    assert (
+        "summit-jacket waits for assets/summit-jacket/studio.jpg: the spec sensor requests it "
+        "once they are stored"
+    ) in capsys.readouterr().out
+    assert main(["status"]) == 0
+    assert "no product waits for its inputs" in capsys.readouterr().out
+    SensorDriver(spec_inbox_sensor, instance, {"storage": storage, "messaging": messaging}).tick()
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "1 product(s) wait for inputs not stored yet" in out
+    assert "summit-jacket: waits 0.0 h for assets/summit-jacket/studio.jpg" in out
+    assert "(requested anyway in 24.0 h)" in out
+
+
+def test_remove_deletes_what_is_stored_for_a_product_and_its_partition(
+    tmp_path, data_dir, monkeypatch, capsys, storage, instance
+):
+    import dagster as dg
+
+    from renderfarm_dagster.catalog.examples import store_example_inputs
+    from tests.defs.test_assets import materialize
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    store_example_inputs(storage.objects())
+    assert main(["submit", str(EXAMPLES / "summit-jacket.json")]) == 0
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert materialize(storage, instance, partition_key="summit-jacket").success
+    index = storage.inputs()
+    index.record("summit-jacket", {"assets/summit-jacket/studio.jpg": "a" * 64})
+    index.see({"specs/summit-jacket.json": '["a","b",1]'})
+    bucket = data_dir / "bucket"
+    outputs = len(list((bucket / "renders" / "summit-jacket").rglob("*.*")))
+    assert outputs > 0
+
+    assert main(["remove", "--dry-run", "summit-jacket"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"summit-jacket: would remove {outputs + 3} object(s) (1 specs/, {outputs} renders/, "
+        f"1 manifests/, 1 previews/), {outputs} checkpoint(s), 1 input index edge(s)"
+    ) in out
+    assert "dry run: nothing was removed" in out
+    assert (bucket / "specs" / "summit-jacket.json").exists()
+
+    assert main(["remove", "summit-jacket"]) == 0
+    assert not list((bucket / "renders").rglob("*.*"))
+    for folder in ("specs", "manifests", "previews"):
+        assert not list((bucket / folder).glob("summit-jacket*"))
+    assert storage.checkpoints().read("summit-jacket") == {}
+    assert index.inputs_of("summit-jacket") == {}
+    assert index.seen(["specs/summit-jacket.json"]) == {}
+    # The photo stays: other products may show it.
+    assert (bucket / "assets" / "summit-jacket" / "studio.jpg").exists()
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_dynamic_partitions("products") == []
+    assert main(["remove", "summit-jacket"]) == 1
+    assert "summit-jacket: nothing stored and no partition" in capsys.readouterr().err
