@@ -184,6 +184,7 @@ def test_upload_interrupt_retry_resume_notify(aws, dagster_home, spec_doc, tmp_p
     (completed,) = aws.notifications(expect=1)
     assert completed == {
         "event": "product_rendered",
+        "notification_id": completed["notification_id"],
         "product_id": "spot-shoe",
         "run_id": retry.run_id,
         "manifest_key": "manifests/spot-shoe.json",
@@ -192,4 +193,4 @@ def test_upload_interrupt_retry_resume_notify(aws, dagster_home, spec_doc, tmp_p
         "bytes": completed["bytes"],
         "run_url": f"http://localhost:3000/runs/{retry.run_id}",
     }
-    assert completed["bytes"] > 0
+    assert completed["bytes"] > 0 and len(completed["notification_id"]) == 32

@@ -44,7 +44,11 @@ from renderfarm_dagster.catalog.rendering import (
 from renderfarm_dagster.catalog.threads import in_order
 from renderfarm_dagster.catalog.verify import CHECKS, CheckVerdict, verify_product
 from renderfarm_dagster.messaging import Notifier
-from renderfarm_dagster.messaging.notifications import ProductFailed, ProductRendered
+from renderfarm_dagster.messaging.notifications import (
+    ProductFailed,
+    ProductRendered,
+    notification_id,
+)
 from renderfarm_dagster.spec import ParsedSpec, SpecError
 from renderfarm_dagster.storage import CheckpointStore, ObjectStore, ProductOutcome
 
@@ -192,8 +196,13 @@ class ProductBatch:
 
     def _announce(self, result: ProductResult) -> None:
         request = self.request
+        # What is announced, in the request it is announced for: the same for every attempt.
+        same = notification_id(
+            request.request_id, result.product_id, str(not result.failed), result.detail()
+        )
         if result.failed:
             ProductFailed(
+                notification_id=same,
                 product_id=result.product_id,
                 run_id=request.run_id,
                 stage=result.stage,
@@ -205,6 +214,7 @@ class ProductBatch:
             assert result.published is not None
             variants, outputs, size = result.published.totals()
             ProductRendered(
+                notification_id=same,
                 product_id=result.product_id,
                 run_id=request.run_id,
                 manifest_key=result.published.info.key,

@@ -1,7 +1,14 @@
-"""The notifications this project publishes, as typed bodies (README: Notifications)."""
+"""The notifications this project publishes, as typed bodies (README: Notifications).
+
+Delivery is at least once: SNS standard topics may deliver a message twice, and a run killed
+between publishing a product's notification and recording it (SIGKILL) publishes it again on
+its retry. Each body carries a `notification_id` that is the same for every copy of the same
+announcement, for consumers to drop repeats.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -24,6 +31,7 @@ class ProductRendered(Notification):
     """A product's manifest is written and its checks passed."""
 
     kind: ClassVar[str] = PRODUCT_RENDERED
+    notification_id: str
     product_id: str
     run_id: str
     manifest_key: str
@@ -39,6 +47,7 @@ class ProductFailed(Notification):
     JSON path or a check -> the reason); `reason` is the same in one line."""
 
     kind: ClassVar[str] = RENDER_FAILED
+    notification_id: str
     product_id: str
     run_id: str
     stage: str
@@ -61,8 +70,14 @@ class RunFailed(Notification):
 
     def body(self) -> dict[str, Any]:
         return {
+            "notification_id": notification_id(self.run_id, "run failed"),
             **self.products,
             "run_id": self.run_id,
             "reason": self.reason,
             "run_url": self.run_url,
         }
+
+
+def notification_id(*parts: str) -> str:
+    """The same id for the same announcement, whichever attempt sends it."""
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:32]

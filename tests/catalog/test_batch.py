@@ -144,3 +144,44 @@ def test_a_retry_skips_what_its_request_published_and_reports_a_failure_once(cat
     # A new request (not a retry) announces its products again.
     run(catalog, ids=["p-a"], request=Request("run-4", "run-4"))
     assert notifications(storage).count(("product_rendered", "p-a")) == 2
+
+
+def test_an_announcement_repeated_after_a_kill_keeps_its_notification_id(catalog):
+    """Killed between publishing a notification and recording it (SIGKILL), a run's retry
+    announces the product again: a repeat consumers recognise by its id."""
+    storage, messaging = catalog
+
+    class KilledBeforeRecording:
+        def __init__(self, checkpoints):
+            self._checkpoints = checkpoints
+
+        def __getattr__(self, name):
+            return getattr(self._checkpoints, name)
+
+        def record_outcome(self, outcome):
+            pass  # the process died here
+
+    with (
+        RenderPool(workers=1) as pool,
+        ProductBatch(
+            ["p-a"],
+            storage.objects(),
+            KilledBeforeRecording(storage.checkpoints()),
+            messaging.notifier(),
+            pool,
+            FIRST_RUN,
+        ) as batch,
+    ):
+        for result in batch.results():
+            batch.announce(result)
+    run(catalog, ids=["p-a"], request=Request("run-2", "run-1", attempt=1))
+    path = f"{storage.data_dir}/notifications.jsonl"
+    with open(path) as file:
+        sent = [json.loads(line) for line in file]
+    assert [n["run_id"] for n in sent] == ["run-1", "run-2"]
+    assert sent[0]["notification_id"] == sent[1]["notification_id"]
+    # A new request of the same product is a new announcement.
+    run(catalog, ids=["p-a"], request=Request("run-3", "run-3"))
+    with open(path) as file:
+        third = [json.loads(line) for line in file][-1]
+    assert third["notification_id"] != sent[0]["notification_id"]
