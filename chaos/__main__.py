@@ -24,10 +24,12 @@ import sys
 import tempfile
 import time
 import warnings
+from collections import Counter
 from pathlib import Path
 
 from bench import catalog
 from bench.steps import submit_catalog
+from devkit import drops
 from devkit.worker_run import launch_worker
 from renderfarm_dagster.catalog.pool import RenderPool
 from renderfarm_dagster.catalog.rendering import render_products
@@ -38,6 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "chaos" / "results.json"
 ATTEMPT_TIMEOUT_S = 300
 SIGNALS = {"SIGTERM": signal.SIGTERM, "SIGKILL": signal.SIGKILL}
+# The product of every batch whose photo was cut short in its upload.
+BAD_PRODUCT = "chaos-bad-photo"
 
 
 def clean_render(folder: Path, data: Path) -> dict[str, str]:
@@ -65,23 +69,48 @@ def stored(checkpoints: CheckpointStore, ids: list[str]) -> dict[str, str]:
     return {c.key: c.run_id for c in checkpointed(checkpoints, ids)}
 
 
-def local_deployment(workdir: Path) -> dict[str, str]:
+class Deployment:
+    """A fresh deployment's environment, and the notifications published in it so far."""
+
+    def __init__(self, environment: dict[str, str], read_notifications):
+        self.environment = environment
+        self._read = read_notifications
+
+    def notifications(self) -> list[dict]:
+        return self._read()
+
+
+def local_deployment(workdir: Path) -> Deployment:
     data = Path(tempfile.mkdtemp(prefix="data-", dir=workdir))
-    return {"RENDERFARM_DEPLOYMENT": "local", "RENDERFARM_DATA_DIR": str(data)}
+    path = data / "notifications.jsonl"
+
+    def notifications() -> list[dict]:
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    return Deployment(
+        {"RENDERFARM_DEPLOYMENT": "local", "RENDERFARM_DATA_DIR": str(data)}, notifications
+    )
 
 
-def moto_deployment(endpoint: str) -> dict[str, str]:
+def moto_deployment(endpoint: str) -> Deployment:
     """A fresh aws deployment (bucket, table, queues, topics) on the moto server."""
     # The test suite's provisioning: what infra/ creates in an account, made with boto3.
     from devkit.aws import provision
 
-    return provision(endpoint).environment()
+    aws = provision(endpoint)
+    received: list[dict] = []
+
+    def notifications() -> list[dict]:
+        received.extend(aws.notifications())  # drained from the queue subscribed to the topics
+        return list(received)
+
+    return Deployment(aws.environment(), notifications)
 
 
 def episode(
     folder: Path,
     workdir: Path,
-    deployment: dict[str, str],
+    deployment: Deployment,
     faults: int,
     rng: random.Random,
     run_seconds: float,
@@ -90,7 +119,7 @@ def episode(
     from renderfarm_dagster.deployment import storage
 
     # This process reads and checks the stores through the same deployment as the workers.
-    os.environ.update(deployment)
+    os.environ.update(deployment.environment)
     with storage() as resource:
         return _episode(folder, workdir, deployment, resource, faults, rng, run_seconds)
 
@@ -98,23 +127,30 @@ def episode(
 def _episode(folder, workdir, deployment, resource, faults, rng, run_seconds) -> dict:
     import dagster as dg
 
+    from renderfarm_dagster.catalog.inbox import submit_spec
     from renderfarm_dagster.defs import tags
     from renderfarm_dagster.defs.partitions import products
     from renderfarm_dagster.defs.spot_sensor import retry_request
 
     home = Path(tempfile.mkdtemp(prefix="home-", dir=workdir))
     (home / "dagster.yaml").write_text("")
-    env = {**os.environ, **deployment, "DAGSTER_HOME": str(home)}
+    env = {**os.environ, **deployment.environment, "DAGSTER_HOME": str(home)}
     objects, checkpoints = resource.objects(), resource.checkpoints()
-    ids = [spec.product_id for spec in submit_catalog(folder, objects)]
+    good = [spec.product_id for spec in submit_catalog(folder, objects)]
+    drops.store_template(objects)
+    drops.store_photo(objects, BAD_PRODUCT, 0, "truncated")
+    submit_spec(objects, drops.spec(BAD_PRODUCT), BAD_PRODUCT)
+    # The bad product in the middle of the batch's range.
+    middle = len(good) // 2
+    ids = [*good[:middle], BAD_PRODUCT, *good[middle:]]
     config = workdir / "run-config.json"
     config.write_text(json.dumps({"loggers": {"console": {"config": {"log_level": "WARNING"}}}}))
     run_tags = {tags.PARTITION_RANGE_START: ids[0], tags.PARTITION_RANGE_END: ids[-1]}
-    attempts = []
+    attempts, run_ids = [], []
     with dg.DagsterInstance.from_config(str(home)) as instance:
         instance.add_dynamic_partitions(products.name, ids)
         for attempt in range(faults + 1):
-            before = stored(checkpoints, ids)
+            before = stored(checkpoints, good)
             runs_before = len(instance.get_run_ids())
             log = workdir / f"attempt-{len(attempts)}.log"
             launched = time.monotonic()
@@ -122,10 +158,10 @@ def _episode(folder, workdir, deployment, resource, faults, rng, run_seconds) ->
             fault, stored_at_fault = None, None
             if attempt < faults:
                 fault = rng.choice(sorted(SIGNALS))
-                # Anywhere in the attempt: start-up, rendering, the manifests or the checks.
+                # Anywhere in the attempt: start-up, rendering, publishing or checking.
                 time.sleep(rng.uniform(0.2, 0.95 * run_seconds))
                 if worker.poll() is None:
-                    stored_at_fault = len(stored(checkpoints, ids)) - len(before)
+                    stored_at_fault = len(stored(checkpoints, good)) - len(before)
                     if fault == "SIGKILL":
                         os.killpg(worker.pid, signal.SIGKILL)  # the whole task vanishes
                     else:
@@ -142,7 +178,9 @@ def _episode(folder, workdir, deployment, resource, faults, rng, run_seconds) ->
             run = (
                 instance.get_runs(limit=1)[0] if len(instance.get_run_ids()) > runs_before else None
             )
-            after = stored(checkpoints, ids)
+            if run:
+                run_ids.append(run.run_id)
+            after = stored(checkpoints, good)
             new = {key for key, run_id in after.items() if before.get(key) != run_id}
             attempts.append(
                 {
@@ -157,31 +195,53 @@ def _episode(folder, workdir, deployment, resource, faults, rng, run_seconds) ->
                     "variants_redone": len({k.rsplit("/", 1)[0] for k in new & set(before)}),
                 }
             )
-            if run and run.status == dg.DagsterRunStatus.SUCCESS:
+            # Complete: every product carried to its outcome, the bad one failed (the run
+            # fails for it, says so in a tag, and is not retried).
+            if run and tags.FAILED_PRODUCTS in run.tags and tags.INTERRUPTED not in run.tags:
                 break
             if fault is None:
                 raise SystemExit(f"an attempt failed without a fault:\n{log.read_text()[-4000:]}")
             if run:
                 run_tags = dict(retry_request(run, escalate_after=sys.maxsize).tags)
         else:
-            raise SystemExit("the last attempt of an episode did not succeed")
-        check_results = [
-            record.event_log_entry.dagster_event.event_specific_data.passed
+            raise SystemExit("the last attempt of an episode did not complete")
+        evaluations = [
+            record.event_log_entry.dagster_event.event_specific_data
+            for run_id in run_ids
             for record in instance.get_records_for_run(
-                run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+                run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
             ).records
         ]
-    manifests = {product_id: objects.get(f"manifests/{product_id}.json") for product_id in ids}
+    manifests = {product_id: objects.get(f"manifests/{product_id}.json") for product_id in good}
     # Only the local store writes through temporary files; an S3 put is atomic.
-    data_dir = deployment.get("RENDERFARM_DATA_DIR")
+    data_dir = deployment.environment.get("RENDERFARM_DATA_DIR")
     partial = list(Path(data_dir, "bucket").rglob(".partial-*")) if data_dir else []
+    sent = deployment.notifications()
+    rendered = [n for n in sent if n["event"] == "product_rendered"]
+    failed = [n for n in sent if n["event"] == "render_failed"]
+    announcements = {n["notification_id"]: n for n in rendered + failed}
     return {
         "attempts": attempts,
-        "checks": len(check_results),
-        "checks_passed": sum(check_results),
-        "outputs": shas(checkpoints, ids),
+        "checks": len(evaluations),
+        "checks_passed": sum(e.passed for e in evaluations),
+        "products_unchecked": len(set(good) - {e.partition for e in evaluations}),
+        "outputs": shas(checkpoints, good),
         "manifests": manifests,
+        "bad_product_manifests": int(objects.head(f"manifests/{BAD_PRODUCT}.json") is not None),
         "partial_files_left": len(partial),
+        # Announcements (by notification id) and the copies at-least-once delivery made of
+        # them (SIGKILL between publishing one and recording it).
+        "products_not_announced": len(set(good) - {n["product_id"] for n in rendered}),
+        "announcements_per_product_max": max(
+            Counter(n["product_id"] for n in announcements.values()).values(), default=0
+        ),
+        "bad_product_announced_failed": sum(
+            1
+            for n in announcements.values()
+            if n["product_id"] == BAD_PRODUCT and n["event"] == "render_failed"
+        ),
+        "copies_sent": len(rendered) + len(failed) - len(announcements),
+        "sigkills": sum(1 for a in attempts if a["fault"] == "SIGKILL"),
     }
 
 
@@ -243,6 +303,16 @@ def summary(episodes: list[dict], reference: dict[str, str], manifests: dict) ->
             for name, found in by_fault.items()
         },
         "partial_files_left": sum(e["partial_files_left"] for e in episodes),
+        "products_unchecked": sum(e["products_unchecked"] for e in episodes),
+        # The product with the truncated photo: no manifest, one failure announced.
+        "bad_product_manifests": sum(e["bad_product_manifests"] for e in episodes),
+        "bad_product_failures_announced": [e["bad_product_announced_failed"] for e in episodes],
+        "products_not_announced": sum(e["products_not_announced"] for e in episodes),
+        "announcements_per_product_max": max(e["announcements_per_product_max"] for e in episodes),
+        # Copies of one announcement: at least once delivery after a SIGKILL between publishing
+        # and recording it; never without one.
+        "copies_sent": sum(e["copies_sent"] for e in episodes),
+        "copies_sent_without_sigkill": sum(e["copies_sent"] for e in episodes if not e["sigkills"]),
     }
 
 
@@ -252,7 +322,13 @@ def survived(figures: dict) -> bool:
         and figures["manifests_differing"] == 0
         and figures["checks"] > 0
         and figures["checks_passed"] == figures["checks"]
+        and figures["products_unchecked"] == 0
         and figures["variants_redone_per_fault"]["SIGTERM"]["max"] <= 1
+        and figures["bad_product_manifests"] == 0
+        and set(figures["bad_product_failures_announced"]) == {1}
+        and figures["products_not_announced"] == 0
+        and figures["announcements_per_product_max"] == 1
+        and figures["copies_sent_without_sigkill"] == 0
     )
 
 
@@ -301,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     ok = all(survived(results[name]) for name in deployments if name in results)
     print(json.dumps(results, indent=2))
     args.output.write_text(json.dumps(results, indent=2) + "\n")
-    print("chaos: " + ("everything survived" if ok else "SOMETHING WAS LOST OR REDONE"))
+    print("chaos: " + ("everything survived" if ok else "SOMETHING WAS LOST, REDONE OR DOUBLED"))
     return 0 if ok else 1
 
 

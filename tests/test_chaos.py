@@ -25,3 +25,7 @@ def test_a_catalog_survives_run_workers_killed_at_random(tmp_path):
         assert figures["outputs_lost"] == figures["outputs_corrupt"] == 0
         assert figures["manifests_differing"] == 0
         assert figures["checks_passed"] == figures["checks"] > 0
+        # The batch's bad product: failed and reported once per episode, never blocking.
+        assert set(figures["bad_product_failures_announced"]) == {1}
+        assert figures["products_not_announced"] == 0
+        assert figures["announcements_per_product_max"] == 1
