@@ -21,10 +21,13 @@ two things only its own code does, and this module does the same:
   looks that materialisation up for the step's one partition; a range step gives each
   product's AssetCheckEvaluation the same target, built the same way.
 
-`DagsterEvent.build_asset_materialization_planned_event`, `AssetMaterializationPlannedData`
-and `AssetCheckEvaluationTargetMaterializationData` are private: this module is their only
-use, and tests/defs/test_dagster_internals.py fails when Dagster moves them or stops reading
-them so.
+Tests and `make scale` read the partitions the instance shows failed as the UI does, from
+Dagster's partition status cache (`failed_partitions`), without a webserver.
+
+`DagsterEvent.build_asset_materialization_planned_event`, `AssetMaterializationPlannedData`,
+`AssetCheckEvaluationTargetMaterializationData` and `get_and_update_asset_status_cache_value`
+are private: this module is their only use, and tests/defs/test_dagster_internals.py fails when
+Dagster moves them or stops reading them so.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 from dagster._core.events import AssetMaterializationPlannedData, DagsterEvent
+from dagster._core.storage.partition_status_cache import get_and_update_asset_status_cache_value
 
 
 def plan_failed(
@@ -67,3 +71,13 @@ def latest_materialization(
     return AssetCheckEvaluationTargetMaterializationData(
         storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
     )
+
+
+def failed_partitions(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partitions_def: dg.PartitionsDefinition
+) -> set[str]:
+    """The partitions the instance shows as failed: what the UI's "Failed" filter lists."""
+    status = get_and_update_asset_status_cache_value(instance, asset_key, partitions_def)
+    if status is None:
+        return set()
+    return set(status.deserialize_failed_partition_subsets(partitions_def).get_partition_keys())

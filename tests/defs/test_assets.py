@@ -15,7 +15,7 @@ from PIL import Image
 from renderfarm_dagster.catalog.examples import store_example_inputs
 from renderfarm_dagster.catalog.inbox import submit_spec
 from renderfarm_dagster.catalog.manifest import Manifest
-from renderfarm_dagster.defs import tags
+from renderfarm_dagster.defs import dagster_internals, tags
 from renderfarm_dagster.defs.assets import PRODUCT_MANIFEST, render_products
 from renderfarm_dagster.defs.partitions import products
 from renderfarm_dagster.defs.resources.local import LocalMessagingResource
@@ -206,12 +206,7 @@ CHECK_NAMES = ("manifest_matches_spec", "outputs_match_manifest", "outputs_are_v
 
 def failed_partitions(instance, asset: str) -> set[str]:
     """The partitions the instance shows as failed (what the UI's "Failed" filter lists)."""
-    from dagster._core.storage.partition_status_cache import (
-        get_and_update_asset_status_cache_value,
-    )
-
-    status = get_and_update_asset_status_cache_value(instance, dg.AssetKey(asset), products)
-    return set(status.deserialize_failed_partition_subsets(products).get_partition_keys())
+    return dagster_internals.failed_partitions(instance, dg.AssetKey(asset), products)
 
 
 def observations(instance, run_id: str, asset: str):
