@@ -49,10 +49,14 @@ test: venv lint render-packages test-packages
 bench: venv render-packages test-packages
 	$(BIN)/python -m bench
 
-# A bulk drop through the real sensor, daemon and run queue, ECS simulated (bench/scale.py):
-# SCALE_PRODUCTS specs (10,000 by default, a few minutes; the README quotes 100,000).
+# A drop of 2,000 products with 1% bad and 1% late photos rendered for real (bench/drop.py,
+# about 5 minutes), then a bulk drop through the real sensor, daemon and run queue with ECS
+# simulated (bench/scale.py): SCALE_PRODUCTS specs (10,000 by default, a few minutes; the
+# README quotes 100,000).
 SCALE_PRODUCTS ?= 10000
+DROP_PRODUCTS ?= 2000
 scale: venv render-packages
+	$(BIN)/python -m bench.drop --products $(DROP_PRODUCTS)
 	$(BIN)/python -m bench.scale --products $(SCALE_PRODUCTS)
 
 # Fault injection: run workers killed at random (SIGTERM, SIGKILL) while rendering: 30 faults in

@@ -5,7 +5,9 @@ Measured, from the first upload of the drop onto a running daemon: how long unti
 product is in a queued run, the runs created, and the sensor's ticks. Simulated
 (devkit/simulated_ecs.py): the task-hours those runs bill on Fargate Spot, the share of it spent
 rendering and the cost per 1,000 products, beside the same products run one run per product
-(the design before batching). Render time per product comes from
+(the design before batching); and what 0.5% bad photos cost, each failing alone and requested
+again once fixed, beside runs that fail whole. (`bench/drop.py`, the other half of `make
+scale`, renders a drop with bad and late photos for real.) Render time per product comes from
 `make bench`'s single-process throughput (bench/results.json). Exits 1 when a target is missed.
 """
 
@@ -33,6 +35,9 @@ DAEMON_LOG = Path(tempfile.gettempdir()) / "renderfarm-scale-daemon.log"
 VARIANTS = 25
 # One spec in this many is invalid, to be rejected on the way.
 INVALID_EVERY = 1000
+# One valid product in this many has a bad photo (0.5%), in the simulated fleet: it fails alone
+# in its batch, and is requested again on its own once its photo is fixed.
+BAD_PHOTO_EVERY = 200
 TARGETS = {
     "queued_within_s": 600.0,  # 100,000 products on this machine kind
     "slowest_tick_s": 30.0,
@@ -195,6 +200,38 @@ def run_drop(products: int, concurrency: int, timeout_s: float) -> dict:
     }
 
 
+def bad_photo_costs(runs: list[list[str]], per_product: float, fleet: FargateSpot, batched) -> dict:
+    """What 0.5% bad photos cost the drop's batches, simulated: as this project handles them
+    (each fails alone at its first variant; once its photo is fixed, the photo's change requests
+    it again in a run of its own: scattered products cannot share a range) and as a run failing
+    whole would (its batch publishes nothing; once fixed, the batch runs again, rendering only
+    the fixed products but paying a task)."""
+    order = [p for run in runs for p in run]
+    bad = set(order[BAD_PHOTO_EVERY - 1 :: BAD_PHOTO_EVERY])
+    # A bad product stops at its first variant: the rest of its render is not spent.
+    failing = per_product / VARIANTS
+    drop = simulate([[failing if p in bad else per_product for p in run] for run in runs], fleet)
+    stretches = [[per_product] for _ in bad]
+    fixes = simulate(stretches, fleet, seed=2)
+    affected = [run for run in runs if bad & set(run)]
+    rerun = simulate([[per_product] * len(bad & set(run)) for run in affected], fleet, seed=3)
+    billed = drop.billed_task_s + fixes.billed_task_s
+    whole_billed = batched.billed_task_s + rerun.billed_task_s
+    return {
+        "bad": len(bad),
+        "published_at_once": (len(order) - len(bad)) / len(order),
+        "extra_runs": fixes.tasks,
+        "extra_task_hours": (billed - batched.billed_task_s) / 3600,
+        "rendering_share": (drop.rendering_s + fixes.rendering_s) / billed,
+        "whole_batches": {
+            "published_at_once": sum(len(r) for r in runs if r not in affected) / len(order),
+            "extra_runs": rerun.tasks,
+            "extra_task_hours": rerun.billed_task_s / 3600,
+            "rendering_share": (batched.rendering_s + rerun.rendering_s) / whole_billed,
+        },
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=10_000)
@@ -208,6 +245,7 @@ def main() -> int:
     fleet = FargateSpot(concurrency=args.concurrency)
     batched = simulate([[per_product] * len(run) for run in drop["runs"]], fleet)
     one_each = simulate([[per_product]] * drop["valid"], fleet)
+    bad_photos = bad_photo_costs(drop["runs"], per_product, fleet, batched)
     ticks = drop["ticks"]
     busy = [t for t in ticks if t > 0.5]
     figures = {
@@ -226,6 +264,7 @@ def main() -> int:
         "fleet": vars(fleet) | {"cold_start_s": list(fleet.cold_start_s)},
         "batched": vars(batched) | {"rendering_share": batched.rendering_share},
         "one_run_per_product": vars(one_each) | {"rendering_share": one_each.rendering_share},
+        "bad_photos": bad_photos,
     }
     thousands = drop["valid"] / 1000
     rows = [
@@ -262,6 +301,25 @@ def main() -> int:
         (
             "simulated makespan, batched",
             f"{batched.makespan_s / 3600:.2f} h on {fleet.concurrency} tasks",
+        ),
+        (
+            f"with {bad_photos['bad']} bad photos ({1 / BAD_PHOTO_EVERY:.1%}): published at once",
+            f"{bad_photos['published_at_once']:.1%} (a failed batch publishing nothing: "
+            f"{bad_photos['whole_batches']['published_at_once']:.1%})",
+        ),
+        (
+            "  extra runs once fixed: per product / whole batches",
+            f"{bad_photos['extra_runs']} / {bad_photos['whole_batches']['extra_runs']}",
+        ),
+        (
+            "  extra task-hours: per product / whole batches",
+            f"{bad_photos['extra_task_hours']:.1f} / "
+            f"{bad_photos['whole_batches']['extra_task_hours']:.1f}",
+        ),
+        (
+            "  billed time rendering, fixes included: per product / whole batches",
+            f"{bad_photos['rendering_share']:.1%} / "
+            f"{bad_photos['whole_batches']['rendering_share']:.1%}",
         ),
     ]
     width = max(len(label) for label, _ in rows)

@@ -102,3 +102,21 @@ def test_quick_bench_produces_every_figure(tmp_path, postgres):
     assert report["resume"]["identical"] is True
     assert report["resume"]["attempts"][0]["status"] == "FAILURE"
     assert report["resume"]["attempts"][-1]["status"] == "SUCCESS"
+
+
+def test_the_drop_bench_carries_every_product_to_its_outcome(tmp_path):
+    # `make scale`'s real drop, reduced: two bad photos and one late among 120 products.
+    results = tmp_path / "drop.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.drop", "--products", "120", "--results", str(results)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    figures = json.loads(results.read_text())
+    assert (figures["bad"], figures["late"]) == (2, 1)
+    assert figures["good_published"] == figures["good"] == 118
+    assert figures["bad_failed"] == {"rendered_variants": 2, "product_manifest": 2}
+    assert figures["missed"] == []

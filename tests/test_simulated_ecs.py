@@ -30,3 +30,19 @@ def test_interrupted_runs_are_retried_until_every_product_is_rendered_once():
     assert result.tasks == 5 + result.interruptions
     assert result.rendering_s == pytest.approx(5 * 20 * 30.0)
     assert result.rendering_share < 1
+
+
+def test_bad_photos_cost_a_run_each_once_fixed_where_whole_batches_would_publish_nothing():
+    from bench.scale import BAD_PHOTO_EVERY, bad_photo_costs
+
+    fleet = FargateSpot(cold_start_s=(90.0, 90.0), interruptions_per_task_hour=0)
+    runs = [[f"b{batch}-{index:03}" for index in range(400)] for batch in range(3)]
+    batched = simulate([[1.0] * len(run) for run in runs], fleet)
+    costs = bad_photo_costs(runs, 1.0, fleet, batched)
+    assert costs["bad"] == 1200 // BAD_PHOTO_EVERY == 6
+    assert costs["published_at_once"] == pytest.approx(1194 / 1200)
+    assert costs["extra_runs"] == 6  # one run per fixed photo
+    # Every batch holds a bad photo: failing whole, none would publish before the fixes.
+    assert costs["whole_batches"]["published_at_once"] == 0
+    assert costs["whole_batches"]["extra_runs"] == 3
+    assert 0 < costs["rendering_share"] < batched.rendering_share
