@@ -66,7 +66,8 @@ chaos: venv render-packages
 
 # The README's UI screenshots, taken by the browser test from a real webserver (tests/ui/).
 screenshots: venv test-packages
-	RENDERFARM_SCREENSHOTS_DIR=$(CURDIR)/docs/images $(BIN)/python -m pytest tests/ui/test_browser.py
+	RENDERFARM_SCREENSHOTS_DIR=$(CURDIR)/docs/images $(BIN)/python -m pytest tests/ui/test_browser.py \
+		"tests/ui/test_failed_products.py::test_a_batch_publishes_its_good_products_and_fails_the_bad_ones_with_reasons[local]"
 
 # The worker image (worker_image/Dockerfile): docker build where a Docker engine runs, else
 # Debian's podman (chroot isolation), on a local stand-in base where no registry is reachable.
