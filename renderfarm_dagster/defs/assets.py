@@ -197,8 +197,10 @@ def _run_products(
         # stopped right after its last (an interruption), it is still announced, once.
         held: ProductResult | None = None
         sent = total = 0
+        # Closed before the batch and the pool: an interruption stores what the workers drew.
+        results = batch.results()
         try:
-            for result in batch.results():
+            for result in results:
                 finished.add(result.product_id)
                 if result.failed:
                     failed[result.product_id] = result
@@ -255,6 +257,7 @@ def _run_products(
             _fail_unfinished(context, [p for p in product_ids if p not in done], materialised)
             raise
         finally:
+            results.close()
             # Stopped at a yield: an event Dagster received is stored. Announced only when
             # every event of the product was.
             if held is not None and sent == total:
