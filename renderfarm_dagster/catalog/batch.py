@@ -165,7 +165,8 @@ class ProductBatch:
         self.published_before = [
             p for p in self.product_ids if p in earlier and earlier[p].published
         ]
-        todo = [p for p in self.product_ids if p not in set(self.published_before)]
+        skipped = set(self.published_before)
+        todo = [p for p in self.product_ids if p not in skipped]
         specs: list[ParsedSpec] = []
         for loaded in in_order(self._load_spec, todo, "spec"):
             if isinstance(loaded, ProductResult):

@@ -196,15 +196,15 @@ def spec_inbox_sensor(
     for product_id in waiting_users:
         spec_versions.setdefault(keys.spec_key(product_id), "")
 
-    forced = {keys.spec_key(p) for p in waiting_users}
-    inbox = _triage(context.instance, index, spec_versions, now, forced)
+    forced = {keys.spec_key(p): p for p in waiting_users}
+    inbox = _triage(context.instance, index, spec_versions, now, set(forced))
     # Valid specs to request once their inputs are stored, each with the inputs it waits for
     # whatever is stored (an invalid template) and why.
     candidates: list[tuple[AcceptedSpec, list[str], str]] = []
     for key, decision in zip(inbox.to_read, _read_all(objects, inbox.to_read), strict=True):
         if decision is None:
-            if key in forced:
-                _forget_deleted(context, index, [keys.product_id_from_spec_key(key) or ""])
+            if key in forced:  # its input changed, its spec is gone
+                _forget_deleted(context, index, [forced[key]])
             continue
         if isinstance(decision, AcceptedSpec):
             mark = inbox.marks.get(decision.key)
@@ -232,7 +232,7 @@ def spec_inbox_sensor(
             )
 
     # A valid spec is requested once every photo, template and brand font it uses is stored;
-    # until then it waits (README, "Per-product outcomes").
+    # until then it waits (docs/outcomes.md).
     spec_inputs = _current_inputs(objects, [spec for spec, _, _ in candidates], input_sha256s)
     wanted: list[AcceptedSpec] = []
     max_wait = max_wait_seconds()
@@ -299,7 +299,9 @@ def spec_inbox_sensor(
         )
         if len(specs) > 1:
             what = (
-                "new, changed or complete" if forced & {s.key for s in specs} else "new or changed"
+                "new, changed or complete"
+                if forced.keys() & {s.key for s in specs}
+                else "new or changed"
             )
             reason = f"{len(specs)} specs are {what} ({specs[0].key} to {specs[-1].key})"
         elif specs[0].key in forced:
