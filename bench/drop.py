@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.verdicts import judged
 from devkit import drops
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -220,11 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         missed.append("every bad product failed and reported")
     if any(figures["failed_not_bad"].values()):
         missed.append("no good product failed")
-    figures["missed"] = missed
-    args.results.write_text(json.dumps(figures, indent=1) + "\n")
-    for target in missed:
-        print(f"MISSED: {target}")
-    return 1 if missed else 0
+    return judged(figures, missed, args.results)
 
 
 if __name__ == "__main__":

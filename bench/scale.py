@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from bench import catalog
+from bench.verdicts import judged
 from devkit.simulated_ecs import FargateSpot, simulate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -336,11 +337,7 @@ def main() -> int:
         missed.append(f"at least {TARGETS['rendering_share']:.0%} of billed time rendering")
     if drop["repeated"]:
         missed.append("no product requested twice")
-    figures["missed"] = missed
-    args.results.write_text(json.dumps(figures, indent=1) + "\n")
-    for target in missed:
-        print(f"MISSED: {target}")
-    return 1 if missed else 0
+    return judged(figures, missed, args.results)
 
 
 if __name__ == "__main__":

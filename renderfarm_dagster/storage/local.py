@@ -274,6 +274,19 @@ _UPSERT_CHECKPOINTS = (
 )
 
 
+# SQLite limits the parameters of one statement: IN lists are sent this many values at a time.
+_IN_CHUNK = 500
+
+
+def _in_chunks(values: Collection[str]) -> Iterator[tuple[list[str], str]]:
+    """The distinct values in order, _IN_CHUNK at a time, each chunk with its IN list of
+    placeholders."""
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), _IN_CHUNK):
+        chunk = ordered[start : start + _IN_CHUNK]
+        yield chunk, f"({', '.join('?' * len(chunk))})"
+
+
 class _SqliteFile:
     """One SQLite file, safe for several processes (WAL, busy timeout)."""
 
@@ -332,13 +345,10 @@ class SqliteCheckpointStore(_SqliteFile, CheckpointStore):
     def outcomes(self, request_id: str, product_ids: Collection[str]) -> dict[str, ProductOutcome]:
         connection = self._database.get()
         found = {}
-        wanted = sorted(set(product_ids))
-        # In chunks: SQLite limits the parameters of one statement.
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
+        for chunk, placeholders in _in_chunks(product_ids):
             rows = connection.execute(
                 "SELECT product_id, request_id, published, detail, run_id FROM product_outcomes "
-                f"WHERE request_id = ? AND product_id IN ({', '.join('?' * len(chunk))})",
+                f"WHERE request_id = ? AND product_id IN {placeholders}",
                 [request_id, *chunk],
             )
             for product_id, request, published, detail, run_id in rows:
@@ -423,13 +433,9 @@ class SqliteInputIndex(_SqliteFile, InputIndex):
     def seen(self, input_keys: Collection[str]) -> dict[str, str]:
         connection = self._database.get()
         found = {}
-        keys = sorted(set(input_keys))
-        # In chunks: SQLite limits the parameters of one statement.
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
+        for chunk, placeholders in _in_chunks(input_keys):
             rows = connection.execute(
-                "SELECT input_key, sha256 FROM input_seen "
-                f"WHERE input_key IN ({', '.join('?' * len(chunk))})",
+                f"SELECT input_key, sha256 FROM input_seen WHERE input_key IN {placeholders}",
                 chunk,
             )
             found.update(dict(rows.fetchall()))
