@@ -359,3 +359,35 @@ def test_characters_no_font_has_are_reported_in_metadata_and_the_log(storage, in
         if event.level == 30 and "characters no bundled or brand font has" in event.message
     ]
     assert len(warnings) == 1 and f"{variants[0]}/title: U+1F9E5 COAT" in warnings[0]
+
+
+def test_the_checks_alone_re_verify_a_stored_product_without_rendering(storage, instance):
+    submit_examples(storage, instance, ["summit-jacket"])
+    assert materialize(storage, instance, partition_key="summit-jacket").success
+    objects = storage.objects()
+    key = "renders/summit-jacket/blue-xl/card.jpg"
+    objects.put(key, objects.get(key) + b"\0", "image/jpeg")
+    # What the UI's "Execute" on the checks launches: the step with only its checks selected.
+    checks = {
+        dg.AssetCheckKey(PRODUCT_MANIFEST, name)
+        for name in ("manifest_matches_spec", "outputs_match_manifest", "outputs_are_valid_images")
+    }
+    job = dg.Definitions(
+        assets=ASSETS,
+        jobs=[dg.define_asset_job("render", selection=[PRODUCT_MANIFEST])],
+        resources=resources_for(storage),
+    ).resolve_job_def("render")
+    checks_only = job.get_subset(
+        asset_selection=set(), asset_check_selection=checks
+    ).execute_in_process(instance=instance, partition_key="summit-jacket", raise_on_error=False)
+    assert not checks_only.success
+    assert checks_only.get_asset_materialization_events() == []
+    verdicts = {c.check_name: c.passed for c in checks_only.get_asset_check_evaluations()}
+    assert verdicts == {
+        "manifest_matches_spec": True,
+        "outputs_match_manifest": False,
+        "outputs_are_valid_images": True,
+    }
+    assert storage.checkpoints().read("summit-jacket")[("blue-xl", "card")].run_id != (
+        checks_only.run_id
+    )
