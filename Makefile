@@ -70,9 +70,11 @@ screenshots: venv test-packages
 		"tests/ui/test_failed_products.py::test_a_batch_publishes_its_good_products_and_fails_the_bad_ones_with_reasons[local]"
 
 # The worker image (worker_image/Dockerfile): docker build where a Docker engine runs, else
-# Debian's podman (chroot isolation), on a local stand-in base where no registry is reachable.
+# Debian's podman (chroot isolation, installed when absent, as root), on a local stand-in base
+# where no registry is reachable.
 IMAGE ?= renderfarm-dagster:dev
 image:
+	bash tools/install-image-packages.sh
 	bash worker_image/build.sh $(IMAGE)
 
 # Redraw the example catalog's photos (renderfarm_dagster/examples/assets/; committed).

@@ -2,19 +2,19 @@
 # Debian packages the test suite needs beyond the virtual environment: PostgreSQL's server for
 # the production launch-path test (tests/deploy/test_launch_path.py starts its own throwaway
 # cluster; nothing is configured system-wide), chromium for the browser test
-# (tests/ui/test_browser.py), and podman and debootstrap to build and run the worker image
-# (tests/deploy/test_worker_image_runs.py, `make image`). Run by `make test`; installs only what
-# is absent.
+# (tests/ui/test_browser.py), and what `make image` needs to build and run the worker image
+# (tests/deploy/test_worker_image_runs.py; tools/install-image-packages.sh). Run by `make test`;
+# installs only what is absent.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash tools/install-image-packages.sh --optional
 
 missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 # The throwaway server gets a self-signed certificate (TLS is required, as on RDS).
 command -v openssl >/dev/null || missing+=(openssl)
 command -v chromium >/dev/null || missing+=(chromium)
-command -v podman >/dev/null || missing+=(podman)
-# Makes the stand-in base image where no container registry is reachable (worker_image/).
-command -v debootstrap >/dev/null || missing+=(debootstrap)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

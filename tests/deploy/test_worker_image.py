@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -184,3 +185,24 @@ def test_everything_copied_exists_and_is_in_the_build_context():
         for source in sources:
             assert (ROOT / source).exists(), f"COPY {source}: no such file"
             assert source in allowed, f"{source} is copied but .dockerignore leaves it out"
+
+
+def test_make_image_installs_podman_where_it_can_and_says_why_where_it_cannot(tmp_path):
+    # A machine with neither Docker nor podman, nor apt-get to install them: `make image` stops
+    # saying what it needs, and the test packages' installer only notes it.
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    for tool in ("bash", "id"):
+        (bare / tool).symlink_to(shutil.which(tool))
+    script = ROOT / "tools" / "install-image-packages.sh"
+    refused = subprocess.run(
+        ["bash", str(script)], env={"PATH": str(bare)}, capture_output=True, text=True
+    )
+    assert refused.returncode == 1
+    assert "make image needs a Docker engine or Debian's podman and debootstrap" in refused.stderr
+    noted = subprocess.run(
+        ["bash", str(script), "--optional"], env={"PATH": str(bare)}, capture_output=True, text=True
+    )
+    assert noted.returncode == 0 and noted.stderr.startswith("note: podman debootstrap")
+    makefile = (ROOT / "Makefile").read_text()
+    assert "image:\n\tbash tools/install-image-packages.sh\n" in makefile
