@@ -1,7 +1,9 @@
 """An aws deployment on a moto server: what infra creates in a real account, made with boto3.
 
-Tests and `make chaos` reach it over HTTP through the same endpoint override the code reads
-(RENDERFARM_AWS_ENDPOINT_URL); nothing in boto3 or in the adapters is patched.
+Tests and `make chaos` reach it over HTTP through boto3's own endpoint configuration
+(AWS_ENDPOINT_URL, and AWS_ENDPOINT_URL_<SERVICE> for a service served elsewhere); nothing in
+boto3 or in the adapters is patched. Provisioning asks each service at its own endpoint, and
+makes the ECS cluster only where there is ECS (it is needed for EC2 spot warnings alone).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ MAX_RECEIVE_COUNT = 3
 @dataclass(frozen=True)
 class AwsDeployment:
     endpoint: str
+    # Services served at another endpoint than `endpoint`, by boto3 service name ("s3").
+    service_endpoints: dict[str, str]
     bucket: str
     kms_key_id: str
     table: str
@@ -51,17 +55,24 @@ class AwsDeployment:
     failure_topic_arn: str
     # A queue subscribed to both topics, so tests can read the notifications.
     topic_queue_url: str
-    cluster: str
+    cluster: str  # "" where the endpoint has no ECS
     cluster_arn: str
 
     def client(self, service: str):
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
+        endpoint = self.service_endpoints.get(service, self.endpoint)
+        return boto3.client(service, endpoint_url=endpoint, region_name=REGION)
 
     def environment(self) -> dict[str, str]:
         return {
             **CREDENTIALS,
             "RENDERFARM_DEPLOYMENT": "aws",
-            "RENDERFARM_AWS_ENDPOINT_URL": self.endpoint,
+            # boto3's own: every client of the deployment (and of dagster-aws) goes there...
+            "AWS_ENDPOINT_URL": self.endpoint,
+            # ...but a service served elsewhere.
+            **{
+                f"AWS_ENDPOINT_URL_{service.upper()}": url
+                for service, url in self.service_endpoints.items()
+            },
             "RENDERFARM_BUCKET": self.bucket,
             "RENDERFARM_KMS_KEY_ID": self.kms_key_id,
             "RENDERFARM_TABLE": self.table,
@@ -69,7 +80,7 @@ class AwsDeployment:
             "RENDERFARM_SPOT_QUEUE_URL": self.spot_queue_url,
             "RENDERFARM_COMPLETION_TOPIC_ARN": self.completion_topic_arn,
             "RENDERFARM_FAILURE_TOPIC_ARN": self.failure_topic_arn,
-            "RENDERFARM_ECS_CLUSTER": self.cluster,
+            **({"RENDERFARM_ECS_CLUSTER": self.cluster} if self.cluster else {}),
         }
 
     def notifications(self, expect: int = 0) -> list[dict]:
@@ -144,12 +155,18 @@ def _arn(sqs, url: str) -> str:
     ]
 
 
-def provision(endpoint: str) -> AwsDeployment:
-    """A fresh, uniquely named deployment: bucket, key, table, queues, topic, event rule."""
+def provision(
+    endpoint: str, service_endpoints: dict[str, str] | None = None, ecs: bool = True
+) -> AwsDeployment:
+    """A fresh, uniquely named deployment: bucket, key, table, queues, topic, event rules, and
+    with `ecs` the cluster. Each service is made at its own endpoint (`service_endpoints`, by
+    boto3 service name, else `endpoint`)."""
     suffix = uuid.uuid4().hex[:10]
+    service_endpoints = dict(service_endpoints or {})
 
     def client(service):
-        return boto3.client(service, endpoint_url=endpoint, region_name=REGION)
+        url = service_endpoints.get(service, endpoint)
+        return boto3.client(service, endpoint_url=url, region_name=REGION)
 
     sqs, s3 = client("sqs"), client("s3")
     kms_key_id = client("kms").create_key(Description="renderfarm objects")["KeyMetadata"]["KeyId"]
@@ -195,8 +212,10 @@ def provision(endpoint: str) -> AwsDeployment:
     for topic_arn in (completion_topic_arn, failure_topic_arn):
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=_arn(sqs, topic_queue_url))
 
-    cluster = f"render-{suffix}"
-    cluster_arn = client("ecs").create_cluster(clusterName=cluster)["cluster"]["clusterArn"]
+    cluster, cluster_arn = "", f"arn:aws:ecs:{REGION}:123456789012:cluster/render-{suffix}"
+    if ecs:
+        cluster = f"render-{suffix}"
+        cluster_arn = client("ecs").create_cluster(clusterName=cluster)["cluster"]["clusterArn"]
 
     # The stack's own interruption rules (infra/renderfarm.yaml), for this cluster.
     events = client("events")
@@ -207,6 +226,7 @@ def provision(endpoint: str) -> AwsDeployment:
         )
     return AwsDeployment(
         endpoint=endpoint,
+        service_endpoints=service_endpoints,
         bucket=bucket,
         kms_key_id=kms_key_id,
         table=table,

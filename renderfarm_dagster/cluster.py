@@ -12,8 +12,8 @@ class Cluster(ABC):
         """ARNs of the tasks placed on an EC2 instance (EC2-backed capacity only)."""
 
 
-class LocalCluster(Cluster):
-    """Runs execute on this machine: there are no EC2 instances to be interrupted."""
+class NoEc2Instances(Cluster):
+    """Runs execute on this machine, or on Fargate alone: no EC2 instance is interrupted."""
 
     def tasks_on_instance(self, instance_id: str) -> list[str]:
         return []

@@ -32,6 +32,8 @@ from renderfarm_dagster.settings import (
 )
 
 # Required by the aws deployment; checked together at load so one error names every gap.
+# RENDERFARM_ECS_CLUSTER is optional: only EC2 spot warnings need it (to find the tasks on an
+# instance), and Fargate capacity gives none.
 AWS_REQUIRED = (
     "RENDERFARM_BUCKET",
     "RENDERFARM_KMS_KEY_ID",
@@ -40,8 +42,10 @@ AWS_REQUIRED = (
     "RENDERFARM_SPOT_QUEUE_URL",
     "RENDERFARM_COMPLETION_TOPIC_ARN",
     "RENDERFARM_FAILURE_TOPIC_ARN",
-    "RENDERFARM_ECS_CLUSTER",
 )
+# Replaced by boto3's own AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>; refused rather than
+# ignored, so that a deployment meant for an emulator never reaches AWS by mistake.
+RETIRED = {"RENDERFARM_AWS_ENDPOINT_URL": "AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_<SERVICE>)"}
 
 
 def _local_resources() -> dict[str, dg.ConfigurableResource]:
@@ -53,23 +57,22 @@ def _local_resources() -> dict[str, dg.ConfigurableResource]:
     }
 
 
-def _optional_env(name: str) -> dg.EnvVar | None:
-    return dg.EnvVar(name) if os.environ.get(name) else None
-
-
 def _aws_resources() -> dict[str, dg.ConfigurableResource]:
+    retired = [f"{old} (use {new})" for old, new in RETIRED.items() if old in os.environ]
+    if retired:
+        raise ConfigurationError(f"no longer read: {', '.join(retired)}")
     missing = [name for name in AWS_REQUIRED if not os.environ.get(name)]
     if missing:
         raise ConfigurationError(
             f"RENDERFARM_DEPLOYMENT=aws needs these environment variables: {', '.join(missing)}"
         )
-    # Region and credentials come from boto3's usual chain (AWS_REGION, the task role);
-    # the endpoint override points every client at another endpoint (tests: a moto server).
-    endpoint = _optional_env("RENDERFARM_AWS_ENDPOINT_URL")
-    aws = AwsClients(endpoint_url=endpoint)
+    # Region, credentials and endpoints come from boto3's own configuration (AWS_REGION, the
+    # task role; AWS_ENDPOINT_URL for every client, AWS_ENDPOINT_URL_S3 and the like for one
+    # service: an emulator, a VPC endpoint), for these clients and dagster-aws's alike.
+    aws = AwsClients()
     return {
         "storage": AwsStorageResource(
-            s3=S3Resource(endpoint_url=endpoint),
+            s3=S3Resource(),
             aws=aws,
             bucket=dg.EnvVar("RENDERFARM_BUCKET"),
             kms_key_id=dg.EnvVar("RENDERFARM_KMS_KEY_ID"),
@@ -82,7 +85,9 @@ def _aws_resources() -> dict[str, dg.ConfigurableResource]:
             completion_topic_arn=dg.EnvVar("RENDERFARM_COMPLETION_TOPIC_ARN"),
             failure_topic_arn=dg.EnvVar("RENDERFARM_FAILURE_TOPIC_ARN"),
         ),
-        "cluster": EcsClusterResource(aws=aws, cluster_name=dg.EnvVar("RENDERFARM_ECS_CLUSTER")),
+        "cluster": EcsClusterResource(
+            aws=aws, cluster_name=os.environ.get("RENDERFARM_ECS_CLUSTER", "")
+        ),
     }
 
 

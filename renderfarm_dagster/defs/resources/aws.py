@@ -7,7 +7,7 @@ from dagster_aws.s3 import S3Resource
 from dagster_aws.utils import ResourceWithBoto3Configuration, construct_boto_client_retry_config
 from pydantic import Field
 
-from renderfarm_dagster.cluster import Cluster, EcsCluster
+from renderfarm_dagster.cluster import Cluster, EcsCluster, NoEc2Instances
 from renderfarm_dagster.defs.resources import ClusterResource, MessagingResource, StorageResource
 from renderfarm_dagster.messaging import PRODUCT_RENDERED, RENDER_FAILED, EventQueue, Notifier
 from renderfarm_dagster.messaging.aws import SnsNotifier, SqsQueue
@@ -23,7 +23,8 @@ from renderfarm_dagster.storage.aws import (
 class AwsClients(ResourceWithBoto3Configuration):
     """boto3 clients for the services dagster-aws has no resource for (DynamoDB, SQS, SNS, ECS).
 
-    Region, endpoint, credentials and retries are configured as for dagster-aws's resources.
+    Region, credentials and retries are configured as for dagster-aws's resources; endpoints
+    by boto3's AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> unless `endpoint_url` is set.
     """
 
     def client(self, service_name: str) -> Any:
@@ -89,10 +90,13 @@ class AwsMessagingResource(MessagingResource):
 
 
 class EcsClusterResource(ClusterResource):
-    """The ECS cluster run workers are launched in."""
+    """The ECS cluster run workers are launched in, for EC2 spot warnings; without one (Fargate
+    alone), no EC2 instance runs a task."""
 
     aws: AwsClients
-    cluster_name: str = Field(description="ECS cluster name or ARN.")
+    cluster_name: str = Field(default="", description="ECS cluster name or ARN, if any.")
 
     def cluster(self) -> Cluster:
+        if not self.cluster_name:
+            return NoEc2Instances()
         return EcsCluster(self.aws.client("ecs"), self.cluster_name)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from renderfarm_dagster.cluster import Cluster, LocalCluster
+from renderfarm_dagster.cluster import Cluster, NoEc2Instances
 from renderfarm_dagster.defs.resources import ClusterResource, MessagingResource, StorageResource
 from renderfarm_dagster.messaging import EventQueue, Notifier
 from renderfarm_dagster.messaging.local import FileNotifier, SqliteQueue
@@ -65,4 +65,4 @@ class LocalClusterResource(ClusterResource):
     """Local deployment: runs are processes on this machine."""
 
     def cluster(self) -> Cluster:
-        return LocalCluster()
+        return NoEc2Instances()
