@@ -23,13 +23,14 @@ from renderfarm_dagster.catalog.templates import (
 )
 from renderfarm_dagster.formats import FORMATS
 from renderfarm_dagster.render.contact_sheet import ContactSheet, contact_sheet
+from renderfarm_dagster.render.fingerprint import render_fingerprint
 from renderfarm_dagster.render.template import TemplateError
 from renderfarm_dagster.render.variant import (
     RenderedOutput,
     VariantFailure,
     VariantJob,
-    render_fingerprint,
     render_variant,
+    renderer_versions,
 )
 from renderfarm_dagster.spec import OutputSpec, ProductSpec
 from renderfarm_dagster.storage import (
@@ -90,6 +91,7 @@ class ProductInputs:
             self.spec.layer_values(variant_id),
             self.photo_sha256,
             output,
+            renderer_versions(),
             self.spec.locale_of(variant_id),
             {font.key: font.face.sha256 for font in self.fonts},
         )

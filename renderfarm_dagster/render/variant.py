@@ -1,4 +1,4 @@
-"""Render one variant into its outputs, and identify what a render depends on.
+"""Render one variant into its outputs.
 
 The catalog layer hands over everything a variant depends on (`VariantJob`): the template's
 bytes, the layer values, the bytes of the photos they use. Nothing here reads storage.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from collections import OrderedDict, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -71,7 +70,7 @@ class VariantJob:
     photos: Mapping[str, bytes]  # key -> bytes, the photos its layers show
     outputs: tuple[OutputSpec, ...]  # the spec's whole output set
     wanted: tuple[str, ...]  # the names of the outputs to render
-    fingerprints: Mapping[str, str]  # output name -> render_fingerprint
+    fingerprints: Mapping[str, str]  # output name -> its fingerprint (render/fingerprint.py)
     language: str = DEFAULT_LOCALE  # the variant's market: line breaking, CJK glyph forms
     fonts: tuple[tuple[FontFace, bytes], ...] = ()  # the brand fonts its template names
 
@@ -105,36 +104,6 @@ def renderer_versions() -> dict[str, str]:
             "".join(face.sha256 for face in bundled_faces()).encode()
         ).hexdigest(),
     }
-
-
-def render_fingerprint(
-    template_sha256: str,
-    layers: Mapping[str, LayerValue],
-    photo_sha256s: Mapping[str, str],
-    output: OutputSpec,
-    language: str = DEFAULT_LOCALE,
-    font_sha256s: Mapping[str, str] | None = None,
-) -> str:
-    """The sha256 of everything one output depends on: template, photo and brand font bytes,
-    layer values, language, size and format, renderer (with the bundled fonts' digest).
-
-    A checkpoint only lets a resumed run skip an output when this still matches, so a changed
-    spec, template or photo, or an upgraded library, re-renders instead of reusing stale images.
-    """
-    used = {value.image for value in layers.values() if value.image is not None}
-    identity = {
-        "template": template_sha256,
-        # vars(), not dataclasses.asdict: the same dict for these flat values (strings, a
-        # tuple, flags) at a twentieth of the cost, which every output and checkpoint pays.
-        "layers": {name: vars(value) for name, value in sorted(layers.items())},
-        "photos": {key: photo_sha256s[key] for key in sorted(used)},
-        "language": language,
-        "fonts": dict(sorted((font_sha256s or {}).items())),
-        "output": output.model_dump(),
-        "renderer": renderer_versions(),
-    }
-    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def render_variant(job: VariantJob) -> list[RenderedOutput]:

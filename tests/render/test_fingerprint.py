@@ -1,0 +1,140 @@
+"""The fingerprint is a deliberate list of what changes pixels (render/fingerprint.py): every
+field that draws is in it, and a field added at its default changes no fingerprint."""
+
+import dataclasses
+import io
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from renderfarm_dagster.catalog.rendering import ProductInputs, variant_job
+from renderfarm_dagster.catalog.templates import bundled_template
+from renderfarm_dagster.layers import LayerValue
+from renderfarm_dagster.render.fingerprint import (
+    FINGERPRINT_VERSION,
+    LAYER_FIELDS,
+    OUTPUT_FIELDS,
+    render_fingerprint,
+)
+from renderfarm_dagster.render.variant import render_variant
+from renderfarm_dagster.spec import OutputSpec, parse_spec
+from tests.conftest import EXAMPLES
+from tests.images import encoded, marked
+
+SPEC = parse_spec((EXAMPLES / "trail-runner-2.json").read_bytes(), "trail-runner-2").spec
+VARIANT = "red-40"
+PHOTOS = {
+    key: (EXAMPLES / "assets" / Path(key).relative_to("assets")).read_bytes()
+    for key in SPEC.photo_keys()
+}
+# Much wider than the photo box, with a block at each side: its crop shows where it was cut.
+OTHER_PHOTO = encoded(marked(900, 300), "PNG")
+OUTPUT = OutputSpec(name="card", width=160, height=160, format="jpeg")
+WIDE = "assets/other.png"
+
+# For every field a layer value or an output has: a change to it, on the layer it suits, from
+# that layer's value in the base (or from `from`, where the base does not set what it needs).
+LAYER_CHANGES = {
+    "text": ("title", None, LayerValue(text="Another title")),
+    "image": ("photo", None, LayerValue(image=WIDE)),
+    "fit": ("photo", LayerValue(image=WIDE, fit="cover"), LayerValue(image=WIDE, fit="contain")),
+    "focal": (
+        "photo",
+        LayerValue(image=WIDE, fit="cover"),
+        LayerValue(image=WIDE, fit="cover", focal=(0.0, 0.5)),
+    ),
+    "color": ("primary", None, LayerValue(color="#00ff00")),
+    "hidden": ("badge", None, LayerValue(text="New", hidden=True)),
+}
+OUTPUT_CHANGES = {
+    "width": {"width": 200},
+    "height": {"height": 200},
+    "format": {"format": "png"},
+    "quality": {"quality": 20},
+}
+
+
+def render(layers, output=OUTPUT):
+    """The output's pixels and fingerprint, as a run computes them."""
+    inputs = ProductInputs(SPEC, bundled_template(SPEC.template), {}, ())
+    photos = {**PHOTOS, "assets/other.png": OTHER_PHOTO}
+    job = variant_job(inputs, VARIANT, {}, (output.name,))
+    job = dataclasses.replace(
+        job,
+        layers=layers,
+        photos={v.image: photos[v.image] for v in layers.values() if v.image},
+        outputs=(output,),
+        wanted=(output.name,),
+        fingerprints={output.name: "not compared here"},
+    )
+    (rendered,) = render_variant(job)
+    photo_sha256s = {key: f"sha-of-{key}" for key in photos}
+    fingerprint = render_fingerprint("template", layers, photo_sha256s, output, {"r": "1"})
+    return Image.open(io.BytesIO(rendered.data)).convert("RGB").tobytes(), fingerprint
+
+
+BASE = SPEC.layer_values(VARIANT)
+
+
+def test_every_layer_field_has_a_change_here_and_draws():
+    # A new LayerValue field fails here until someone decides whether it draws.
+    assert set(LAYER_CHANGES) == {f.name for f in fields(LayerValue)}
+    assert set(LAYER_FIELDS) == set(LAYER_CHANGES)
+
+
+@pytest.mark.parametrize("field", sorted(LAYER_CHANGES))
+def test_a_layer_field_that_changes_pixels_changes_the_fingerprint(field):
+    layer, start, changed = LAYER_CHANGES[field]
+    base = {**BASE, layer: start} if start else BASE
+    before_pixels, before = render(base)
+    after_pixels, after = render({**base, layer: changed})
+    assert after_pixels != before_pixels, f"{field} should draw something"
+    assert after != before
+
+
+def test_every_output_field_but_its_name_is_in_the_fingerprint():
+    assert set(OUTPUT_CHANGES) | {"name"} == set(OutputSpec.model_fields)
+    assert set(OUTPUT_FIELDS) == set(OUTPUT_CHANGES)
+
+
+@pytest.mark.parametrize("field", sorted(OUTPUT_CHANGES))
+def test_an_output_field_that_changes_pixels_changes_the_fingerprint(field):
+    before_pixels, before = render(BASE)
+    output = OUTPUT.model_copy(update=OUTPUT_CHANGES[field])
+    after_pixels, after = render(BASE, output)
+    assert after_pixels != before_pixels, f"{field} should change the encoded pixels"
+    assert after != before
+
+
+def test_the_outputs_name_and_its_default_quality_draw_nothing_and_change_nothing():
+    pixels, fingerprint = render(BASE)
+    assert render(BASE, OUTPUT.model_copy(update={"name": "renamed"})) == (pixels, fingerprint)
+    # JPEG's default quality given explicitly: the same encoding.
+    assert render(BASE, OUTPUT.model_copy(update={"quality": 85})) == (pixels, fingerprint)
+
+
+def test_an_optional_field_added_at_its_default_changes_no_fingerprint():
+    @dataclass(frozen=True)
+    class NewerLayerValue(LayerValue):
+        outline: str | None = None  # a field some later version might add
+
+    class NewerOutputSpec(OutputSpec):
+        background: str | None = None
+
+    photo_sha256s = {key: "x" for key in PHOTOS}
+    before = render_fingerprint("t", BASE, photo_sha256s, OUTPUT, {"r": "1"})
+    newer_layers = {name: NewerLayerValue(**vars(value)) for name, value in BASE.items()}
+    newer_output = NewerOutputSpec(**OUTPUT.model_dump())
+    assert render_fingerprint("t", newer_layers, photo_sha256s, newer_output, {"r": "1"}) == (
+        before
+    )
+
+
+def test_the_fingerprint_names_its_version():
+    assert FINGERPRINT_VERSION == 2
+    photo_sha256s = {key: "x" for key in PHOTOS}
+    assert render_fingerprint("t", BASE, photo_sha256s, OUTPUT, {"r": "1"}) != render_fingerprint(
+        "t", BASE, photo_sha256s, OUTPUT, {"r": "2"}
+    )
