@@ -52,6 +52,10 @@ class WaitingSpec:
     def product_id(self) -> str:
         return self.parsed.spec.product_id
 
+    @property
+    def template_key(self) -> str:
+        return keys.template_key(self.parsed.spec.template)
+
 
 def read_inbox_spec(
     objects: ObjectStore, key: str

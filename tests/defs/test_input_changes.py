@@ -2,11 +2,13 @@
 and a changed template or photo requests exactly the products that use it, once."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
+from renderfarm_dagster.catalog.spec_decisions import SpecSensorCursor
 from renderfarm_dagster.defs import spec_sensor, tags
-from renderfarm_dagster.defs.spec_sensor import SpecSensorCursor, spec_inbox_sensor
+from renderfarm_dagster.defs.spec_sensor import spec_inbox_sensor
 from tests.conftest import EXAMPLES
 from tests.daemon import SensorDriver, partitions_of
 from tests.defs.test_spec_sensor import notification, skip_sweeps
@@ -202,7 +204,7 @@ def test_a_template_used_by_many_products_is_requested_in_bounded_ticks(
             "application/json",
         )
     driver.tick()
-    monkeypatch.setattr(spec_sensor, "MAX_INPUT_USERS_PER_TICK", 3)
+    monkeypatch.setattr(spec_sensor, "BUDGET", replace(spec_sensor.BUDGET, input_users=3))
     catalog.put("templates/lookbook.svg", LOOKBOOK + b"\n", "image/svg+xml")
     requested = []
     for _ in range(4):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from typing import Any
 
 import dagster as dg
@@ -171,9 +172,9 @@ def test_changed_photos_request_each_user_once_whatever_ticks_die(
     from tests.defs.test_input_changes import LOOKBOOK, SHOE_PHOTO, lookbook_spec
 
     # Small per-tick budgets, so that changes span ticks and deaths land mid-fan-out.
-    monkeypatch.setattr(spec_sensor, "MAX_INPUT_USERS_PER_TICK", 3)
-    monkeypatch.setattr(spec_sensor, "MAX_SWEEP_PER_TICK", 4)
-    monkeypatch.setattr(spec_sensor, "MAX_INPUT_SWEEP_PER_TICK", 4)
+    monkeypatch.setattr(
+        spec_sensor, "BUDGET", replace(spec_sensor.BUDGET, input_users=3, sweep=4, input_sweep=4)
+    )
     rng = random.Random(seed)
     objects = resources["storage"].objects()
     objects.put("templates/lookbook.svg", LOOKBOOK, "image/svg+xml")

@@ -4,13 +4,15 @@ import copy
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import dagster as dg
 import pytest
 
+from renderfarm_dagster.catalog.spec_decisions import SpecSensorCursor
 from renderfarm_dagster.defs import spec_sensor
 from renderfarm_dagster.defs.resources.local import LocalMessagingResource
-from renderfarm_dagster.defs.spec_sensor import SpecSensorCursor, spec_inbox_sensor
+from renderfarm_dagster.defs.spec_sensor import spec_inbox_sensor
 from renderfarm_dagster.storage.local import LocalObjectStore
 from tests.conftest import spec_bytes
 from tests.daemon import SensorDriver, partitions_of
@@ -118,7 +120,7 @@ def test_invalid_spec_is_rejected_and_the_rest_still_processed(driver, storage, 
 def test_sweep_is_bounded_survives_a_deleted_cursor_key_and_wraps(
     driver, storage, spec_doc, monkeypatch
 ):
-    monkeypatch.setattr(spec_sensor, "MAX_SWEEP_PER_TICK", 2)
+    monkeypatch.setattr(spec_sensor, "BUDGET", replace(spec_sensor.BUDGET, sweep=2))
     for name in ("a1", "a2", "a3"):
         put_spec(storage, {**spec_doc, "product_id": name})
     first = driver.tick()
@@ -288,8 +290,8 @@ def test_a_bulk_drop_of_ten_thousand_specs_is_requested_once_each_in_few_runs(
             result = driver.tick()
             slowest = max(slowest, time.monotonic() - started)
             ticks += 1
-            assert len(result.run_requests) <= spec_sensor.MAX_MESSAGES_PER_TICK
-            assert ticks <= count // spec_sensor.MAX_MESSAGES_PER_TICK + 3
+            assert len(result.run_requests) <= spec_sensor.BUDGET.messages
+            assert ticks <= count // spec_sensor.BUDGET.messages + 3
             busy = bool(result.run_requests or SpecSensorCursor.parse(driver.cursor).acks)
         ids = [f"bulk-{index:05d}" for index in range(count)]
         assert driver.launched_partitions() == ids  # each product in exactly one run
