@@ -1,10 +1,5 @@
-"""SVG to pixels with cairosvg, pixels to smaller renditions with Pillow, and to encoded images.
-
-PNG is encoded by libvips (pyvips), WebP and JPEG by Pillow. libvips' PNG writer (libspng and
-zlib-ng in the pyvips-binary wheel) is about four times faster than Pillow's at the same zlib
-level and the same size; on a 1200 px card it was the largest single cost of a render
-(bench/: `make bench`).
-"""
+"""SVG to pixels with cairosvg, pixels to smaller renditions with Pillow, and the checks of an
+encoded image (each format's encoder is its entry in formats.py)."""
 
 from __future__ import annotations
 
@@ -23,13 +18,6 @@ from PIL import Image, UnidentifiedImageError
 
 from renderfarm_dagster.formats import FORMATS
 
-# zlib level 6, as Pillow's and libpng's default: within 2% of level 9's size for the cards
-# measured, at a seventh of its time; level 1 is 2x faster again but 70% larger (bench/).
-PNG_COMPRESS_LEVEL = 6
-# WebP method 4 is libwebp's default speed/size trade-off.
-WEBP_METHOD = 4
-# cairosvg draws at 96 dpi; the PNG says so instead of libvips' default of 1 pixel per mm.
-PIXELS_PER_MM = 96 / 25.4
 # cairo's ARGB32 is a native-endian 32-bit word; in memory that is B,G,R,A on little-endian.
 _CAIRO_RAW_MODE = "BGRX" if sys.byteorder == "little" else "XRGB"
 
@@ -124,29 +112,6 @@ def resize(image: Image.Image, width: int, height: int) -> Image.Image:
         return image.reduce(2)
     # reducing_gap lets Pillow first shrink by an integer factor, then Lanczos the rest.
     return image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
-
-
-def encode(image: Image.Image, image_format: str, quality: int | None) -> bytes:
-    """Encode `image`; no timestamps or other varying metadata, so bytes are reproducible."""
-    if image_format == "png":
-        return _encode_png(image)
-    buffer = io.BytesIO()
-    if image_format == "webp":
-        image.save(buffer, "WEBP", quality=quality, method=WEBP_METHOD)
-    elif image_format == "jpeg":
-        image.save(buffer, "JPEG", quality=quality)
-    else:
-        raise ValueError(f"unsupported image format {image_format!r}")
-    return buffer.getvalue()
-
-
-def _encode_png(image: Image.Image) -> bytes:
-    pixels = pyvips.Image.new_from_memory(
-        image.tobytes(), image.width, image.height, len(image.getbands()), "uchar"
-    )
-    pixels = pixels.copy(xres=PIXELS_PER_MM, yres=PIXELS_PER_MM)
-    # keep=NONE: no EXIF or XMP block, nothing that varies between runs.
-    return pixels.pngsave_buffer(compression=PNG_COMPRESS_LEVEL, keep=pyvips.enums.ForeignKeep.NONE)
 
 
 class EncodedOutputError(RuntimeError):

@@ -18,6 +18,7 @@ import cairocffi
 import pyvips
 from PIL import Image
 
+from renderfarm_dagster.formats import FORMATS
 from renderfarm_dagster.layers import LayerValue
 from renderfarm_dagster.render import pango
 from renderfarm_dagster.render.errors import BlankRenditionError, RenderInputError
@@ -26,7 +27,6 @@ from renderfarm_dagster.render.layout import PHOTO_SCHEME, layout, placed_images
 from renderfarm_dagster.render.photo import decode_photo, fit_photo, png_for_cairo
 from renderfarm_dagster.render.raster import (
     EncodedOutputError,
-    encode,
     encoded_problems,
     is_blank,
     rasterize,
@@ -143,7 +143,7 @@ def render_variant(job: VariantJob) -> list[RenderedOutput]:
             # the format and size asked for.
             if is_blank(image):
                 raise BlankRenditionError(job.variant_id, output.name, job.template_name)
-            data = encode(image, output.format, output.effective_quality)
+            data = FORMATS[output.format].encode(image, output.effective_quality)
             problems = encoded_problems(
                 data, output.format, output.width, output.height, pixels=False
             )

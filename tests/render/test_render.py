@@ -1,3 +1,4 @@
+import dataclasses
 import hashlib
 import io
 import subprocess
@@ -197,13 +198,14 @@ def test_an_output_that_does_not_decode_as_asked_is_never_handed_over(spec_doc, 
     from renderfarm_dagster.render.raster import EncodedOutputError
 
     spec = parsed(spec_doc)
-    encode = variant_module.encode
+    png = variant_module.FORMATS["png"]
 
-    def wrong_size_jpeg(image, image_format, quality):
+    def wrong_size_png(image, quality):
         # An encoder fault: the right format, the wrong dimensions.
-        return encode(image.resize((17, 17)), image_format, quality)
+        return png.encode(image.resize((17, 17)), quality)
 
-    monkeypatch.setattr(variant_module, "encode", wrong_size_jpeg)
+    faulty = dataclasses.replace(png, encode=wrong_size_png)
+    monkeypatch.setitem(variant_module.FORMATS, "png", faulty)
     with pytest.raises(EncodedOutputError, match=r"test-shoe/red/hero: is 17x17, expected"):
         render_spec_variant(spec, "red")
 
@@ -221,7 +223,9 @@ def test_a_blank_rendition_fails_its_variant_as_a_bad_input_and_is_never_encoded
         "rasterize",
         lambda svg, width, height, images, outlines: Image.new("RGB", (width, height), "white"),
     )
-    monkeypatch.setattr(variant_module, "encode", lambda *args: encoded.append(args))
+    for name, output_format in list(variant_module.FORMATS.items()):
+        counting = dataclasses.replace(output_format, encode=lambda *args: encoded.append(args))
+        monkeypatch.setitem(variant_module.FORMATS, name, counting)
     with pytest.raises(BlankRenditionError) as raised:
         render_spec_variant(spec, "red")
     assert isinstance(raised.value, RenderInputError)
