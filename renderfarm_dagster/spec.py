@@ -29,6 +29,7 @@ from renderfarm_dagster.formats import FORMATS
 from renderfarm_dagster.keys import ID_PATTERN, validate_asset_key
 from renderfarm_dagster.layers import LayerValue
 from renderfarm_dagster.market import format_price, market
+from renderfarm_dagster.problems import FileProblems
 from renderfarm_dagster.render.template import Template
 
 MAX_SPEC_BYTES = 1024 * 1024
@@ -51,21 +52,14 @@ class SpecProblem:
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
 
+    def report(self) -> dict[str, Any]:
+        return {"path": self.path, "message": self.message}
 
-class SpecError(ValueError):
+
+class SpecError(FileProblems):
     """A spec file that cannot be used, with every problem found in it."""
 
-    def __init__(self, source: str, problems: list[SpecProblem]):
-        self.source = source
-        self.problems = problems
-        super().__init__("\n".join(f"{source}: {problem}" for problem in problems))
-
-    def to_report(self) -> dict[str, Any]:
-        """The machine-readable report stored next to a rejected spec."""
-        return {
-            "source": self.source,
-            "errors": [{"path": p.path, "message": p.message} for p in self.problems],
-        }
+    problems: list[SpecProblem]
 
 
 def _check_id(value: str) -> str:

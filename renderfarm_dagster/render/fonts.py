@@ -14,6 +14,8 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from renderfarm_dagster.problems import FileProblems
+
 # Brand fonts above this are refused: a full CJK family is about 20 MB, a Latin one well under 1.
 MAX_FONT_BYTES = 32 * 1024 * 1024
 # Names a template may use for the default stack instead of a family.
@@ -81,12 +83,25 @@ FONT_EXTENSIONS = (".ttf", ".otf")
 _SFNT_TAGS = (b"\x00\x01\x00\x00", b"OTTO", b"true")
 
 
-class FontError(ValueError):
+@dataclass(frozen=True)
+class FontProblem:
+    """What is wrong with a font file (its problems concern the file as a whole)."""
+
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+    def report(self) -> dict:
+        return {"message": self.message}
+
+
+class FontError(FileProblems):
     """A font file that cannot be used, with the reason (`source` names the file)."""
 
     def __init__(self, source: str, reason: str):
-        self.source, self.reason = source, reason
-        super().__init__(f"{source}: {reason}")
+        super().__init__(source, [FontProblem(reason)])
+        self.reason = reason
 
 
 class MissingBundledFontError(RuntimeError):

@@ -27,6 +27,7 @@ from typing import Literal
 from xml.etree import ElementTree as ET
 
 from renderfarm_dagster.keys import ID_PATTERN
+from renderfarm_dagster.problems import FileProblems
 from renderfarm_dagster.render.fonts import DEFAULT_FAMILY, GENERIC_FAMILIES, bundled_families
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -100,23 +101,14 @@ class TemplateProblem:
             else f"{where}: {self.message}"
         )
 
+    def report(self) -> dict:
+        return {"line": self.line, "element": self.element, "message": self.message}
 
-class TemplateError(ValueError):
+
+class TemplateError(FileProblems):
     """A template file that cannot be used, with every problem found in it."""
 
-    def __init__(self, source: str, problems: list[TemplateProblem]):
-        self.source = source
-        self.problems = problems
-        super().__init__("\n".join(f"{source}: {problem}" for problem in problems))
-
-    def to_report(self) -> dict:
-        """The machine-readable report stored next to a rejected template."""
-        return {
-            "source": self.source,
-            "errors": [
-                {"line": p.line, "element": p.element, "message": p.message} for p in self.problems
-            ],
-        }
+    problems: list[TemplateProblem]
 
 
 @dataclass(frozen=True)
