@@ -16,7 +16,7 @@ from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster_aws.ecs import EcsRunLauncher
 
-from renderfarm_dagster.defs import tags
+from renderfarm_dagster.ecs import CLUSTER_TAG, TASK_ARN_TAG
 from renderfarm_dagster.messaging.events import SPOT_STOP_CODES
 
 
@@ -47,6 +47,6 @@ class SpotAwareEcsRunLauncher(EcsRunLauncher):
         if reported.status != WorkerStatus.SUCCESS:
             return reported
         described = self.ecs.describe_tasks(
-            tasks=[run.tags[tags.ECS_TASK_ARN]], cluster=run.tags[tags.ECS_CLUSTER]
+            tasks=[run.tags[TASK_ARN_TAG]], cluster=run.tags[CLUSTER_TAG]
         ).get("tasks", [])
         return health_of_stopped_task(reported, described[0] if described else None)

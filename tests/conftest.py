@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from renderfarm_dagster.defs.resources.local import LocalMessagingResource, LocalStorageResource
+from renderfarm_dagster.deployment.local import LocalMessagingResource, LocalStorageResource
 
 # As the deployments set it (Makefile, infra): a batch run logs one planned event per asset.
 os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "true")

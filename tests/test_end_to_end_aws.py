@@ -16,6 +16,7 @@ import dagster as dg
 import pytest
 
 from devkit.worker_run import launch_worker
+from renderfarm_dagster import ecs
 from renderfarm_dagster.definitions import build_definitions
 from renderfarm_dagster.defs import tags
 from renderfarm_dagster.deployment import resources, storage
@@ -133,7 +134,7 @@ def test_upload_interrupt_retry_resume_notify(aws, dagster_home, spec_doc, tmp_p
     for event in (warning, stopped):
         event["detail"]["clusterArn"] = aws.cluster_arn
     task_arn = warning["detail"]["taskArn"]
-    instance.add_run_tags(interrupted.run_id, {tags.ECS_TASK_ARN: task_arn})
+    instance.add_run_tags(interrupted.run_id, {ecs.TASK_ARN_TAG: task_arn})
     aws.put_events([stopped, warning, warning])
 
     # 6. The spot sensor asks for one retry, however often it ticks before the run exists.

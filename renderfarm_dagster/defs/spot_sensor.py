@@ -6,11 +6,11 @@ nothing: unrecorded messages come back, recorded ones are in the ledger, and run
 request made twice launch once.
 """
 
-import json
 import time
 
 import dagster as dg
 
+from renderfarm_dagster.cluster import Cluster
 from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.jobs import render_catalog_job
 from renderfarm_dagster.defs.resources import ClusterResource, MessagingResource, StorageResource
@@ -30,20 +30,12 @@ MAX_RETRIES_PER_TICK = 50
 # Fargate Spot sends SIGTERM with the warning and SIGKILL at most 120 s later. A run still
 # not finished after this long is dead, whatever its status says.
 SHUTDOWN_GRACE_S = 150
-# The on-demand capacity a retry asks for once its partitions were interrupted too often.
-ON_DEMAND = {"capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}]}
-# Tags of the interrupted run that its retry must not inherit.
-_NOT_INHERITED = (
-    tags.ECS_TASK_ARN,
-    tags.ECS_CLUSTER,
-    tags.INTERRUPTED,
-    tags.RETRY_OF,
-    tags.FAILED_PRODUCTS,
-)
+# Tags of the interrupted run that its retry must not inherit (and those of where it ran).
+_NOT_INHERITED = (tags.INTERRUPTED, tags.RETRY_OF, tags.FAILED_PRODUCTS)
 
 
-def _run_of_task(instance: dg.DagsterInstance, task_arn: str) -> dg.DagsterRun | None:
-    runs = instance.get_runs(filters=dg.RunsFilter(tags={tags.ECS_TASK_ARN: task_arn}), limit=1)
+def _run_of_task(instance: dg.DagsterInstance, cluster: Cluster, task: str) -> dg.DagsterRun | None:
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={cluster.task_tag: task}), limit=1)
     return runs[0] if runs else None
 
 
@@ -51,13 +43,14 @@ def retry_run_key(run_id: str) -> str:
     return f"spot-retry:{run_id}"
 
 
-def retry_request(run: dg.DagsterRun, escalate_after: int) -> dg.RunRequest:
-    """The run that resumes an interrupted `run`: same partitions, the next attempt number."""
+def retry_request(run: dg.DagsterRun, escalate_after: int, cluster: Cluster) -> dg.RunRequest:
+    """The run that resumes an interrupted `run`: same partitions, the next attempt number;
+    on capacity that is not reclaimed once it was interrupted `escalate_after` times."""
     interruptions = int(run.tags.get(tags.INTERRUPTIONS, "0")) + 1
     inherited = {
         key: value
         for key, value in run.tags.items()
-        if key not in _NOT_INHERITED
+        if key not in (*_NOT_INHERITED, *cluster.placement_tags)
         and (
             not key.startswith("dagster/")
             or key in (tags.PARTITION_RANGE_START, tags.PARTITION_RANGE_END)
@@ -71,7 +64,7 @@ def retry_request(run: dg.DagsterRun, escalate_after: int) -> dg.RunRequest:
         tags.INTERRUPTIONS: str(interruptions),
     }
     if interruptions >= escalate_after:
-        retry_tags[tags.ECS_RUN_TASK_KWARGS] = json.dumps(ON_DEMAND)
+        retry_tags.update(cluster.on_demand_tags())
     return dg.RunRequest(
         run_key=retry_run_key(run.run_id),
         partition_key=run.tags.get(tags.PARTITION),
@@ -87,8 +80,9 @@ def retry_request(run: dg.DagsterRun, escalate_after: int) -> dg.RunRequest:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Consumes spot-interruption events (EventBridge -> SQS). The interrupted run, found by "
-        "its ecs/task_arn tag, gets one retry for the same partitions that resumes from the "
-        "checkpoints; after repeated interruptions the retry asks for on-demand capacity."
+        "its task's tag (ecs/task_arn), gets one retry for the same partitions that resumes "
+        "from the checkpoints; after repeated interruptions the retry asks for on-demand "
+        "capacity."
     ),
 )
 def spot_interruption_sensor(
@@ -99,6 +93,7 @@ def spot_interruption_sensor(
 ) -> dg.SensorResult:
     ledger = storage.interruptions()
     queue = messaging.spot_events()
+    where_runs_execute = cluster.cluster()
     handled: list[str] = []
     for delivery in queue.receive(MAX_MESSAGES_PER_TICK):
         where = f"spot event message {delivery.message_id} (delivery {delivery.receive_count})"
@@ -115,12 +110,16 @@ def spot_interruption_sensor(
         if isinstance(event, TasksInterrupted):
             task_arns = list(event.task_arns)
         else:
-            task_arns = cluster.cluster().tasks_on_instance(event.instance_id)
-        runs = [(arn, run) for arn in task_arns if (run := _run_of_task(context.instance, arn))]
+            task_arns = where_runs_execute.tasks_on_instance(event.instance_id)
+        runs = [
+            (arn, run)
+            for arn in task_arns
+            if (run := _run_of_task(context.instance, where_runs_execute, arn))
+        ]
         if isinstance(event, TasksInterrupted) and not runs:
             context.log.error(
                 f"{where}, event {event.event_id}: no Dagster run has tag "
-                f"{tags.ECS_TASK_ARN}={task_arns[0]}; left for the dead-letter queue"
+                f"{where_runs_execute.task_tag}={task_arns[0]}; left for the dead-letter queue"
             )
             continue
         for task_arn, run in runs:
@@ -159,7 +158,7 @@ def spot_interruption_sensor(
             # Still shutting down: retrying now would render beside it.
             continue
         else:
-            request = retry_request(run, escalate_after)
+            request = retry_request(run, escalate_after, where_runs_execute)
             context.log.warning(
                 f"retrying run {run.run_id} as {request.run_key} "
                 f"(interruption {request.tags[tags.INTERRUPTIONS]})"

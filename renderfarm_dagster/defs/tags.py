@@ -29,10 +29,3 @@ RUN_KEY = "dagster/run_key"
 SENSOR_NAME = "dagster/sensor_name"
 # Dagster's own run retries: this project turns them off (see the README, "Spot interruptions").
 MAX_RETRIES = "dagster/max_retries"
-
-# dagster-aws's EcsRunLauncher records the task of each run, and reads extra run_task arguments
-# for a run from a tag:
-# https://github.com/dagster-io/dagster/blob/master/python_modules/libraries/dagster-aws/dagster_aws/ecs/launcher.py
-ECS_TASK_ARN = "ecs/task_arn"
-ECS_CLUSTER = "ecs/cluster"
-ECS_RUN_TASK_KWARGS = "ecs/run_task_kwargs"

@@ -18,7 +18,7 @@ from renderfarm_dagster.catalog.manifest import Manifest
 from renderfarm_dagster.defs import dagster_internals, tags
 from renderfarm_dagster.defs.assets import PRODUCT_MANIFEST, render_products
 from renderfarm_dagster.defs.partitions import products
-from renderfarm_dagster.defs.resources.local import LocalMessagingResource
+from renderfarm_dagster.deployment.local import LocalMessagingResource
 from tests.conftest import EXAMPLES
 
 ASSETS = [render_products]

@@ -17,13 +17,13 @@ import dagster as dg
 import pytest
 
 from renderfarm_dagster.defs import spec_sensor, tags
-from renderfarm_dagster.defs.resources.local import (
+from renderfarm_dagster.defs.spec_sensor import spec_inbox_sensor
+from renderfarm_dagster.defs.spot_sensor import spot_interruption_sensor
+from renderfarm_dagster.deployment.local import (
     LocalClusterResource,
     LocalMessagingResource,
     LocalStorageResource,
 )
-from renderfarm_dagster.defs.spec_sensor import spec_inbox_sensor
-from renderfarm_dagster.defs.spot_sensor import spot_interruption_sensor
 from tests.conftest import spec_bytes
 from tests.daemon import SensorDriver
 from tests.defs.test_spot_sensor import STOPPED, TASK_ARN, WARNING, event, interrupted_run

@@ -11,8 +11,8 @@ import pytest
 
 from renderfarm_dagster.catalog.spec_decisions import SpecSensorCursor
 from renderfarm_dagster.defs import spec_sensor
-from renderfarm_dagster.defs.resources.local import LocalMessagingResource
 from renderfarm_dagster.defs.spec_sensor import spec_inbox_sensor
+from renderfarm_dagster.deployment.local import LocalMessagingResource
 from renderfarm_dagster.storage.local import LocalObjectStore
 from tests.conftest import spec_bytes
 from tests.daemon import SensorDriver, partitions_of

@@ -9,15 +9,17 @@ import pytest
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.utils import make_new_run_id
 
+from renderfarm_dagster import ecs
 from renderfarm_dagster.cluster import Cluster
 from renderfarm_dagster.defs import spot_sensor, tags
 from renderfarm_dagster.defs.resources import ClusterResource
-from renderfarm_dagster.defs.resources.local import (
+from renderfarm_dagster.defs.spot_sensor import spot_interruption_sensor
+from renderfarm_dagster.deployment.local import (
     LocalClusterResource,
     LocalMessagingResource,
     LocalStorageResource,
 )
-from renderfarm_dagster.defs.spot_sensor import spot_interruption_sensor
+from renderfarm_dagster.ecs import EcsCluster
 from renderfarm_dagster.messaging.local import SqliteQueue
 from renderfarm_dagster.storage import InterruptionLedger
 from tests.daemon import SensorDriver
@@ -39,7 +41,7 @@ class OneInstanceCluster(ClusterResource):
     def cluster(self) -> Cluster:
         resource = self
 
-        class _Cluster(Cluster):
+        class _Cluster(EcsCluster):
             def tasks_on_instance(self, instance_id):
                 return [resource.task_arn] if instance_id == resource.instance_id else []
 
@@ -71,7 +73,7 @@ def driver(instance, storage, messaging):
 
 
 def interrupted_run(instance, task_arn=TASK_ARN, status=dg.DagsterRunStatus.FAILURE, **extra):
-    run_tags = {tags.ECS_TASK_ARN: task_arn, tags.PARTITION: "test-shoe", **extra}
+    run_tags = {ecs.TASK_ARN_TAG: task_arn, tags.PARTITION: "test-shoe", **extra}
     return instance.add_run(
         DagsterRun(
             job_name="render_catalog", run_id=make_new_run_id(), tags=run_tags, status=status
@@ -91,8 +93,8 @@ def test_an_interruption_requests_one_retry_of_the_same_partition(driver, instan
     assert retry.partition_key == "test-shoe"
     assert retry.tags[tags.RETRY_OF] == run.run_id
     assert retry.tags[tags.INTERRUPTIONS] == "1"
-    assert tags.ECS_RUN_TASK_KWARGS not in retry.tags  # first retry stays on Spot
-    assert tags.ECS_TASK_ARN not in retry.tags
+    assert ecs.RUN_TASK_KWARGS_TAG not in retry.tags  # first retry stays on Spot
+    assert ecs.TASK_ARN_TAG not in retry.tags
     assert instance.get_run_by_id(run.run_id).tags[tags.INTERRUPTED] == WARNING["id"]
     assert queue.receive(10) == []  # handled messages are deleted
     assert driver.tick().run_requests == []
@@ -177,7 +179,7 @@ def test_repeated_interruptions_escalate_to_on_demand_capacity(driver, instance,
     (retry,) = driver.tick().run_requests
     assert retry.tags[tags.INTERRUPTIONS] == "2"
     assert retry.tags[tags.RETRY_OF] == run.run_id
-    assert json.loads(retry.tags[tags.ECS_RUN_TASK_KWARGS]) == spot_sensor.ON_DEMAND
+    assert json.loads(retry.tags[ecs.RUN_TASK_KWARGS_TAG]) == ecs.ON_DEMAND
 
 
 def test_a_batch_run_is_retried_for_its_whole_partition_range(driver, instance, queue):
@@ -186,7 +188,7 @@ def test_a_batch_run_is_retried_for_its_whole_partition_range(driver, instance, 
             job_name="render_catalog",
             run_id=make_new_run_id(),
             tags={
-                tags.ECS_TASK_ARN: TASK_ARN,
+                ecs.TASK_ARN_TAG: TASK_ARN,
                 tags.PARTITION_RANGE_START: "a",
                 tags.PARTITION_RANGE_END: "k",
             },

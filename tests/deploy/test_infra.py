@@ -18,7 +18,7 @@ import yaml
 from devkit.infra_template import load_template
 from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.inputs import INPUT_PREFIXES
-from renderfarm_dagster.deployment import AWS_REQUIRED
+from renderfarm_dagster.deployment.aws import AWS_REQUIRED
 from renderfarm_dagster.messaging.events import SPOT_STOP_CODES
 from renderfarm_dagster.storage import aws as aws_storage
 

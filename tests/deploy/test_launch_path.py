@@ -29,6 +29,7 @@ from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import (
 from devkit.aws import REGION
 from devkit.infra_template import api_shape, load_template, resolve
 from renderfarm_dagster.defs import tags
+from renderfarm_dagster.ecs import CLUSTER_TAG, RUN_TASK_KWARGS_TAG, TASK_ARN_TAG
 from renderfarm_dagster.launcher import SpotAwareEcsRunLauncher
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -179,7 +180,7 @@ def test_runs_launch_on_fargate_spot_through_the_production_instance(aws, produc
                 request_context,
                 remote_job,
                 "boot",
-                {tags.ECS_RUN_TASK_KWARGS: escalated, "ecs/cpu": "4096", "ecs/memory": "8192"},
+                {RUN_TASK_KWARGS_TAG: escalated, "ecs/cpu": "4096", "ecs/memory": "8192"},
             ),
             submit(instance, request_context, remote_job, "sandal"),
         ]
@@ -196,14 +197,14 @@ def test_runs_launch_on_fargate_spot_through_the_production_instance(aws, produc
     ]
 
     ecs = aws.client("ecs")
-    task_arns = [run.tags[tags.ECS_TASK_ARN] for run in runs[:2]]
+    task_arns = [run.tags[TASK_ARN_TAG] for run in runs[:2]]
     described = {
         t["taskArn"]: t
         for t in ecs.describe_tasks(cluster=aws.cluster, tasks=task_arns, include=["TAGS"])["tasks"]
     }
     spot, on_demand = (described[arn] for arn in task_arns)
     for run, task in zip(runs, (spot, on_demand), strict=False):
-        assert run.tags[tags.ECS_CLUSTER] == aws.cluster_arn
+        assert run.tags[CLUSTER_TAG] == aws.cluster_arn
         assert task["taskDefinitionArn"].split("/")[-1].startswith(f"{STACK}-run:")
         (container,) = task["overrides"]["containerOverrides"]
         assert container["name"] == "run"

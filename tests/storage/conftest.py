@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 
 from devkit.aws import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_S
-from renderfarm_dagster.defs.resources.local import LocalStorageResource
+from renderfarm_dagster.deployment.local import LocalStorageResource
 from renderfarm_dagster.messaging.local import SqliteQueue
 from tests.storage.eventual import LaggingLedger, SlowQueue
 

@@ -1,13 +1,17 @@
-"""The local deployment's resources: a folder and SQLite files, no servers."""
+"""The local deployment (the default): a folder for objects, SQLite files for checkpoints and
+queues, a file of notifications; no cloud, no servers."""
 
 from pathlib import Path
 
+import dagster as dg
 from pydantic import Field
 
-from renderfarm_dagster.cluster import Cluster, NoEc2Instances
+from renderfarm_dagster.cluster import Cluster
 from renderfarm_dagster.defs.resources import ClusterResource, MessagingResource, StorageResource
+from renderfarm_dagster.ecs import EcsCluster
 from renderfarm_dagster.messaging import EventQueue, Notifier
 from renderfarm_dagster.messaging.local import FileNotifier, SqliteQueue
+from renderfarm_dagster.settings import local_data_dir
 from renderfarm_dagster.storage import CheckpointStore, InputIndex, InterruptionLedger, ObjectStore
 from renderfarm_dagster.storage.local import (
     LocalObjectStore,
@@ -62,7 +66,18 @@ class LocalMessagingResource(MessagingResource):
 
 
 class LocalClusterResource(ClusterResource):
-    """Local deployment: runs are processes on this machine."""
+    """Local deployment: runs are processes on this machine. Its only spot events are those of
+    the Fargate Spot simulator (devkit/simulated_ecs.py), which names tasks as ECS does."""
 
     def cluster(self) -> Cluster:
-        return NoEc2Instances()
+        return EcsCluster()
+
+
+def resources() -> dict[str, dg.ConfigurableResource]:
+    """The local deployment's resources, under RENDERFARM_DATA_DIR (.renderfarm by default)."""
+    data_dir = str(local_data_dir())
+    return {
+        "storage": LocalStorageResource(data_dir=data_dir),
+        "messaging": LocalMessagingResource(data_dir=data_dir),
+        "cluster": LocalClusterResource(),
+    }

@@ -1,16 +1,21 @@
-"""The aws deployment's resources: S3, DynamoDB, SQS, SNS, ECS."""
+"""The aws deployment: S3 (SSE-KMS) for objects, one DynamoDB table for checkpoints, the
+interruption ledger and the input index, SQS queues, SNS topics, run workers on ECS."""
 
+import os
 from typing import Any
 
 import boto3
+import dagster as dg
 from dagster_aws.s3 import S3Resource
 from dagster_aws.utils import ResourceWithBoto3Configuration, construct_boto_client_retry_config
 from pydantic import Field
 
-from renderfarm_dagster.cluster import Cluster, EcsCluster, NoEc2Instances
+from renderfarm_dagster.cluster import Cluster
 from renderfarm_dagster.defs.resources import ClusterResource, MessagingResource, StorageResource
+from renderfarm_dagster.ecs import EcsCluster
 from renderfarm_dagster.messaging import PRODUCT_RENDERED, RENDER_FAILED, EventQueue, Notifier
 from renderfarm_dagster.messaging.aws import SnsNotifier, SqsQueue
+from renderfarm_dagster.settings import ConfigurationError
 from renderfarm_dagster.storage import CheckpointStore, InputIndex, InterruptionLedger, ObjectStore
 from renderfarm_dagster.storage.aws import (
     DynamoCheckpointStore,
@@ -18,6 +23,57 @@ from renderfarm_dagster.storage.aws import (
     DynamoInterruptionLedger,
     S3ObjectStore,
 )
+
+# Required by the aws deployment; checked together at load so one error names every gap.
+# RENDERFARM_ECS_CLUSTER is optional: only EC2 spot warnings need it (to find the tasks on an
+# instance), and Fargate capacity gives none.
+AWS_REQUIRED = (
+    "RENDERFARM_BUCKET",
+    "RENDERFARM_KMS_KEY_ID",
+    "RENDERFARM_TABLE",
+    "RENDERFARM_SPEC_QUEUE_URL",
+    "RENDERFARM_SPOT_QUEUE_URL",
+    "RENDERFARM_COMPLETION_TOPIC_ARN",
+    "RENDERFARM_FAILURE_TOPIC_ARN",
+)
+# Replaced by boto3's own AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>; refused rather than
+# ignored, so that a deployment meant for an emulator never reaches AWS by mistake.
+RETIRED = {"RENDERFARM_AWS_ENDPOINT_URL": "AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_<SERVICE>)"}
+
+
+def resources() -> dict[str, dg.ConfigurableResource]:
+    """The aws deployment's resources, from the RENDERFARM_* variables it requires."""
+    retired = [f"{old} (use {new})" for old, new in RETIRED.items() if old in os.environ]
+    if retired:
+        raise ConfigurationError(f"no longer read: {', '.join(retired)}")
+    missing = [name for name in AWS_REQUIRED if not os.environ.get(name)]
+    if missing:
+        raise ConfigurationError(
+            f"RENDERFARM_DEPLOYMENT=aws needs these environment variables: {', '.join(missing)}"
+        )
+    # Region, credentials and endpoints come from boto3's own configuration (AWS_REGION, the
+    # task role; AWS_ENDPOINT_URL for every client, AWS_ENDPOINT_URL_S3 and the like for one
+    # service: an emulator, a VPC endpoint), for these clients and dagster-aws's alike.
+    aws = AwsClients()
+    return {
+        "storage": AwsStorageResource(
+            s3=S3Resource(),
+            aws=aws,
+            bucket=dg.EnvVar("RENDERFARM_BUCKET"),
+            kms_key_id=dg.EnvVar("RENDERFARM_KMS_KEY_ID"),
+            table=dg.EnvVar("RENDERFARM_TABLE"),
+        ),
+        "messaging": AwsMessagingResource(
+            aws=aws,
+            spec_queue_url=dg.EnvVar("RENDERFARM_SPEC_QUEUE_URL"),
+            spot_queue_url=dg.EnvVar("RENDERFARM_SPOT_QUEUE_URL"),
+            completion_topic_arn=dg.EnvVar("RENDERFARM_COMPLETION_TOPIC_ARN"),
+            failure_topic_arn=dg.EnvVar("RENDERFARM_FAILURE_TOPIC_ARN"),
+        ),
+        "cluster": EcsClusterResource(
+            aws=aws, cluster_name=os.environ.get("RENDERFARM_ECS_CLUSTER", "")
+        ),
+    }
 
 
 class AwsClients(ResourceWithBoto3Configuration):
@@ -98,5 +154,5 @@ class EcsClusterResource(ClusterResource):
 
     def cluster(self) -> Cluster:
         if not self.cluster_name:
-            return NoEc2Instances()
+            return EcsCluster()
         return EcsCluster(self.aws.client("ecs"), self.cluster_name)
