@@ -19,7 +19,8 @@ from PIL import Image, ImageOps
 from renderfarm_dagster.catalog.templates import TemplateSource, bundled_template
 from renderfarm_dagster.formats import FORMATS
 from renderfarm_dagster.layers import LayerValue
-from renderfarm_dagster.render.layout import layout, placed_images, view_box
+from renderfarm_dagster.render.kinds.image import placed_images
+from renderfarm_dagster.render.layout import layout
 from renderfarm_dagster.spec import ProductSpec
 
 
@@ -34,7 +35,8 @@ def render_variant(
     values = spec.layer_values(variant_id)
     # The photos are pasted over the drawing, so their layers are left out of the SVG.
     without_photos = {
-        name: LayerValue(hidden=True) if value.image else value for name, value in values.items()
+        name: LayerValue(hidden=True) if value.get("image") else value
+        for name, value in values.items()
     }
     results = {}
     for aspect in {Fraction(o.width, o.height) for o in spec.outputs}:
@@ -46,7 +48,7 @@ def render_variant(
             output_height=largest.height,
         )
         drawing = Image.open(io.BytesIO(png)).convert("RGBA")
-        x, y, view_width, _ = view_box(template, aspect)
+        x, y, view_width, _ = template.view_box(aspect)
         scale = largest.width / view_width
         for placed in placed_images(template, values, largest.width, largest.height):
             photo = ImageOps.exif_transpose(Image.open(io.BytesIO((photos or {})[placed.key])))

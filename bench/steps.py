@@ -146,8 +146,8 @@ def text_layout(catalog_folder: Path, variants: int, rounds: int) -> dict:
     title, subtitle and price) is cleared before each pass."""
     from renderfarm_dagster.catalog.templates import bundled_template
     from renderfarm_dagster.layers import LayerValue
-    from renderfarm_dagster.render import layout as layout_module
     from renderfarm_dagster.render import typeset
+    from renderfarm_dagster.render.kinds import text as text_kind
     from renderfarm_dagster.render.layout import layout
 
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -164,7 +164,7 @@ def text_layout(catalog_folder: Path, variants: int, rounds: int) -> dict:
             changed[layer] = LayerValue(text=text)
         mixed.append((template, changed))
     spent = [0.0]
-    set_text = layout_module.set_text
+    set_text = text_kind.set_text
 
     def timed_set_text(*args, **kwargs):
         started = time.perf_counter()
@@ -173,7 +173,7 @@ def text_layout(catalog_folder: Path, variants: int, rounds: int) -> dict:
         finally:
             spent[0] += time.perf_counter() - started
 
-    layout_module.set_text = timed_set_text
+    text_kind.set_text = timed_set_text
 
     def lay_out(jobs) -> float:
         typeset.set_text.cache_clear()
@@ -192,7 +192,9 @@ def text_layout(catalog_folder: Path, variants: int, rounds: int) -> dict:
 
 
 def _photos_of(spec: ProductSpec, variant_id: str) -> set[str]:
-    return {v.image for v in spec.layer_values(variant_id).values() if v.image is not None}
+    from renderfarm_dagster.render.kinds import photo_keys
+
+    return photo_keys(spec.layer_values(variant_id))
 
 
 def _render_workers_peak_rss_mib() -> list[float]:

@@ -12,13 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from renderfarm_dagster import keys
+from renderfarm_dagster.render.errors import TemplateError, TemplateProblem
 from renderfarm_dagster.render.fonts import FontError, FontFace
-from renderfarm_dagster.render.template import (
-    MAX_TEMPLATE_BYTES,
-    Template,
-    TemplateError,
-    TemplateProblem,
-)
+from renderfarm_dagster.render.svg_document import MAX_TEMPLATE_BYTES
+from renderfarm_dagster.render.template import Template
 from renderfarm_dagster.spec import MAX_SPEC_BYTES, SpecError, SpecProblem, parse_spec
 
 if TYPE_CHECKING:

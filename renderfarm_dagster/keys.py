@@ -20,6 +20,8 @@ MAX_KEY_LENGTH = 1024
 # Applied with fullmatch, never match: `$` also matches before a final "\n".
 # The id alphabet: product, variant and output ids, and template names.
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+# A template layer's id, as a template declares it and a spec names it (an SVG id, so capitals).
+LAYER_ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 _SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}(\.[a-z0-9]{1,16}){0,4}")
 _SPEC_KEY = re.compile(r"specs/([a-z0-9][a-z0-9_-]{0,63})\.json")
 _TEMPLATE_KEY = re.compile(r"templates/([a-z0-9][a-z0-9_-]{0,63})\.svg")

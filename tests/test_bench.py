@@ -5,6 +5,7 @@ No timing is asserted here: speed is judged by `make bench` alone (bench/).
 
 import io
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -56,9 +57,9 @@ def test_the_render_path_gives_the_baseline_images_for_a_photo_catalog(tmp_path)
     # Variant 0 is stored sideways with an EXIF orientation; variant 1 upright.
     for variant in spec.variants:
         used = {
-            value.image: photos[value.image]
+            value.get("image"): photos[value.get("image")]
             for value in spec.layer_values(variant.variant_id).values()
-            if value.image
+            if value.get("image")
         }
         assert len(used) == 1
         reference = baseline.render_variant(spec, variant.variant_id, photos=used)
@@ -97,7 +98,8 @@ def test_quick_bench_produces_every_figure(tmp_path, postgres):
     assert set(report["text_layout"]["ms_per_variant"]) == {"latin", "mixed"}
     assert all(ms > 0 for ms in report["text_layout"]["ms_per_variant"].values())
     for figure in report["figures"]:
-        assert figure["measured"] >= 0
+        # An overhead measured in a quick run can fall below zero in noise: it must be a number.
+        assert math.isfinite(figure["measured"])
         assert figure["name"] in completed.stdout
     assert report["resume"]["identical"] is True
     assert report["resume"]["attempts"][0]["status"] == "FAILURE"

@@ -33,11 +33,11 @@ def test_bundled_examples_are_valid_and_cover_the_brief():
     photos = {key for s in specs for key in s.photo_keys()}
     assert {key.rsplit(".", 1)[1] for key in photos} == {"png", "jpg"}
     texts = [
-        value.text
+        value.get("text")
         for s in specs
         for variant in s.variants
         for value in s.layer_values(variant.variant_id).values()
-        if value.text
+        if value.get("text")
     ]
     assert any(len(text) > 80 for text in texts)
     assert any(any(0x370 <= ord(c) < 0x500 for c in text) for text in texts)
@@ -264,13 +264,13 @@ def test_a_variant_layer_setting_wins_field_by_field_over_the_products():
     spec = parse_spec(json.dumps(v2_doc()).encode(), "v2.json").spec
     blue = spec.layer_values("blue")
     # The variant's photo, with the product's fit and focal point.
-    assert (blue["photo"].image, blue["photo"].fit, blue["photo"].focal) == (
+    assert (blue["photo"].get("image"), blue["photo"].get("fit"), blue["photo"].get("focal")) == (
         "assets/trail/blue.jpg",
         "cover",
         (0.5, 0.3),
     )
-    assert blue["primary"].color == "#1d4e89" and blue["badge"].hidden is True
-    assert spec.layer_values("red")["photo"].image == "assets/trail/red.jpg"
+    assert blue["primary"].get("color") == "#1d4e89" and blue["badge"].hidden is True
+    assert spec.layer_values("red")["photo"].get("image") == "assets/trail/red.jpg"
     assert spec.photo_keys() == {"assets/trail/red.jpg", "assets/trail/blue.jpg"}
     assert template_problems(spec, bundled_template("product-card").template) == []
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.rejections import set_aside
+from renderfarm_dagster.render.errors import TemplateError
 from renderfarm_dagster.render.fonts import (
     GENERIC_FAMILIES,
     FontError,
@@ -23,12 +24,8 @@ from renderfarm_dagster.render.fonts import (
     bundled_families,
     inspect_font,
 )
-from renderfarm_dagster.render.template import (
-    Template,
-    TemplateError,
-    TextLayer,
-    unavailable_font_families,
-)
+from renderfarm_dagster.render.kinds.text import TextLayer
+from renderfarm_dagster.render.template import Template, unavailable_font_families
 from renderfarm_dagster.storage import ObjectNotFoundError, ObjectStore
 
 # Uploaded fonts kept parsed, with their bytes, per object store: a run's products share them.

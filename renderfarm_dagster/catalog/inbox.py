@@ -9,7 +9,8 @@ from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.rejections import set_aside
 from renderfarm_dagster.catalog.templates import TemplateNotFoundError, load_template
 from renderfarm_dagster.catalog.threads import in_order
-from renderfarm_dagster.render.template import Template, TemplateError
+from renderfarm_dagster.render.errors import TemplateError
+from renderfarm_dagster.render.template import Template
 from renderfarm_dagster.spec import (
     ParsedSpec,
     SpecError,

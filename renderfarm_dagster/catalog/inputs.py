@@ -30,8 +30,8 @@ from renderfarm_dagster.catalog.templates import (
     validate_upload,
 )
 from renderfarm_dagster.catalog.threads import in_order
+from renderfarm_dagster.render.errors import TemplateError
 from renderfarm_dagster.render.fonts import FontError
-from renderfarm_dagster.render.template import TemplateError
 from renderfarm_dagster.spec import ProductSpec
 from renderfarm_dagster.storage import InputIndex, ObjectInfo, ObjectNotFoundError, ObjectStore
 

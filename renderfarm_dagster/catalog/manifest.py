@@ -28,6 +28,8 @@ class _Model(BaseModel):
 
 
 class ManifestOutput(_Model):
+    """A stored output as the manifest file lists it."""
+
     name: str
     key: str
     format: str
@@ -35,6 +37,18 @@ class ManifestOutput(_Model):
     height: int
     bytes: int
     sha256: str
+
+    @classmethod
+    def of(cls, checkpoint: OutputCheckpoint) -> ManifestOutput:
+        return cls(
+            name=checkpoint.output_name,
+            key=checkpoint.key,
+            format=checkpoint.format,
+            width=checkpoint.width,
+            height=checkpoint.height,
+            bytes=checkpoint.size,
+            sha256=checkpoint.sha256,
+        )
 
 
 class ManifestVariant(_Model):
@@ -95,17 +109,7 @@ def build_manifest(
             ):
                 missing.append(f"{variant.variant_id}/{output.name}")
                 continue
-            entries.append(
-                ManifestOutput(
-                    name=output.name,
-                    key=checkpoint.key,
-                    format=checkpoint.format,
-                    width=checkpoint.width,
-                    height=checkpoint.height,
-                    bytes=checkpoint.size,
-                    sha256=checkpoint.sha256,
-                )
-            )
+            entries.append(ManifestOutput.of(checkpoint))
         variants.append(ManifestVariant(variant_id=variant.variant_id, outputs=entries))
     if missing:
         shown = ", ".join(missing[:10]) + (

@@ -12,11 +12,12 @@ from renderfarm_dagster.catalog.fonts import UploadedFont
 from renderfarm_dagster.catalog.rendering import render_spec_variant
 from renderfarm_dagster.catalog.templates import TemplateSource
 from renderfarm_dagster.layers import LayerValue
-from renderfarm_dagster.render.template import ImageLayer
+from renderfarm_dagster.render.kinds import KINDS
+from renderfarm_dagster.render.kinds.image import SAMPLE_PHOTO_KEY
 from renderfarm_dagster.render.variant import VariantJob, render_variant
-from renderfarm_dagster.spec import OutputSpec, ProductSpec
+from renderfarm_dagster.spec import ProductSpec
+from renderfarm_dagster.spec_fields import OutputSpec
 
-SAMPLE_PHOTO_KEY = "assets/renderfarm-preview/sample.png"
 # The longest side of a bare template's preview: its design size, within this.
 MAX_TEMPLATE_PREVIEW_PX = 2000
 
@@ -57,12 +58,9 @@ def template_preview(source: TemplateSource, fonts: tuple[UploadedFont, ...] = (
     scale = min(1.0, MAX_TEMPLATE_PREVIEW_PX / max(template.design_width, template.design_height))
     width = max(1, round(template.design_width * scale))
     height = max(1, round(template.design_height * scale))
-    layers: dict[str, LayerValue] = {}
-    for name, layer in template.layers.items():
-        if isinstance(layer, ImageLayer):
-            layers[name] = LayerValue(image=SAMPLE_PHOTO_KEY, hidden=False)
-        else:
-            layers[name] = LayerValue(hidden=False)
+    layers: dict[str, LayerValue] = {
+        name: KINDS[layer.kind].preview_value(layer) for name, layer in template.layers.items()
+    }
     output = OutputSpec(name="preview", width=width, height=height, format="png")
     (rendered,) = render_variant(
         VariantJob(

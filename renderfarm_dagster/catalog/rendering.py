@@ -23,8 +23,9 @@ from renderfarm_dagster.catalog.templates import (
 )
 from renderfarm_dagster.formats import FORMATS
 from renderfarm_dagster.render.contact_sheet import ContactSheet, contact_sheet
+from renderfarm_dagster.render.errors import TemplateError
 from renderfarm_dagster.render.fingerprint import render_fingerprint
-from renderfarm_dagster.render.template import TemplateError
+from renderfarm_dagster.render.kinds import photo_keys
 from renderfarm_dagster.render.variant import (
     RenderedOutput,
     VariantFailure,
@@ -32,7 +33,8 @@ from renderfarm_dagster.render.variant import (
     render_variant,
     renderer_versions,
 )
-from renderfarm_dagster.spec import OutputSpec, ProductSpec
+from renderfarm_dagster.spec import ProductSpec
+from renderfarm_dagster.spec_fields import OutputSpec
 from renderfarm_dagster.storage import (
     CheckpointStore,
     ObjectNotFoundError,
@@ -384,7 +386,7 @@ def _job_or_failure(
 ) -> VariantJob | VariantFailure:
     """The variant's job with its photos read now (one variant's photos in memory at a time)."""
     assert progress.inputs is not None  # a product whose inputs failed has nothing to do
-    used = {v.image for v in progress.spec.layer_values(variant_id).values() if v.image}
+    used = photo_keys(progress.spec.layer_values(variant_id))
     photos = {}
     for key in sorted(used):
         try:
@@ -444,16 +446,11 @@ def _store(
     )
     info = objects.put(key, output.data, output_format.content_type)
     return OutputCheckpoint(
+        **output.record_fields(),
         product_id=spec.product_id,
-        variant_id=output.variant_id,
-        output_name=output.output_name,
         key=key,
-        fingerprint=output.fingerprint,
         sha256=info.sha256,
         size=info.size,
-        format=output.format,
-        width=output.width,
-        height=output.height,
         run_id=run_id,
         attempt=attempt,
     )

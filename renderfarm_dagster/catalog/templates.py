@@ -18,12 +18,8 @@ from renderfarm_dagster.catalog.fonts import (
     check_families,
 )
 from renderfarm_dagster.catalog.rejections import set_aside
-from renderfarm_dagster.render.template import (
-    Template,
-    TemplateError,
-    TemplateProblem,
-    parse_template,
-)
+from renderfarm_dagster.render.errors import TemplateError, TemplateProblem
+from renderfarm_dagster.render.template import Template, parse_template
 from renderfarm_dagster.storage import ObjectNotFoundError, ObjectStore
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from renderfarm_dagster.problems import FileProblems
+
 
 class RenderInputError(ValueError):
     """An input object that cannot be rendered; names its key and the reason.
@@ -25,3 +29,30 @@ class BlankRenditionError(RenderInputError):
             f"variant {variant_id} output {output_name}",
             f"renders blank (a single flat colour) from template {template_name}",
         )
+
+
+@dataclass(frozen=True)
+class TemplateProblem:
+    """One problem in a template file, located by element and line (line 0: the document as a
+    whole)."""
+
+    line: int
+    element: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line else "document"
+        return (
+            f"{where}, <{self.element}>: {self.message}"
+            if self.element
+            else f"{where}: {self.message}"
+        )
+
+    def report(self) -> dict:
+        return {"line": self.line, "element": self.element, "message": self.message}
+
+
+class TemplateError(FileProblems):
+    """A template file that cannot be used, with every problem found in it."""
+
+    problems: list[TemplateProblem]

@@ -6,8 +6,9 @@ added to a spec or a layer value must not re-render a whole catalog unless it dr
 So it is built from a deliberate, versioned list:
 
 - the template's bytes, the bytes of every photo the variant shows, every brand font's bytes;
-- each layer value's fields in LAYER_FIELDS, each only when set (a new optional field, unset,
-  adds nothing; a field added to the list changes only the fingerprints that set it);
+- each layer value's fields, each only when set, and whether it is hidden: a value holds only
+  what its kind's layout reads (render/kinds/), so each of its fields draws, and a new optional
+  field, unset, adds nothing;
 - the output's OUTPUT_FIELDS: size, format and the quality it is encoded at (the format's
   default when none is given: the same pixels);
 - the variant's language (line breaking, CJK glyph forms) and the renderer's versions.
@@ -21,21 +22,21 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import fields
 
 from renderfarm_dagster.layers import LayerValue
-from renderfarm_dagster.spec import DEFAULT_LOCALE, OutputSpec
+from renderfarm_dagster.render.kinds import photo_keys
+from renderfarm_dagster.spec_fields import DEFAULT_LOCALE, OutputSpec
 
 FINGERPRINT_VERSION = 2
-# Every LayerValue field draws: text, the photo shown, how it fits, colour, visibility.
-LAYER_FIELDS = ("text", "image", "fit", "focal", "color", "hidden")
 # The output's name is not here: it names the output (its checkpoint and key), it draws nothing.
 OUTPUT_FIELDS = ("width", "height", "format", "quality")
-assert set(LAYER_FIELDS) <= {f.name for f in fields(LayerValue)}
 
 
 def _layer_identity(value: LayerValue) -> dict:
-    return {name: getattr(value, name) for name in LAYER_FIELDS if getattr(value, name) is not None}
+    identity = dict(value.fields)
+    if value.hidden is not None:
+        identity["hidden"] = value.hidden
+    return identity
 
 
 def _output_identity(output: OutputSpec) -> dict:
@@ -57,7 +58,7 @@ def render_fingerprint(
     font_sha256s: Mapping[str, str] | None = None,
 ) -> str:
     """The sha256 of what one output's pixels depend on (the module's list)."""
-    used = {value.image for value in layers.values() if value.image is not None}
+    used = photo_keys(layers)
     identity = {
         "version": FINGERPRINT_VERSION,
         "template": template_sha256,

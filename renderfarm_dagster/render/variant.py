@@ -20,10 +20,12 @@ from PIL import Image
 
 from renderfarm_dagster.formats import FORMATS
 from renderfarm_dagster.layers import LayerValue
+from renderfarm_dagster.output_record import OutputRecord
 from renderfarm_dagster.render import pango
-from renderfarm_dagster.render.errors import BlankRenditionError, RenderInputError
+from renderfarm_dagster.render.errors import BlankRenditionError, RenderInputError, TemplateError
 from renderfarm_dagster.render.fonts import FontFace, bundled_faces
-from renderfarm_dagster.render.layout import PHOTO_SCHEME, layout, placed_images
+from renderfarm_dagster.render.kinds.image import PHOTO_SCHEME, placed_images
+from renderfarm_dagster.render.layout import layout
 from renderfarm_dagster.render.photo import decode_photo, fit_photo, png_for_cairo
 from renderfarm_dagster.render.raster import (
     EncodedOutputError,
@@ -32,9 +34,9 @@ from renderfarm_dagster.render.raster import (
     rasterize,
     resize,
 )
-from renderfarm_dagster.render.template import Template, TemplateError, parse_template
+from renderfarm_dagster.render.template import Template, parse_template
 from renderfarm_dagster.render.typeset import FontSet, font_set
-from renderfarm_dagster.spec import DEFAULT_LOCALE, OutputSpec
+from renderfarm_dagster.spec_fields import DEFAULT_LOCALE, OutputSpec
 
 # Decoded photos kept per render process: variants of one product often share a photo, and a
 # worker draws a product's variants one after another. Few, since each is a full RGBA image.
@@ -42,20 +44,12 @@ DECODED_PHOTOS_KEPT = 4
 
 
 @dataclass(frozen=True)
-class RenderedOutput:
-    variant_id: str
-    output_name: str
-    format: str
-    width: int
-    height: int
+class RenderedOutput(OutputRecord):
+    """An output's record with its encoded bytes, before it is stored."""
+
     data: bytes
-    fingerprint: str
     # Text layer id -> characters no available font has (reported, drawn as boxes).
     uncovered: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from renderfarm_dagster.output_record import OutputRecord
+
 
 class ObjectNotFoundError(KeyError):
     """No object at that key."""
@@ -70,19 +72,14 @@ class ObjectStore(ABC):
 
 
 @dataclass(frozen=True)
-class OutputCheckpoint:
-    """The durable record that one output of one variant landed in the object store."""
+class OutputCheckpoint(OutputRecord):
+    """The durable record that one output of one variant landed in the object store: its
+    record, where it is, and the stored bytes' sha256 and size."""
 
     product_id: str
-    variant_id: str
-    output_name: str
     key: str
-    fingerprint: str
     sha256: str
     size: int
-    format: str
-    width: int
-    height: int
     run_id: str
     # Which try of the render this is: 0 for the first run, n for the n-th retry after an
     # interruption. A record from an older attempt never replaces one from a newer attempt.

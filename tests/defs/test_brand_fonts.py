@@ -9,8 +9,8 @@ from renderfarm_dagster.catalog.fonts import uploaded_fonts
 from renderfarm_dagster.catalog.rendering import load_inputs
 from renderfarm_dagster.catalog.templates import submit_template
 from renderfarm_dagster.defs.spec_sensor import spec_inbox_sensor
+from renderfarm_dagster.render.errors import TemplateError
 from renderfarm_dagster.render.fonts import MAX_FONT_BYTES
-from renderfarm_dagster.render.template import TemplateError
 from renderfarm_dagster.spec import parse_spec
 from tests.conftest import EXAMPLES
 from tests.daemon import SensorDriver

@@ -3,13 +3,13 @@ fault, before anything renders; what an editor exports is accepted."""
 
 import pytest
 
-from renderfarm_dagster.render.template import (
+from renderfarm_dagster.render.errors import TemplateError
+from renderfarm_dagster.render.svg_document import (
     MAX_ELEMENTS,
     MAX_TEMPLATE_BYTES,
     MAX_USE_ELEMENTS,
-    TemplateError,
-    parse_template,
 )
+from renderfarm_dagster.render.template import parse_template
 
 HEAD = (
     '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
@@ -145,7 +145,7 @@ HOSTILE = {
         HEAD + '<rect id="a" rf:layer="video" width="1" height="1"/></svg>',
         2,
         "rect",
-        "not one of text, image, color",
+        "not one of color, image, text",
     ),
     "text layer without a box": (
         HEAD + '<text id="t" rf:layer="text" rf:box="0 0 nope" font-family="DejaVu Sans" '
@@ -217,7 +217,7 @@ def test_an_inkscape_export_with_layer_ids_is_a_template():
 def test_an_inkscape_export_renders_its_layers_with_styles_read_from_style_attributes():
     from renderfarm_dagster.catalog.preview import template_preview
     from renderfarm_dagster.catalog.templates import TemplateSource
-    from renderfarm_dagster.render.template import TextLayer
+    from renderfarm_dagster.render.kinds.text import TextLayer
 
     template = parse_template(INKSCAPE_EXPORT, "promo.svg", "promo")
     headline = template.layers["headline"]

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from renderfarm_dagster import keys, spec
+from renderfarm_dagster import keys, spec_fields
 from renderfarm_dagster.messaging.events import UnreadableMessage, spot_event
 
-PACKAGE = Path(spec.__file__).parent
+PACKAGE = Path(spec_fields.__file__).parent
 ID_ALPHABET = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
 KEY_ALPHABET = ID_ALPHABET | {".", "/"}
 CASES = settings(max_examples=300, deadline=None)
@@ -45,7 +45,7 @@ ID_LIKE = r"[a-z0-9][a-z0-9_-]{0,63}"
 @example("shoe\n")
 @example("shoe\r\n")
 def test_ids(value):
-    if accepted(spec._check_id, value):
+    if accepted(spec_fields._check_id, value):
         assert set(value) <= ID_ALPHABET and 1 <= len(value) <= 64
     for build in (keys.spec_key, keys.manifest_key, keys.preview_key):
         if accepted(build, value):
@@ -87,8 +87,8 @@ def test_product_ids_from_spec_keys(key):
 @given(around(r"#[0-9a-fA-F]{6}"))
 @example("#aabbcc\n")
 def test_colours(value):
-    if accepted(spec._check_colour, value):
-        assert re.fullmatch(r"#[0-9a-f]{6}", spec._check_colour(value), re.ASCII)
+    if accepted(spec_fields._check_colour, value):
+        assert re.fullmatch(r"#[0-9a-f]{6}", spec_fields._check_colour(value), re.ASCII)
 
 
 @CASES
@@ -96,7 +96,7 @@ def test_colours(value):
 @example("89.00\n")
 @example("\u0668\u0669")  # Arabic-Indic digits: str.isdigit and `\d` both take them
 def test_amounts(value):
-    if accepted(spec._check_amount, value):
+    if accepted(spec_fields._check_amount, value):
         assert set(value) <= set("0123456789.")
 
 
@@ -104,7 +104,7 @@ def test_amounts(value):
 @given(around(r"[A-Z]{3}"))
 @example("EUR\n")
 def test_currencies(value):
-    if accepted(spec._check_currency, value):
+    if accepted(spec_fields._check_currency, value):
         assert set(value) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ") and len(value) == 3
 
 

@@ -3,7 +3,6 @@ field that draws is in it, and a field added at its default changes no fingerpri
 
 import dataclasses
 import io
-from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pytest
@@ -14,12 +13,13 @@ from renderfarm_dagster.catalog.templates import bundled_template
 from renderfarm_dagster.layers import LayerValue
 from renderfarm_dagster.render.fingerprint import (
     FINGERPRINT_VERSION,
-    LAYER_FIELDS,
     OUTPUT_FIELDS,
     render_fingerprint,
 )
+from renderfarm_dagster.render.kinds import KINDS, photo_keys
 from renderfarm_dagster.render.variant import render_variant
-from renderfarm_dagster.spec import OutputSpec, parse_spec
+from renderfarm_dagster.spec import parse_spec
+from renderfarm_dagster.spec_fields import OutputSpec
 from tests.conftest import EXAMPLES
 from tests.images import encoded, marked
 
@@ -64,7 +64,7 @@ def render(layers, output=OUTPUT):
     job = dataclasses.replace(
         job,
         layers=layers,
-        photos={v.image: photos[v.image] for v in layers.values() if v.image},
+        photos={key: photos[key] for key in photo_keys(layers)},
         outputs=(output,),
         wanted=(output.name,),
         fingerprints={output.name: "not compared here"},
@@ -78,10 +78,10 @@ def render(layers, output=OUTPUT):
 BASE = SPEC.layer_values(VARIANT)
 
 
-def test_every_layer_field_has_a_change_here_and_draws():
-    # A new LayerValue field fails here until someone decides whether it draws.
-    assert set(LAYER_CHANGES) == {f.name for f in fields(LayerValue)}
-    assert set(LAYER_FIELDS) == set(LAYER_CHANGES)
+def test_every_layer_value_field_has_a_change_here():
+    # A kind's new value field fails here until it has a change that shows it draws.
+    value_fields = {name for kind in KINDS.values() for name in kind.values}
+    assert set(LAYER_CHANGES) == value_fields | {"hidden"}
 
 
 @pytest.mark.parametrize("field", sorted(LAYER_CHANGES))
@@ -116,16 +116,16 @@ def test_the_outputs_name_and_its_default_quality_draw_nothing_and_change_nothin
 
 
 def test_an_optional_field_added_at_its_default_changes_no_fingerprint():
-    @dataclass(frozen=True)
-    class NewerLayerValue(LayerValue):
-        outline: str | None = None  # a field some later version might add
-
     class NewerOutputSpec(OutputSpec):
         background: str | None = None
 
     photo_sha256s = {key: "x" for key in PHOTOS}
     before = render_fingerprint("t", BASE, photo_sha256s, OUTPUT, {"r": "1"})
-    newer_layers = {name: NewerLayerValue(**vars(value)) for name, value in BASE.items()}
+    # A value field some later kind might read (an outline), left unset.
+    newer_layers = {
+        name: LayerValue(hidden=value.hidden, outline=None, **value.fields)
+        for name, value in BASE.items()
+    }
     newer_output = NewerOutputSpec(**OUTPUT.model_dump())
     assert render_fingerprint("t", newer_layers, photo_sha256s, newer_output, {"r": "1"}) == (
         before

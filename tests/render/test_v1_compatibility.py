@@ -17,9 +17,9 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
 from renderfarm_dagster.catalog.templates import bundled_template
-from renderfarm_dagster.render.layout import view_box
+from renderfarm_dagster.render.kinds import KINDS
+from renderfarm_dagster.render.kinds.text import TextLayer
 from renderfarm_dagster.render.raster import rasterize
-from renderfarm_dagster.render.template import TextLayer
 from renderfarm_dagster.spec import parse_spec
 from tests.conftest import V1_EXAMPLES, spec_bytes, svg_of
 from tests.render.legacy_templates import TEMPLATES, VariantContent
@@ -45,7 +45,7 @@ def text_mask(template_name: str, aspect: Fraction, width: int, height: int):
     """White where pixels are compared: everywhere but the text layers' boxes (with their
     padding, which the badge's pill takes)."""
     template = bundled_template(template_name).template
-    x0, y0, view_width, _ = view_box(template, aspect)
+    x0, y0, view_width, _ = template.view_box(aspect)
     scale = width / view_width
     mask = Image.new("L", (width, height), 255)
     draw = ImageDraw.Draw(mask)
@@ -124,4 +124,5 @@ def test_every_version_1_template_is_a_bundled_file_with_the_layers_version_1_se
         for variant in spec.variants:
             for layer_id, value in spec.layer_values(variant.variant_id).items():
                 assert layer_id in layers, (name, layer_id)
-                assert value.kind in (None, layers[layer_id].kind), (name, layer_id)
+                kind = KINDS[layers[layer_id].kind]
+                assert set(value.fields) <= set(kind.values), (name, layer_id)

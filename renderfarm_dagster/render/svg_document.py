@@ -1,0 +1,276 @@
+"""An uploaded SVG document, untrusted: parsed securely and held to the policy of what a template
+may contain, with the element and line of every problem.
+
+The parser refuses every DTD feature (no DOCTYPE, entities or processing instructions) and drops
+what editors add in their own namespaces (Inkscape, Sodipodi, RDF metadata), so nothing in them
+reaches the renderer. The policy allows the drawing and structure elements cairosvg renders, no
+reference outside the document (href, url(), CSS @import), no script or event handler, and
+bounds the document's size, element count, depth and reuse.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.parsers.expat
+from collections.abc import Iterator
+from xml.etree import ElementTree as ET
+
+from renderfarm_dagster.render.errors import TemplateError, TemplateProblem
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+RF_NS = "urn:renderfarm:template:1"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+
+# Documented limits (docs/templates.md): a template is a layout, not an illustration archive.
+MAX_TEMPLATE_BYTES = 512 * 1024
+MAX_ELEMENTS = 4000
+MAX_DEPTH = 48
+MAX_USE_ELEMENTS = 200
+MAX_DESIGN_SIZE = 10_000.0
+
+# Drawing and structure elements cairosvg renders; anything else (script, foreignObject,
+# image, animation, ...) is refused rather than silently ignored or, worse, fetched.
+ALLOWED_ELEMENTS = frozenset(
+    {
+        "svg", "g", "defs", "symbol", "use", "title", "desc", "metadata", "style",
+        "rect", "circle", "ellipse", "line", "polyline", "polygon", "path",
+        "text", "tspan", "linearGradient", "radialGradient", "stop", "clipPath", "mask",
+        "pattern", "marker", "a",
+    }
+)  # fmt: skip
+# Foreign-namespace elements and attributes editors add (Inkscape, Sodipodi, RDF metadata) are
+# inert for cairosvg; they are dropped when parsed, so nothing in them reaches the renderer.
+_KEPT_NAMESPACES = (SVG_NS, XLINK_NS, RF_NS, XML_NS)
+_URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.IGNORECASE | re.DOTALL)
+NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+
+# An element's line in its file, for problems found after parsing.
+Lines = dict[ET.Element, int]
+
+
+def parse_untrusted_svg(data: bytes, source: str) -> tuple[ET.Element, Lines]:
+    """The document as elements (foreign namespaces dropped) and each element's line; raises
+    TemplateError for what is not a well-formed SVG document without DTD features."""
+    if len(data) > MAX_TEMPLATE_BYTES:
+        problem = f"file is {len(data)} bytes, over the {MAX_TEMPLATE_BYTES} limit"
+        raise TemplateError(source, [TemplateProblem(0, "", problem)])
+    parser = xml.parsers.expat.ParserCreate(namespace_separator="}")
+    lines: Lines = {}
+    stack: list[ET.Element] = []
+    skipping = [0]  # depth inside a dropped foreign element
+    roots: list[ET.Element] = []
+
+    def refuse(what: str):
+        def handler(*_args):
+            raise _Refused(parser.CurrentLineNumber, what)
+
+        return handler
+
+    def qualified(name: str) -> tuple[str, str]:
+        namespace, _, local = name.rpartition("}")
+        return namespace, local
+
+    def start(name, attributes):
+        namespace, local = qualified(name)
+        if skipping[0] or namespace not in (SVG_NS, RF_NS):
+            skipping[0] += 1
+            return
+        if namespace == RF_NS:
+            raise _Refused(parser.CurrentLineNumber, f"unknown element rf:{local}")
+        kept = {}
+        for attribute, value in attributes.items():
+            attr_namespace, attr_local = qualified(attribute)
+            if not attr_namespace:
+                kept[attr_local] = value
+            elif attr_namespace in _KEPT_NAMESPACES:
+                kept[f"{{{attr_namespace}}}{attr_local}"] = value
+        element = ET.Element(local, kept)
+        lines[element] = parser.CurrentLineNumber
+        if stack:
+            stack[-1].append(element)
+        else:
+            roots.append(element)
+        stack.append(element)
+
+    def end(name):
+        if skipping[0]:
+            skipping[0] -= 1
+            return
+        stack.pop()
+
+    def characters(text):
+        if skipping[0] or not stack:
+            return
+        element = stack[-1]
+        if len(element):
+            element[-1].tail = (element[-1].tail or "") + text
+        else:
+            element.text = (element.text or "") + text
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = characters
+    parser.StartDoctypeDeclHandler = refuse("a DOCTYPE (DTDs and entities are not allowed)")
+    parser.EntityDeclHandler = refuse("an entity declaration")
+    parser.ProcessingInstructionHandler = refuse("a processing instruction")
+    parser.ExternalEntityRefHandler = refuse("an external entity")
+    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    try:
+        parser.Parse(data, True)
+    except _Refused as refused:
+        raise TemplateError(
+            source, [TemplateProblem(refused.line, "", f"{refused.what}")]
+        ) from None
+    except xml.parsers.expat.ExpatError as error:
+        message = xml.parsers.expat.ErrorString(error.code)
+        problem = TemplateProblem(
+            error.lineno, "", f"not well-formed XML: {message} (column {error.offset + 1})"
+        )
+        raise TemplateError(source, [problem]) from None
+    except RecursionError:
+        raise TemplateError(source, [TemplateProblem(0, "", "nested too deeply")]) from None
+    if not roots or roots[0].tag != "svg":
+        raise TemplateError(
+            source,
+            [
+                TemplateProblem(
+                    1, "", f"the root element must be <svg> in the SVG namespace {SVG_NS}"
+                )
+            ],
+        )
+    return roots[0], lines
+
+
+class _Refused(Exception):
+    def __init__(self, line: int, what: str):
+        self.line, self.what = line, what
+
+
+def check_policy(
+    root: ET.Element, lines: Lines, problems: list[TemplateProblem]
+) -> dict[str, ET.Element]:
+    """Adds a problem for each breach of the policy; returns the document's elements by id."""
+    policy = _Policy(lines, problems)
+    policy.check(root)
+    return policy.ids
+
+
+class _Policy:
+    def __init__(self, lines: Lines, problems: list[TemplateProblem]):
+        self.lines = lines
+        self.problems = problems
+        self.ids: dict[str, ET.Element] = {}
+
+    def problem(self, element: ET.Element, message: str) -> None:
+        self.problems.append(TemplateProblem(self.lines.get(element, 0), element.tag, message))
+
+    def check(self, root: ET.Element) -> None:
+        count = 0
+        uses = []
+        for element, depth in walk(root):
+            count += 1
+            if depth > MAX_DEPTH:
+                self.problem(element, f"nested deeper than {MAX_DEPTH} elements")
+                return
+            if element.tag not in ALLOWED_ELEMENTS:
+                self.problem(element, f"<{element.tag}> is not allowed in a template")
+            element_id = element.get("id")
+            if element_id is not None:
+                if element_id in self.ids:
+                    self.problem(element, f'id "{element_id}" is used twice')
+                self.ids[element_id] = element
+            if element.tag == "use":
+                uses.append(element)
+            self.check_attributes(element)
+            if element.tag == "style":
+                self.check_css(element, element.text or "")
+        if count > MAX_ELEMENTS:
+            self.problems.append(
+                TemplateProblem(0, "", f"{count} elements, over the limit of {MAX_ELEMENTS}")
+            )
+        if len(uses) > MAX_USE_ELEMENTS:
+            self.problems.append(
+                TemplateProblem(
+                    0, "", f"{len(uses)} <use> elements, over the limit of {MAX_USE_ELEMENTS}"
+                )
+            )
+        for use in uses:
+            target = self.ids.get(_href(use)[1:] if _href(use) else "")
+            # One level of reuse only: a <use> of something containing a <use> could expand
+            # exponentially (the SVG form of billion laughs).
+            if target is not None and any(e.tag == "use" for e, _ in walk(target)):
+                self.problem(use, "refers to an element that contains <use> (nested reuse)")
+
+    def check_attributes(self, element: ET.Element) -> None:
+        for name, value in element.attrib.items():
+            local = name.rpartition("}")[2]
+            if local.lower().startswith("on"):
+                self.problem(element, f"event-handler attribute {local} is not allowed")
+            elif local == "href":
+                if not value.startswith("#"):
+                    self.problem(element, f"{local}={value[:80]!r} refers outside the document")
+            elif local == "style":
+                self.check_css(element, value)
+            else:
+                for match in _URL.finditer(value):
+                    if not match.group(2).startswith("#"):
+                        self.problem(
+                            element,
+                            f"{local} refers outside the document: url({match.group(2)[:80]})",
+                        )
+
+    def check_css(self, element: ET.Element, css: str) -> None:
+        if re.search(r"@import", css, re.IGNORECASE):
+            self.problem(element, "CSS @import is not allowed")
+        for match in _URL.finditer(css):
+            if not match.group(2).startswith("#"):
+                self.problem(
+                    element, f"CSS refers outside the document: url({match.group(2)[:80]})"
+                )
+        if re.search(r"expression\s*\(|javascript:", css, re.IGNORECASE):
+            self.problem(element, "CSS with script is not allowed")
+
+
+def walk(root: ET.Element, depth: int = 0) -> Iterator[tuple[ET.Element, int]]:
+    """Elements in document order with their depth, without recursion (depth is untrusted)."""
+    stack = [(root, depth)]
+    while stack:
+        element, level = stack.pop()
+        yield element, level
+        stack.extend((child, level + 1) for child in reversed(element))
+
+
+def _href(element: ET.Element) -> str | None:
+    return element.get("href") or element.get(f"{{{XLINK_NS}}}href")
+
+
+def floats(text: str | None, count: int) -> list[float] | None:
+    """`count` numbers separated by spaces or commas (a viewBox, a box), else None."""
+    if text is None:
+        return None
+    parts = re.split(r"[\s,]+", text.strip())
+    if len(parts) != count or not all(re.fullmatch(NUMBER, part) for part in parts):
+        return None
+    return [float(part) for part in parts]
+
+
+def promote_style(element: ET.Element, properties: tuple[str, ...]) -> None:
+    """Move `properties` from the element's style attribute to attributes (a style declaration
+    wins over an attribute, as in CSS); the other declarations stay in style. Editors write
+    presentation into style="" (Inkscape, Figma); the layout engine reads attributes."""
+    style = element.get("style")
+    if style is None:
+        return
+    kept = []
+    for declaration in style.split(";"):
+        name, colon, value = declaration.partition(":")
+        name = name.strip().lower()
+        if colon and name in properties:
+            element.set(name, value.strip())
+        elif declaration.strip():
+            kept.append(declaration.strip())
+    if kept:
+        element.set("style", ";".join(kept))
+    else:
+        del element.attrib["style"]
