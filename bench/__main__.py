@@ -290,6 +290,7 @@ def measure_resume(folder: Path, workdir: Path, size: Size, cpus: int) -> dict:
         # Dagster's beta/preview notices about APIs the definitions use; not bench output.
         warnings.simplefilter("ignore")
         from renderfarm_dagster.defs.spot_sensor import retry_request
+        from renderfarm_dagster.deployment import cluster
 
     subset = sorted(folder.glob("*.json"))[: size.resume_products]
     specs = [json.loads(path.read_bytes()) for path in subset]
@@ -365,7 +366,7 @@ def measure_resume(folder: Path, workdir: Path, size: Size, cpus: int) -> dict:
                 ),
             }
         )
-        run_tags = dict(retry_request(run, escalate_after=sys.maxsize).tags)
+        run_tags = dict(retry_request(run, sys.maxsize, cluster()).tags)
     instance.dispose()
     if attempts[-1]["status"] != "SUCCESS" or len(snapshot) != total_outputs:
         raise SystemExit(f"the last retry did not complete the batch: {attempts[-1]['status']}")

@@ -131,6 +131,7 @@ def _episode(folder, workdir, deployment, resource, faults, rng, run_seconds) ->
     from renderfarm_dagster.defs import tags
     from renderfarm_dagster.defs.partitions import products
     from renderfarm_dagster.defs.spot_sensor import retry_request
+    from renderfarm_dagster.deployment import cluster
 
     home = Path(tempfile.mkdtemp(prefix="home-", dir=workdir))
     (home / "dagster.yaml").write_text("")
@@ -202,7 +203,7 @@ def _episode(folder, workdir, deployment, resource, faults, rng, run_seconds) ->
             if fault is None:
                 raise SystemExit(f"an attempt failed without a fault:\n{log.read_text()[-4000:]}")
             if run:
-                run_tags = dict(retry_request(run, escalate_after=sys.maxsize).tags)
+                run_tags = dict(retry_request(run, sys.maxsize, cluster()).tags)
         else:
             raise SystemExit("the last attempt of an episode did not complete")
         evaluations = [

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 
+from renderfarm_dagster.cluster import Cluster
 from renderfarm_dagster.defs.resources import StorageResource
 from renderfarm_dagster.deployment import aws, local
 from renderfarm_dagster.settings import DEPLOYMENTS, deployment_name
@@ -34,3 +35,10 @@ def storage() -> Iterator[StorageResource]:
     """The storage resource with its environment variables resolved, for use outside a run."""
     with resources()["storage"].process_config_and_initialize_cm() as initialized:
         yield initialized
+
+
+def cluster() -> Cluster:
+    """Where the deployment's run workers execute, for use outside a sensor (retrying a run by
+    hand, the chaos and bench tools)."""
+    with resources()["cluster"].process_config_and_initialize_cm() as initialized:
+        return initialized.cluster()

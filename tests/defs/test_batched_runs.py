@@ -6,6 +6,7 @@ import dagster as dg
 from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.spec_sensor import spec_inbox_sensor
 from renderfarm_dagster.defs.spot_sensor import retry_request
+from renderfarm_dagster.deployment import cluster
 from tests.conftest import spec_bytes
 from tests.daemon import SensorDriver, partitions_of
 from tests.defs.test_assets import materialize, metadata_by_partition
@@ -45,7 +46,7 @@ def test_a_sensor_batch_materialises_each_product_and_its_spot_retry_resumes_it(
 
     # The batch run was interrupted: its retry targets the same range and skips what is done.
     (run,) = driver.launched
-    retry = retry_request(run, escalate_after=2)
+    retry = retry_request(run, escalate_after=2, cluster=cluster())
     assert retry.partition_key is None
     assert (retry.tags[tags.PARTITION_RANGE_START], retry.tags[tags.PARTITION_RANGE_END]) == (
         "batch-a",
