@@ -1,0 +1,48 @@
+"""`renderfarm validate`: check spec, template and font files and print every problem."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from renderfarm_dagster.catalog.templates import TemplateSource
+from renderfarm_dagster.cli.context import EXIT_INVALID, EXIT_OK
+from renderfarm_dagster.cli.files import GivenFiles, input_files
+from renderfarm_dagster.problems import FileProblems
+from renderfarm_dagster.render.fonts import FontFace
+
+
+def add_to(commands: argparse._SubParsersAction) -> None:
+    validate = commands.add_parser(
+        "validate", help="check spec and template files and list every problem"
+    )
+    validate.add_argument(
+        "files", nargs="+", help="spec (.json) and template (.svg) files, or folders of them"
+    )
+    validate.set_defaults(handler=validate_files)
+
+
+def validate_files(args: argparse.Namespace) -> int:
+    from renderfarm_dagster.deployment import storage
+
+    invalid = 0
+    with storage() as resource:
+        given = GivenFiles(resource.objects(), as_uploads=True)
+        for path, checked in given.check(input_files(args.files)):
+            if isinstance(checked, FileProblems):
+                invalid += 1
+                print(checked, file=sys.stderr)
+            elif isinstance(checked, FontFace):
+                weight = "bold" if checked.bold else "regular"
+                print(f"ok {path}: font family {checked.family!r} ({weight})")
+            elif isinstance(checked, TemplateSource):
+                layers = checked.template.layers.items()
+                kinds = ", ".join(f"{name} ({layer.kind})" for name, layer in layers)
+                print(f"ok {path}: template {checked.name!r}, layers {kinds or 'none'}")
+            else:
+                spec = checked.spec
+                print(
+                    f"ok {path}: {spec.product_id}, "
+                    f"{len(spec.variants)} variants x {len(spec.outputs)} outputs"
+                )
+    return EXIT_INVALID if invalid else EXIT_OK
