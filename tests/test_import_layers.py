@@ -61,3 +61,35 @@ def test_no_import_runs_up_the_layers():
             if imported != part and TIER_OF[imported] > TIER_OF[part]:
                 upward.append(f"{path.relative_to(PACKAGE)}:{line} imports {imported}")
     assert upward == []
+
+
+# A deployment's adapters, and who may import them: deployment/ picks them; the production run
+# launcher is the aws deployment's own (deploy/dagster.yaml names it) and reads ECS's tags.
+IMPLEMENTATIONS = {
+    "renderfarm_dagster.storage.local": set(),
+    "renderfarm_dagster.storage.aws": set(),
+    "renderfarm_dagster.messaging.local": set(),
+    "renderfarm_dagster.messaging.aws": set(),
+    "renderfarm_dagster.ecs": {"launcher.py"},
+}
+
+
+def test_only_the_deployment_imports_a_deployments_implementations():
+    elsewhere = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE)
+        if relative.parts[0] == "deployment":
+            continue
+        own_module = "renderfarm_dagster." + ".".join(relative.with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                allowed = IMPLEMENTATIONS.get(name)
+                if allowed is not None and name != own_module and str(relative) not in allowed:
+                    elsewhere.append(f"{relative}:{node.lineno} imports {name}")
+    assert elsewhere == [], "only renderfarm_dagster/deployment/ picks implementations"

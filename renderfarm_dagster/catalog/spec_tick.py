@@ -45,7 +45,12 @@ from renderfarm_dagster.catalog.spec_decisions import (
 from renderfarm_dagster.catalog.spec_marks import SpecMark
 from renderfarm_dagster.catalog.threads import in_order
 from renderfarm_dagster.messaging.events import EventReader, ObjectCreated, Unreadable
-from renderfarm_dagster.settings import spec_sweep_interval_s
+from renderfarm_dagster.settings import (
+    max_products_per_run,
+    render_megapixels_per_s,
+    spec_sweep_interval_s,
+    target_run_seconds,
+)
 from renderfarm_dagster.storage import InputIndex, ObjectStore
 
 
@@ -67,6 +72,11 @@ class TickBudget:
     # are still being looked at (the rest wait for a sweep).
     input_users: int = 4000
     changes_in_progress: int = 500
+
+
+def run_sizing() -> RunSizing:
+    """How runs are sized, as the settings say."""
+    return RunSizing(render_megapixels_per_s(), target_run_seconds(), max_products_per_run())
 
 
 class RunsSeen(Protocol):

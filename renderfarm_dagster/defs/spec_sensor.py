@@ -8,23 +8,17 @@ launched, the product partitions, and the run requests.
 """
 
 import time
-from collections.abc import Collection
 
 import dagster as dg
 
-from renderfarm_dagster.catalog.spec_decisions import RunPlan, RunSizing, SpecSensorCursor
-from renderfarm_dagster.catalog.spec_tick import TickBudget, spec_tick
+from renderfarm_dagster.catalog.spec_decisions import RunPlan, SpecSensorCursor
+from renderfarm_dagster.catalog.spec_tick import TickBudget, run_sizing, spec_tick
 from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.jobs import render_catalog_job
 from renderfarm_dagster.defs.partitions import products
 from renderfarm_dagster.defs.resources import MessagingResource, StorageResource
-from renderfarm_dagster.defs.runs import existing_run_keys
-from renderfarm_dagster.settings import (
-    max_products_per_run,
-    max_wait_seconds,
-    render_megapixels_per_s,
-    target_run_seconds,
-)
+from renderfarm_dagster.defs.runs import SensorRuns
+from renderfarm_dagster.settings import max_wait_seconds
 
 SENSOR_NAME = "spec_inbox_sensor"
 # What one tick may take on (catalog/spec_tick.py says why each bound is what it is).
@@ -33,19 +27,6 @@ BUDGET = TickBudget()
 PARTITIONS_PER_ADD = 1000
 # The sensor's clock (sweep intervals, marks in flight, waits): tests move it on.
 clock = time.time
-
-
-class _InstanceRuns:
-    """What the Dagster instance knows that a tick needs."""
-
-    def __init__(self, instance: dg.DagsterInstance):
-        self.instance = instance
-
-    def launched(self, run_keys: Collection[str]) -> set[str]:
-        return existing_run_keys(self.instance, SENSOR_NAME, run_keys)
-
-    def partitions(self) -> list[str]:
-        return list(self.instance.get_dynamic_partitions(products.name))
 
 
 @dg.sensor(
@@ -72,9 +53,9 @@ def spec_inbox_sensor(
         messaging.spec_events(),
         storage.objects(),
         storage.inputs(),
-        _InstanceRuns(context.instance),
+        SensorRuns(context.instance, SENSOR_NAME),
         clock(),
-        RunSizing(render_megapixels_per_s(), target_run_seconds(), max_products_per_run()),
+        run_sizing(),
         max_wait_seconds(),
         context.log,
         BUDGET,
