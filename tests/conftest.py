@@ -85,7 +85,8 @@ def svg_of(spec, variant_id: str, aspect: Fraction = Fraction(1)) -> bytes:
 
 def bundled_job(spec, variant_id: str, wanted: tuple[str, ...] | None = None):
     """The render job of a variant of a spec on a bundled template, without photos."""
-    from renderfarm_dagster.catalog.rendering import ProductInputs, variant_job
+    from renderfarm_dagster.catalog.product_inputs import ProductInputs
+    from renderfarm_dagster.catalog.rendering import variant_job
     from renderfarm_dagster.catalog.templates import bundled_template
 
     return variant_job(

@@ -35,12 +35,8 @@ from renderfarm_dagster.catalog.manifest import (
     write_manifest,
 )
 from renderfarm_dagster.catalog.pool import RenderPool
-from renderfarm_dagster.catalog.rendering import (
-    MissingInputError,
-    ProductRenderReport,
-    load_inputs,
-    render_products,
-)
+from renderfarm_dagster.catalog.product_inputs import MissingInputError, load_inputs
+from renderfarm_dagster.catalog.rendering import ProductRenderReport, render_products
 from renderfarm_dagster.catalog.threads import in_order
 from renderfarm_dagster.catalog.verify import CHECKS, CheckVerdict, verify_product
 from renderfarm_dagster.messaging import Notifier

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from renderfarm_dagster import keys
-from renderfarm_dagster.catalog.rendering import ProductInputs
+from renderfarm_dagster.catalog.product_inputs import ProductInputs
 from renderfarm_dagster.render.variant import renderer_versions
 from renderfarm_dagster.spec import ParsedSpec
 from renderfarm_dagster.storage import (

@@ -78,7 +78,7 @@ def load_template(objects: ObjectStore, name: str) -> TemplateSource:
 @functools.lru_cache(maxsize=64)
 def _parsed(data: bytes, source: str, name: str) -> Template:
     # Its brand fonts are checked against the catalog's fonts where it is used
-    # (catalog/rendering.load_inputs): they may have changed since it was uploaded.
+    # (catalog/product_inputs.load_inputs): they may have changed since it was uploaded.
     return parse_template(data, source, name, brand_families=None)
 
 

@@ -9,7 +9,8 @@ from renderfarm_dagster.catalog.manifest import (
     build_manifest,
 )
 from renderfarm_dagster.catalog.pool import RenderPool
-from renderfarm_dagster.catalog.rendering import load_inputs, render_product
+from renderfarm_dagster.catalog.product_inputs import load_inputs
+from renderfarm_dagster.catalog.rendering import render_product
 from renderfarm_dagster.catalog.verify import manifest_problems, stored_output_problems
 from renderfarm_dagster.spec import parse_spec
 from tests.conftest import spec_bytes

@@ -6,7 +6,8 @@ import pytest
 
 from renderfarm_dagster.catalog import rendering
 from renderfarm_dagster.catalog.pool import QUEUED_PER_WORKER, RenderPool
-from renderfarm_dagster.catalog.rendering import load_inputs, plan, render_product
+from renderfarm_dagster.catalog.product_inputs import load_inputs, plan
+from renderfarm_dagster.catalog.rendering import render_product
 from renderfarm_dagster.spec import parse_spec
 from tests.conftest import spec_bytes
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from renderfarm_dagster.catalog.fonts import uploaded_fonts
-from renderfarm_dagster.catalog.rendering import load_inputs
+from renderfarm_dagster.catalog.product_inputs import load_inputs
 from renderfarm_dagster.catalog.templates import submit_template
 from renderfarm_dagster.defs.spec_sensor import spec_inbox_sensor
 from renderfarm_dagster.render.errors import TemplateError
@@ -143,7 +143,7 @@ def test_a_product_whose_brand_font_was_removed_fails_naming_the_family(storage,
     branded.delete("fonts/acme-sans-regular.ttf")
     branded.delete("fonts/acme-sans-bold.ttf")
     spec = parse_spec(branded.get("specs/acme-a.json"), "acme-a").spec
-    from renderfarm_dagster.catalog.rendering import MissingInputError
+    from renderfarm_dagster.catalog.product_inputs import MissingInputError
 
     with pytest.raises(MissingInputError) as missing:
         load_inputs(spec, branded)

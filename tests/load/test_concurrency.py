@@ -15,7 +15,7 @@ import pytest
 from devkit.worker_run import launch_worker
 from renderfarm_dagster.catalog.inbox import load_spec, submit_spec
 from renderfarm_dagster.catalog.manifest import Manifest, build_manifest
-from renderfarm_dagster.catalog.rendering import load_inputs
+from renderfarm_dagster.catalog.product_inputs import load_inputs
 from renderfarm_dagster.catalog.verify import manifest_problems, stored_output_problems
 from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.partitions import products

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from renderfarm_dagster.catalog.rendering import ProductInputs, variant_job
+from renderfarm_dagster.catalog.product_inputs import ProductInputs
+from renderfarm_dagster.catalog.rendering import variant_job
 from renderfarm_dagster.catalog.templates import bundled_template
 from renderfarm_dagster.layers import LayerValue
 from renderfarm_dagster.render.fingerprint import (
