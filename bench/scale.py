@@ -28,6 +28,7 @@ from pathlib import Path
 from bench import catalog
 from bench.verdicts import judged
 from devkit.simulated_ecs import FargateSpot, simulate
+from renderfarm_dagster.defs import tags
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -55,7 +56,7 @@ def dagster_yaml(home: Path, launched: Path, concurrency: int) -> None:
         json.dumps(
             {
                 "run_coordinator": {
-                    "module": "dagster._core.run_coordinator.queued_run_coordinator",
+                    "module": "dagster.core.run_coordinator",  # as deploy/dagster.yaml names it
                     "class": "QueuedRunCoordinator",
                     "config": {"max_concurrent_runs": concurrency},
                 },
@@ -95,23 +96,21 @@ def sensor_runs(instance) -> tuple[list[list[str]], float]:
     runs, last_created = [], 0.0
     for record in instance.get_run_records():
         run = record.dagster_run
-        if run.tags.get("dagster/sensor_name") != SENSOR:
+        if run.tags.get(tags.SENSOR_NAME) != SENSOR:
             continue
         last_created = max(last_created, record.create_timestamp.timestamp())
-        if "dagster/partition" in run.tags:
-            runs.append([run.tags["dagster/partition"]])
+        if tags.PARTITION in run.tags:
+            runs.append([run.tags[tags.PARTITION]])
             continue
-        start = position.get(run.tags.get("dagster/asset_partition_range_start", ""))
-        end = position.get(run.tags.get("dagster/asset_partition_range_end", ""))
+        start = position.get(run.tags.get(tags.PARTITION_RANGE_START, ""))
+        end = position.get(run.tags.get(tags.PARTITION_RANGE_END, ""))
         if start is not None and end is not None:
             runs.append(order[start : end + 1])
     return runs, last_created
 
 
 def sensor_ticks(instance) -> list[float]:
-    from dagster._core.scheduler.instigation import InstigatorType
-
-    for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+    for state in instance.all_instigator_state():
         if state.instigator_name == SENSOR:
             ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=10_000)
             return [t.end_timestamp - t.timestamp for t in ticks if t.end_timestamp]
@@ -139,7 +138,7 @@ def run_drop(products: int, concurrency: int, timeout_s: float) -> dict:
             "DAGSTER_HOME": str(home),
             "RENDERFARM_DATA_DIR": str(data),
             "PYTHONPATH": str(ROOT),
-            # As the deployments set it (README, "Catalog scale").
+            # As the deployments set it (docs/scale-and-performance.md, "Catalog scale").
             "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
         }
         log = (folder / "daemon.log").open("w")

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster._core.events import DagsterEvent, DagsterEventType
 from dagster._core.launcher import LaunchRunContext, RunLauncher
 from dagster._serdes import ConfigurableClass, ConfigurableClassData
 
@@ -50,8 +49,8 @@ class RecordingRunLauncher(RunLauncher, ConfigurableClass):
         run = context.dagster_run
         with self.path.open("a", encoding="utf-8") as file:
             file.write(json.dumps({"run_id": run.run_id, "tags": dict(run.tags)}) + "\n")
-        for event_type in (DagsterEventType.RUN_START, DagsterEventType.RUN_SUCCESS):
-            event = DagsterEvent(event_type_value=event_type.value, job_name=run.job_name)
+        for event_type in (dg.DagsterEventType.RUN_START, dg.DagsterEventType.RUN_SUCCESS):
+            event = dg.DagsterEvent(event_type_value=event_type.value, job_name=run.job_name)
             self._instance.report_dagster_event(event, run_id=run.run_id)
 
     def terminate(self, run_id: str) -> bool:

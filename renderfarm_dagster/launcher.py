@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import dagster as dg
 from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
-from dagster._core.storage.dagster_run import DagsterRun
 from dagster_aws.ecs import EcsRunLauncher
 
 from renderfarm_dagster.ecs import CLUSTER_TAG, TASK_ARN_TAG
@@ -42,7 +42,7 @@ def health_of_stopped_task(
 class SpotAwareEcsRunLauncher(EcsRunLauncher):
     """EcsRunLauncher whose health check reads a spot-reclaimed task as a failed worker."""
 
-    def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
+    def check_run_worker_health(self, run: dg.DagsterRun) -> CheckRunHealthResult:
         reported = super().check_run_worker_health(run)
         if reported.status != WorkerStatus.SUCCESS:
             return reported

@@ -7,14 +7,14 @@ evaluates the sensor and applies nothing, as when the daemon dies before storing
 
 from __future__ import annotations
 
+import uuid
+
 import dagster as dg
-from dagster._core.storage.dagster_run import DagsterRun
-from dagster._core.utils import make_new_run_id
 
 from renderfarm_dagster.defs import tags
 
 
-def partitions_of(request_or_run: dg.RunRequest | DagsterRun, instance) -> list[str]:
+def partitions_of(request_or_run: dg.RunRequest | dg.DagsterRun, instance) -> list[str]:
     """The products a run request (or run) targets: its partition, or every product of its
     range (in partition order, as Dagster resolves it)."""
     run_tags = request_or_run.tags
@@ -32,7 +32,7 @@ class SensorDriver:
         self.instance = instance
         self.resources = resources
         self.cursor: str | None = None
-        self.launched: list[DagsterRun] = []
+        self.launched: list[dg.DagsterRun] = []
         # Run keys are unique per sensor (Dagster's rule); one driver drives one sensor.
         self._launched_keys: set[str] = set()
 
@@ -61,7 +61,7 @@ class SensorDriver:
         """The sensor ran (and did its side effects); the daemon died before storing anything."""
         return self.evaluate()
 
-    def launch(self, request: dg.RunRequest) -> DagsterRun | None:
+    def launch(self, request: dg.RunRequest) -> dg.DagsterRun | None:
         if request.run_key in self._launched_keys:
             return None
         self._launched_keys.add(request.run_key)
@@ -73,9 +73,9 @@ class SensorDriver:
         if request.partition_key:
             run_tags[tags.PARTITION] = request.partition_key
         run = self.instance.add_run(
-            DagsterRun(
+            dg.DagsterRun(
                 job_name="render_catalog",
-                run_id=make_new_run_id(),
+                run_id=str(uuid.uuid4()),
                 tags=run_tags,
                 status=dg.DagsterRunStatus.NOT_STARTED,
             )

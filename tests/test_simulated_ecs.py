@@ -46,3 +46,34 @@ def test_bad_photos_cost_a_run_each_once_fixed_where_whole_batches_would_publish
     assert costs["whole_batches"]["published_at_once"] == 0
     assert costs["whole_batches"]["extra_runs"] == 3
     assert 0 < costs["rendering_share"] < batched.rendering_share
+
+
+def test_the_recording_launcher_takes_each_run_the_daemon_launches(tmp_path):
+    """make scale's stand-in for EcsRunLauncher, configured as bench/scale.py configures it:
+    each launched run is recorded with its tags and finishes at once."""
+    import json
+
+    import dagster as dg
+    from dagster._core.launcher import LaunchRunContext
+
+    launched = tmp_path / "launched.jsonl"
+
+    @dg.op
+    def nothing():
+        pass
+
+    @dg.job
+    def some_job():
+        nothing()
+
+    launcher = {
+        "module": "devkit.simulated_ecs",
+        "class": "RecordingRunLauncher",
+        "config": {"path": str(launched)},
+    }
+    with dg.instance_for_test(overrides={"run_launcher": launcher}) as instance:
+        run = instance.create_run_for_job(some_job, tags={"renderfarm/reason": "a test"})
+        instance.run_launcher.launch_run(LaunchRunContext(dagster_run=run, workspace=None))
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.SUCCESS
+    (record,) = [json.loads(line) for line in launched.read_text().splitlines()]
+    assert record == {"run_id": run.run_id, "tags": {"renderfarm/reason": "a test"}}

@@ -157,8 +157,8 @@ def test_a_bad_photo_fails_only_its_product_and_names_it(storage, instance):
     jacket = "assets/summit-jacket/studio.jpg"
     objects.put(jacket, objects.get(jacket)[:2000], "image/jpeg")  # an upload cut short
     batch = {
-        "dagster/asset_partition_range_start": "summit-jacket",
-        "dagster/asset_partition_range_end": "trail-runner-2",
+        tags.PARTITION_RANGE_START: "summit-jacket",
+        tags.PARTITION_RANGE_END: "trail-runner-2",
     }
     result = materialize(storage, instance, tags=batch, raise_on_error=False)
     assert not result.success
@@ -235,8 +235,8 @@ def test_a_batch_run_renders_every_product_in_its_partition_range(storage, insta
         storage,
         instance,
         tags={
-            "dagster/asset_partition_range_start": "batch-a",
-            "dagster/asset_partition_range_end": "batch-c",
+            tags.PARTITION_RANGE_START: "batch-a",
+            tags.PARTITION_RANGE_END: "batch-c",
         },
     )
     assert result.success
@@ -275,7 +275,7 @@ def test_missing_spec_fails_with_a_clear_message(storage, instance):
 
 
 def test_dagster_job_execute_after_renderfarm_submit(tmp_path, spec_doc):
-    """The README's CI command, verbatim, on a clean DAGSTER_HOME."""
+    """The CI command of docs/using.md, verbatim, on a clean DAGSTER_HOME."""
     from tests.conftest import spec_bytes
 
     spec_file = tmp_path / "test-shoe.json"

@@ -3,6 +3,7 @@ Dagster moved, and the module (or its reason to exist) must follow."""
 
 import dagster as dg
 
+from renderfarm_dagster.defs import tags
 from renderfarm_dagster.defs.dagster_internals import plan_failed
 from tests.defs.test_assets import failed_partitions
 
@@ -22,8 +23,8 @@ def run_range(instance):
         [some_products],
         instance=instance,
         tags={
-            "dagster/asset_partition_range_start": "p-1",
-            "dagster/asset_partition_range_end": "p-3",
+            tags.PARTITION_RANGE_START: "p-1",
+            tags.PARTITION_RANGE_END: "p-3",
         },
         raise_on_error=False,
     )

@@ -2,12 +2,11 @@
 
 import json
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import pytest
-from dagster._core.storage.dagster_run import DagsterRun
-from dagster._core.utils import make_new_run_id
 
 from renderfarm_dagster import ecs
 from renderfarm_dagster.cluster import Cluster
@@ -75,8 +74,8 @@ def driver(instance, storage, messaging):
 def interrupted_run(instance, task_arn=TASK_ARN, status=dg.DagsterRunStatus.FAILURE, **extra):
     run_tags = {ecs.TASK_ARN_TAG: task_arn, tags.PARTITION: "test-shoe", **extra}
     return instance.add_run(
-        DagsterRun(
-            job_name="render_catalog", run_id=make_new_run_id(), tags=run_tags, status=status
+        dg.DagsterRun(
+            job_name="render_catalog", run_id=str(uuid.uuid4()), tags=run_tags, status=status
         )
     )
 
@@ -184,9 +183,9 @@ def test_repeated_interruptions_escalate_to_on_demand_capacity(driver, instance,
 
 def test_a_batch_run_is_retried_for_its_whole_partition_range(driver, instance, queue):
     run = instance.add_run(
-        DagsterRun(
+        dg.DagsterRun(
             job_name="render_catalog",
-            run_id=make_new_run_id(),
+            run_id=str(uuid.uuid4()),
             tags={
                 ecs.TASK_ARN_TAG: TASK_ARN,
                 tags.PARTITION_RANGE_START: "a",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from renderfarm_dagster.defs import tags
 from tests.ui.dagster_ui import DagsterUI
 
 LOCATION = "renderfarm"
@@ -98,8 +99,8 @@ def launch_range_run(ui: DagsterUI, first: str, last: str) -> str:
             },
             "executionMetadata": {
                 "tags": [
-                    {"key": "dagster/asset_partition_range_start", "value": first},
-                    {"key": "dagster/asset_partition_range_end", "value": last},
+                    {"key": tags.PARTITION_RANGE_START, "value": first},
+                    {"key": tags.PARTITION_RANGE_END, "value": last},
                 ]
             },
         },

@@ -2,18 +2,19 @@
 
 import dagster as dg
 
+from renderfarm_dagster.defs import tags
 from tests.ui.conftest import MISSING, PRODUCTS
 
 CHECKS = ["manifest_matches_spec", "outputs_match_manifest", "outputs_are_valid_images"]
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+RANGE_START, RANGE_END = tags.PARTITION_RANGE_START, tags.PARTITION_RANGE_END
 
 
 def ranges(backfill: dict) -> dict[tuple[str, str], str]:
     """Each run's partition range and its status."""
     return {
-        (tags[RANGE_START], tags[RANGE_END]): run["status"]
+        (run_tags[RANGE_START], run_tags[RANGE_END]): run["status"]
         for run in backfill["runs"]
-        for tags in [{t["key"]: t["value"] for t in run["tags"]}]
+        for run_tags in [{t["key"]: t["value"] for t in run["tags"]}]
     }
 
 
