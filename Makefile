@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export RENDERFARM_DATA_DIR ?= $(CURDIR)/renderfarm-data
-# Batch runs log one materialisation-planned event per asset, not one per product (README,
-# "Batched runs"); every process that creates runs needs it (daemon, webserver, CLI).
+# Batch runs log one materialisation-planned event per asset, not one per product (docs/scale-and-performance.md,
+# "Catalog scale"); every process that creates runs needs it (daemon, webserver, CLI).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 
 .PHONY: venv render-packages demo dev test test-packages lint format lock bench scale chaos screenshots image example-photos clean
@@ -51,8 +51,8 @@ bench: venv render-packages test-packages
 
 # A drop of 2,000 products with 1% bad and 1% late photos rendered for real (bench/drop.py,
 # about 5 minutes), then a bulk drop through the real sensor, daemon and run queue with ECS
-# simulated (bench/scale.py): SCALE_PRODUCTS specs (10,000 by default, a few minutes; the
-# README quotes 100,000).
+# simulated (bench/scale.py): SCALE_PRODUCTS specs (10,000 by default, a few minutes; docs/scale-and-performance.md
+# quotes 100,000).
 SCALE_PRODUCTS ?= 10000
 DROP_PRODUCTS ?= 2000
 scale: venv render-packages
@@ -64,7 +64,8 @@ scale: venv render-packages
 chaos: venv render-packages
 	$(BIN)/python -m chaos
 
-# The README's UI screenshots, taken by the browser test from a real webserver (tests/ui/).
+# The UI screenshots of docs/using.md (docs/images/), taken by the browser test from a real
+# webserver (tests/ui/).
 screenshots: venv test-packages
 	RENDERFARM_SCREENSHOTS_DIR=$(CURDIR)/docs/images $(BIN)/python -m pytest tests/ui/test_browser.py \
 		"tests/ui/test_failed_products.py::test_a_batch_publishes_its_good_products_and_fails_the_bad_ones_with_reasons[local]"

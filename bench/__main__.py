@@ -114,7 +114,7 @@ def dagster_env(workdir: Path, postgres: PostgresServer | None = None) -> dict[s
         "DAGSTER_HOME": str(home),
         "RENDERFARM_DATA_DIR": str(data),
         "RENDERFARM_DEPLOYMENT": "local",
-        # As every deployment sets it (README, "Catalog scale").
+        # As every deployment sets it (docs/scale-and-performance.md, "Catalog scale").
         "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
         **database,
     }

@@ -65,7 +65,7 @@ def run_drop(products: int, timeout_s: float) -> dict:
             "RENDERFARM_DEPLOYMENT": "local",
             "RENDERFARM_DATA_DIR": str(data),
             "PYTHONPATH": str(ROOT),
-            # As the deployments set it (README, "Catalog scale").
+            # As the deployments set it (docs/scale-and-performance.md, "Catalog scale").
             "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
         }
         objects = LocalObjectStore(data / "bucket")

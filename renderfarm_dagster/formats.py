@@ -31,7 +31,8 @@ WEBP_METHOD = 4
 # cairosvg draws at 96 dpi; the PNG says so instead of libvips' default of 1 pixel per mm.
 PIXELS_PER_MM = 96 / 25.4
 
-# An encoder: an RGB or RGBA image and the quality asked for (None for a lossless format).
+# An encoder: an RGB image (the backdrop painted) and the quality asked for (None for a
+# lossless format).
 Encoder = Callable[["Image.Image", "int | None"], bytes]
 
 

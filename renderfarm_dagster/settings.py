@@ -14,7 +14,7 @@ DEFAULT_DATA_DIR = "renderfarm-data"
 DEFAULT_PARTITIONS_PER_RUN = 10
 DEFAULT_ESCALATE_AFTER = 2
 DEFAULT_UI_URL = "http://localhost:3000"
-# Batched sensor runs (README, "Batched runs"): a run is sized to about this much rendering,
+# Batched sensor runs (docs/scale-and-performance.md): a run is sized to about this much rendering,
 # estimated from its outputs' pixels at this rate (what the stack's default 1-vCPU task
 # renders: `make bench` measures about 47 megapixels/s with one render process).
 DEFAULT_TARGET_RUN_S = 900

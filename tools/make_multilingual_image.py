@@ -1,5 +1,6 @@
 """Draw docs/images/multilingual-example.png: the example product's German, Arabic and Japanese
-variants side by side, as the renderer draws them (the README's "Text in every script")."""
+variants side by side, as the renderer draws them (docs/text-and-photos.md, "Text in every
+script")."""
 
 from __future__ import annotations
 

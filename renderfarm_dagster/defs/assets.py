@@ -3,7 +3,7 @@
 One step renders, publishes and checks every product of its run (catalog/batch.py), and records
 each product's outcome as it is known: its own materialisations, check results and, for a
 product that cannot be published, a failed partition with the reason. So a run over 800
-products with one bad photo materialises 799 and fails one (README, "Per-product outcomes").
+products with one bad photo materialises 799 and fails one (docs/outcomes.md).
 """
 
 import base64
@@ -75,8 +75,8 @@ ProductEvent = dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckEval
 
 def _check_specs() -> list[dg.AssetCheckSpec]:
     # Partitioned check specs are a preview feature of Dagster 1.13, chosen on purpose (each
-    # product's result is its partition's, as the Checks tab shows them; README "Design
-    # notes"): its notice would be printed by every process that loads the definitions.
+    # product's result is its partition's, as the Checks tab shows them; docs/design-notes.md):
+    # its notice would be printed by every process that loads the definitions.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=dg.PreviewWarning)
         return [

@@ -9,9 +9,9 @@ two things only its own code does, and this module does the same:
   run that failed and no materialisation of it followed
   (dagster/_core/storage/partition_status_cache.py,
   `build_failed_and_in_progress_partition_subset`). A batch run plans its whole range in one
-  event that names no partition (DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS, README
-  "Catalog scale"), so a failed batch run leaves every partition as it was, and a step cannot
-  fail one partition of its range (dagster-io/dagster#17836). The event made for this,
+  event that names no partition (DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS,
+  docs/scale-and-performance.md), so a failed batch run leaves every partition as it was, and
+  a step cannot fail one partition of its range (dagster-io/dagster#17836). The event made for this,
   AssetMaterializationFailure, is dropped by every open-source event log storage
   (`can_store_asset_failure_events` is False). So for each product that cannot be published
   the step logs the planned event Dagster logs for a partition when a run is created without

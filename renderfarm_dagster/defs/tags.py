@@ -27,5 +27,5 @@ PARTITION_RANGE_END = "dagster/asset_partition_range_end"
 # Dagster's own: it dedupes a sensor's run requests by these two.
 RUN_KEY = "dagster/run_key"
 SENSOR_NAME = "dagster/sensor_name"
-# Dagster's own run retries: this project turns them off (see the README, "Spot interruptions").
+# Dagster's own run retries: this project turns them off (docs/deployments.md, "Event flow").
 MAX_RETRIES = "dagster/max_retries"

@@ -43,7 +43,7 @@ RENDER_FAILED = "render_failed"
 
 
 class Notifier(ABC):
-    """Publishes JSON notifications (see the README's Notifications section for the bodies)."""
+    """Publishes JSON notifications (docs/deployments.md, "Notifications", has the bodies)."""
 
     @abstractmethod
     def publish(self, event: str, message: Mapping[str, Any]) -> None:

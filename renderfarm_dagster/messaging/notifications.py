@@ -1,4 +1,4 @@
-"""The notifications this project publishes, as typed bodies (README: Notifications).
+"""The notifications this project publishes, as typed bodies (docs/deployments.md, "Notifications").
 
 Delivery is at least once: SNS standard topics may deliver a message twice, and a run killed
 between publishing a product's notification and recording it (SIGKILL) publishes it again on

@@ -1,8 +1,9 @@
 """Product photos: decoded as untrusted input, oriented, colour-managed to sRGB, fitted to a box.
 
-What a photo may be (README, "Photos"): JPEG, PNG (alpha kept) or WebP, its type matching its
-extension, at most MAX_PHOTO_PIXELS pixels. EXIF orientation is applied; an embedded ICC
-profile (Display P3, Adobe RGB, a CMYK press profile) is converted to sRGB with LittleCMS;
+What a photo may be (docs/text-and-photos.md, "Photos"): JPEG, PNG (alpha kept) or WebP, its
+type matching its extension, at most MAX_PHOTO_PIXELS pixels. EXIF orientation is applied; an
+embedded ICC profile (Display P3, Adobe RGB, a CMYK press profile) is converted to sRGB with
+LittleCMS;
 CMYK without a profile is converted with Pillow's naive formula; 16-bit sources are reduced to
 8 bits per channel.
 """

@@ -26,7 +26,7 @@ def test_a_sensor_batch_materialises_each_product_and_its_spot_retry_resumes_it(
     first = materialize(storage, instance, tags=request.tags)
     assert first.success
     # One planned event per asset for the whole range: what keeps creating a 1,000-product
-    # run at about 2 s instead of 23 s (README, "Batched runs").
+    # run at about 2 s instead of 23 s (docs/scale-and-performance.md).
     planned = instance.get_records_for_run(
         first.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
     ).records

@@ -1,4 +1,5 @@
-"""The largest work a spec may ask for stays within the memory the README documents."""
+"""The largest work a spec may ask for stays within the memory documented in
+docs/reliability-and-security.md."""
 
 import json
 import subprocess
@@ -8,8 +9,9 @@ from renderfarm_dagster.formats import FORMATS as FORMAT_REGISTRY
 from renderfarm_dagster.spec import parse_spec
 from tests.hostile.corpus import encoded, with_field
 
-# README, "Reliability": the largest variant the spec format allows (8 outputs at 4096 px)
-# peaks at about 470 MiB in its render process; a render worker needs at most this much.
+# docs/reliability-and-security.md, "Reliability": the largest variant the spec format allows
+# (8 outputs at 4096 px) peaks at about 470 MiB in its render process; a render worker needs
+# at most this much.
 MAX_VARIANT_PEAK_MIB = 768
 FORMATS = list(FORMAT_REGISTRY)
 LARGEST_OUTPUTS = [

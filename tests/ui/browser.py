@@ -1,6 +1,6 @@
 """Debian's chromium, driven headless by Playwright, for the UI tests (the browser is the
 system's; Playwright's own download is never used). Screenshots go to test-artifacts/ui/, or to
-the folder named by RENDERFARM_SCREENSHOTS_DIR (`make screenshots` refreshes the README's)."""
+the folder named by RENDERFARM_SCREENSHOTS_DIR (`make screenshots` refreshes docs/images/)."""
 
 import os
 import shutil

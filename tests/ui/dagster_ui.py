@@ -61,7 +61,7 @@ class DagsterUI:
         return {
             **env,
             "DAGSTER_HOME": str(self.home),
-            # As the Makefile and the stack set it (README, "Catalog scale").
+            # As the Makefile and the stack set it (docs/scale-and-performance.md, "Catalog scale").
             "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
             "RENDERFARM_DEPLOYMENT": "local",
             "RENDERFARM_DATA_DIR": str(self.data_dir),

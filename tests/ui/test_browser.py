@@ -2,7 +2,7 @@
 
 Debian's chromium, driven headless by Playwright (the browser is the system's; Playwright's
 own download is never used). Screenshots go to test-artifacts/ui/, or to the folder named by
-RENDERFARM_SCREENSHOTS_DIR (`make screenshots` refreshes the README's from here).
+RENDERFARM_SCREENSHOTS_DIR (`make screenshots` refreshes docs/images/ from here).
 """
 
 from tests.ui.browser import open_page, screenshots
