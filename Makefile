@@ -51,8 +51,8 @@ bench: venv render-packages test-packages
 
 # A drop of 2,000 products with 1% bad and 1% late photos rendered for real (bench/drop.py,
 # about 5 minutes), then a bulk drop through the real sensor, daemon and run queue with ECS
-# simulated (bench/scale.py): SCALE_PRODUCTS specs (10,000 by default, a few minutes; docs/scale-and-performance.md
-# quotes 100,000).
+# simulated (bench/scale.py): SCALE_PRODUCTS specs (10,000 by default, a few minutes;
+# docs/scale-and-performance.md quotes 100,000).
 SCALE_PRODUCTS ?= 10000
 DROP_PRODUCTS ?= 2000
 scale: venv render-packages
