@@ -74,7 +74,8 @@ def test_only_the_entry_points_import_the_deployment_module():
                 and any(alias.name == "deployment" for alias in node.names)
             ):
                 importers.add(path.relative_to(package).as_posix())
-    assert importers == {"definitions.py", "cli.py"}
+    # The entry points: the code location and the renderfarm command's modules.
+    assert {importer.split("/")[0] for importer in importers} == {"definitions.py", "cli"}
     settings = (package / "settings.py").read_text()
     assert "renderfarm_dagster" not in settings.split('"""', 2)[2]
 
