@@ -2,8 +2,8 @@
 
 Version 1 names one of the two bundled templates and sets fixed fields (title, label, colours);
 it maps onto those templates' layers. Version 2 names any template, bundled or uploaded, and
-sets its layers at product level and per variant (docs/templates.md, "Spec format"); what a
-layer setting may hold is each layer kind's (render/kinds/).
+sets its layers at product level and per variant (docs/templates-and-specs.md, "Spec format");
+what a layer setting may hold is each layer kind's (render/kinds/).
 
 The JSON is read strictly and every problem is named at its JSON path (json_paths.py).
 """

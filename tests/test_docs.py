@@ -54,3 +54,14 @@ def test_the_readmes_layout_names_every_part_of_the_package():
     }
     missing = sorted(part for part in parts if part not in layout)
     assert missing == [], f"README.md's 'Layout of the code' does not name {missing}"
+
+
+def test_every_docs_page_the_code_names_exists():
+    named = set()
+    for folder in ("renderfarm_dagster", "bench", "chaos", "devkit", "tools", "tests", "infra"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.suffix in (".py", ".yaml", ".sh") and path.is_file():
+                named |= set(re.findall(r"docs/[\w./-]+?\.md", path.read_text()))
+    named |= set(re.findall(r"docs/[\w./-]+?\.md", (ROOT / "Makefile").read_text()))
+    missing = sorted(page for page in named if not (ROOT / page).is_file())
+    assert missing == [], f"the code names docs pages that do not exist: {missing}"

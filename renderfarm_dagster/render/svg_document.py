@@ -22,7 +22,8 @@ XLINK_NS = "http://www.w3.org/1999/xlink"
 RF_NS = "urn:renderfarm:template:1"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 
-# Documented limits (docs/templates.md): a template is a layout, not an illustration archive.
+# Documented limits (docs/templates-and-specs.md): a template is a layout, not an illustration
+# archive.
 MAX_TEMPLATE_BYTES = 512 * 1024
 MAX_ELEMENTS = 4000
 MAX_DEPTH = 48

@@ -3,8 +3,8 @@ fills. Parsing holds the document to the untrusted-SVG policy (render/svg_docume
 each layer through its kind (render/kinds/) and names the element and line of every problem.
 
 A layer is declared with attributes in the namespace `urn:renderfarm:template:1` (prefix `rf`),
-which Inkscape and Figma keep on export (docs/templates.md): `rf:layer="text"`, `"image"` or
-`"color"` (each kind's module says what else it reads). Any layer can be hidden
+which Inkscape and Figma keep on export (docs/templates-and-specs.md): `rf:layer="text"`,
+`"image"` or `"color"` (each kind's module says what else it reads). Any layer can be hidden
 (`rf:hidden="true"` as its default) or `rf:required="true"`.
 """
 
