@@ -49,10 +49,16 @@ def preview_files(args: argparse.Namespace) -> int:
                 failed += 1
                 print(checked, file=sys.stderr)
             elif isinstance(checked, TemplateSource):
+                fonts = given.fonts.for_template(checked.template)
+                try:
+                    preview = template_preview(checked, fonts)
+                except RenderInputError as error:
+                    failed += 1
+                    print(f"{path}: {error}", file=sys.stderr)
+                    continue
                 target = out / f"{checked.name}.png"
                 target.parent.mkdir(parents=True, exist_ok=True)
-                fonts = given.fonts.for_template(checked.template)
-                target.write_bytes(template_preview(checked, fonts))
+                target.write_bytes(preview)
                 print(f"wrote {target}")
             elif isinstance(checked, ParsedSpec):
                 try:

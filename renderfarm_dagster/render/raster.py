@@ -68,6 +68,29 @@ def rasterize(
     a path is appended as it is instead of parsed from its text, the same shape in a fraction
     of the time (glyph outlines are most of a card's path data).
     """
+    cairo_surface = _draw(svg, width, height, images, outlines, PNGSurface).cairo
+    cairo_surface.flush()
+    image = Image.frombuffer(
+        "RGB",
+        (cairo_surface.get_width(), cairo_surface.get_height()),
+        bytes(cairo_surface.get_data()),
+        "raw",
+        _CAIRO_RAW_MODE,
+        cairo_surface.get_stride(),
+        1,
+    )
+    cairo_surface.finish()
+    return image
+
+
+def _draw(
+    svg: bytes,
+    width: int,
+    height: int,
+    images: Mapping[str, bytes] | None,
+    outlines: Mapping[str, object] | None,
+    surface_class: type[PNGSurface],
+) -> PNGSurface:
     available = dict(images or {})
     known_outlines = _outlines.set(outlines or {})
 
@@ -81,24 +104,59 @@ def rasterize(
         # unsafe=False keeps cairosvg's XML parser refusing entities and external DTDs.
         tree = Tree(bytestring=svg, url_fetcher=fetch, unsafe=False)
         # White under a template's transparent parts: the outputs are opaque.
-        surface = PNGSurface(
+        return surface_class(
             tree, None, 96, output_width=width, output_height=height, background_color="#ffffff"
         )
-        cairo_surface = surface.cairo
-        cairo_surface.flush()
-        image = Image.frombuffer(
-            "RGB",
-            (cairo_surface.get_width(), cairo_surface.get_height()),
-            bytes(cairo_surface.get_data()),
-            "raw",
-            _CAIRO_RAW_MODE,
-            cairo_surface.get_stride(),
-            1,
-        )
-        cairo_surface.finish()
     finally:
         _outlines.reset(known_outlines)
-    return image
+
+
+# What a document can make cairosvg raise while drawing it: values it cannot parse (ValueError),
+# a singular matrix or a negative dash (CairoError), references that nest without end
+# (RecursionError), and their kin. Failures of the farm itself (memory, files) are not among them.
+DRAWING_ERRORS = (
+    ValueError,
+    TypeError,
+    ArithmeticError,
+    LookupError,
+    AttributeError,
+    RecursionError,
+    cairocffi.CairoError,
+)
+
+
+# The elements a trial drawing failed at, innermost first (per thread: templates are
+# validated in the sensor's threads).
+_failed_at: contextvars.ContextVar[list] = contextvars.ContextVar("renderfarm_failed_at")
+
+
+class _TracingSurface(PNGSurface):
+    """A PNGSurface that records the elements it was drawing when drawing failed (an element
+    drawn through a pattern or mask is reported as the element using it)."""
+
+    def draw(self, node) -> None:
+        try:
+            super().draw(node)
+        except DRAWING_ERRORS:
+            _failed_at.get().append(node)
+            raise
+
+
+def drawing_failure(
+    svg: bytes, width: int, height: int, outlines: Mapping[str, object] | None = None
+) -> tuple[dict, str] | None:
+    """Draw `svg` as a trial at `width` x `height`: None if it draws, else the attributes of the
+    innermost element it failed at (cairosvg's node, a dict) and the error."""
+    failed_at: list = []
+    token = _failed_at.set(failed_at)
+    try:
+        _draw(svg, width, height, None, outlines, _TracingSurface).cairo.finish()
+    except DRAWING_ERRORS as error:
+        reason = "references nest without end" if isinstance(error, RecursionError) else error
+        return (failed_at[0] if failed_at else {}), f"{type(error).__name__}: {reason}"
+    finally:
+        _failed_at.reset(token)
+    return None
 
 
 def resize(image: Image.Image, width: int, height: int) -> Image.Image:

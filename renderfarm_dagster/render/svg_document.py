@@ -196,12 +196,37 @@ class _Policy:
                     0, "", f"{len(uses)} <use> elements, over the limit of {MAX_USE_ELEMENTS}"
                 )
             )
+        self.check_reference_cycles(root)
         for use in uses:
             target = self.ids.get(_href(use)[1:] if _href(use) else "")
             # One level of reuse only: a <use> of something containing a <use> could expand
             # exponentially (the SVG form of billion laughs).
             if target is not None and any(e.tag == "use" for e, _ in walk(target)):
                 self.problem(use, "refers to an element that contains <use> (nested reuse)")
+
+    def check_reference_cycles(self, root: ET.Element) -> None:
+        """A problem for each reference that leads back to where it is made: a pattern, mask,
+        clip path, marker or reused element whose content refers to itself, directly or through
+        others, which cairosvg recurses into without end."""
+        # An edge from each element with an id to every id referred to inside it (itself or
+        # its descendants), with the first element making that reference.
+        edges: dict[str, dict[str, ET.Element]] = {}
+        stack: list[tuple[ET.Element, tuple[str, ...]]] = [(root, ())]
+        while stack:
+            element, containers = stack.pop()
+            if element.tag in _GRADIENTS:
+                continue
+            if element.get("id") is not None:
+                containers = (*containers, element.get("id"))
+            for target in _references(element):
+                for container in containers:
+                    edges.setdefault(container, {}).setdefault(target, element)
+            stack.extend((child, containers) for child in element)
+        for cycle in _cycles(edges):
+            element = edges[cycle[-2]][cycle[-1]]
+            shown = cycle if len(cycle) <= 8 else [*cycle[:4], "...", *cycle[-3:]]
+            path = " -> ".join(ident if ident == "..." else f"#{ident}" for ident in shown)
+            self.problem(element, f"a reference cycle ({path}) cannot be drawn: break it")
 
     def check_attributes(self, element: ET.Element) -> None:
         for name, value in element.attrib.items():
@@ -231,6 +256,48 @@ class _Policy:
                 )
         if re.search(r"expression\s*\(|javascript:", css, re.IGNORECASE):
             self.problem(element, "CSS with script is not allowed")
+
+
+# Left out of the search: cairosvg follows a gradient's href chain without recursing, cycles
+# included, and draws nothing of a gradient's content but its stops.
+_GRADIENTS = frozenset({"linearGradient", "radialGradient"})
+
+
+def _references(element: ET.Element) -> Iterator[str]:
+    """The ids an element refers to: its href and every url(#id) in its attributes."""
+    href = _href(element)
+    if href and href.startswith("#"):
+        yield href[1:]
+    for name, value in element.attrib.items():
+        if "url(" in value and name.rpartition("}")[2] != "href":
+            for match in _URL.finditer(value):
+                if match.group(2).startswith("#"):
+                    yield match.group(2)[1:]
+
+
+def _cycles(edges: dict[str, dict[str, ET.Element]]) -> Iterator[list[str]]:
+    """A path for each reference that closes a cycle (a depth-first search's back edges), in
+    time linear in the references: the graph is untrusted."""
+    done: set[str] = set()
+    for start in edges:
+        if start in done:
+            continue
+        path, on_path = [start], {start}
+        pending = [iter(edges.get(start, {}))]
+        while pending:
+            target = next(pending[-1], None)
+            if target is None:
+                pending.pop()
+                finished = path.pop()
+                on_path.discard(finished)
+                done.add(finished)
+                continue
+            if target in on_path:
+                yield [*path[path.index(target) :], target]
+            elif target not in done:
+                path.append(target)
+                on_path.add(target)
+                pending.append(iter(edges.get(target, {})))
 
 
 def walk(root: ET.Element, depth: int = 0) -> Iterator[tuple[ET.Element, int]]:

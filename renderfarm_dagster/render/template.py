@@ -93,7 +93,7 @@ def parse_template(
     if problems:
         raise TemplateError(source, problems)
     x, y, width, height = view
-    return Template(
+    template = Template(
         name=name,
         sha256=hashlib.sha256(data).hexdigest(),
         root=root,
@@ -104,6 +104,13 @@ def parse_template(
         backdrop=backdrop.lower(),
         layers=layers,
     )
+    # Imported here: the trial lays the template out, and the layout reads templates.
+    from renderfarm_dagster.render.trial import drawing_problems
+
+    problems = drawing_problems(template, lines)
+    if problems:
+        raise TemplateError(source, problems)
+    return template
 
 
 def _layers(root: ET.Element, reader: ElementReader) -> dict[str, TemplateLayer]:

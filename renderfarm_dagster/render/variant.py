@@ -28,6 +28,7 @@ from renderfarm_dagster.render.kinds.image import PHOTO_SCHEME, placed_images
 from renderfarm_dagster.render.layout import layout
 from renderfarm_dagster.render.photo import decode_photo, fit_photo, png_for_cairo
 from renderfarm_dagster.render.raster import (
+    DRAWING_ERRORS,
     EncodedOutputError,
     encoded_problems,
     is_blank,
@@ -167,7 +168,13 @@ def _draw(
         fitted = fit_photo(photo, placed.width, placed.height, placed.fit, placed.focal)
         images[f"{PHOTO_SCHEME}{placed.layer_id}"] = png_for_cairo(fitted)
     laid_out = layout(template, job.layers, aspect, fonts, job.language)
-    image = rasterize(laid_out.svg, width, height, images, laid_out.outlines)
+    try:
+        image = rasterize(laid_out.svg, width, height, images, laid_out.outlines)
+    except DRAWING_ERRORS as error:
+        # Validation draws every template once; one that still fails at this size fails the
+        # products using it, not their run.
+        reason = f"cannot be drawn at {width}x{height}: {type(error).__name__}: {error}"
+        raise RenderInputError(f"template {job.template_name}", reason) from None
     return image, laid_out.uncovered
 
 
