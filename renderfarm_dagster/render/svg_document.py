@@ -1,7 +1,8 @@
 """An uploaded SVG document, untrusted: parsed securely and held to the policy of what a template
 may contain, with the element and line of every problem.
 
-The parser refuses every DTD feature (no DOCTYPE, entities or processing instructions) and drops
+The parser refuses processing instructions and every DTD feature but the DOCTYPE Illustrator writes
+(naming the SVG DTD, which is never read, with a few plain-string entities: _Doctype); it drops
 what editors add in their own namespaces (Inkscape, Sodipodi, RDF metadata), so nothing in them
 reaches the renderer. The policy allows the drawing and structure elements cairosvg renders, no
 reference outside the document (href, url(), CSS @import), no script or event handler, and
@@ -112,12 +113,25 @@ def parse_untrusted_svg(data: bytes, source: str) -> tuple[ET.Element, Lines]:
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = characters
-    parser.StartDoctypeDeclHandler = refuse("a DOCTYPE (DTDs and entities are not allowed)")
-    parser.EntityDeclHandler = refuse("an entity declaration")
+    doctype = _Doctype(parser)
+    parser.StartDoctypeDeclHandler = doctype.start
+    parser.EntityDeclHandler = doctype.entity
+    for handler in (
+        "ElementDeclHandler",
+        "AttlistDeclHandler",
+        "NotationDeclHandler",
+        "UnparsedEntityDeclHandler",
+    ):
+        setattr(parser, handler, refuse(f"a DOCTYPE with declarations other than {_ENTITIES}"))
     parser.ProcessingInstructionHandler = refuse("a processing instruction")
     parser.ExternalEntityRefHandler = refuse("an external entity")
+    # A reference to an entity not declared here (expat skips it when a DTD is named but not
+    # read) is refused rather than dropped.
+    parser.SkippedEntityHandler = refuse("a reference to an entity the DOCTYPE does not declare")
+    # The external DTD an Illustrator DOCTYPE names is never read.
     parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
     try:
+        _check_entity_references(data)
         parser.Parse(data, True)
     except _Refused as refused:
         raise TemplateError(
@@ -146,6 +160,81 @@ def parse_untrusted_svg(data: bytes, source: str) -> tuple[ET.Element, Lines]:
 class _Refused(Exception):
     def __init__(self, line: int, what: str):
         self.line, self.what = line, what
+
+
+# Illustrator writes its namespaces as entities in a DOCTYPE naming the SVG 1.1 DTD:
+#   <!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd"
+#   [ <!ENTITY ns_svg "http://www.w3.org/2000/svg"> ... ]>
+# Such a DOCTYPE is accepted: the DTD it names is never read, and its entities are plain strings
+# (no markup, no reference to another entity, no parameter or external entity), few and short,
+# and referred to a bounded number of times, so expanding them cannot grow the document much.
+_SVG_DTD_PUBLIC_IDS = frozenset(
+    {
+        "-//W3C//DTD SVG 1.0//EN",
+        "-//W3C//DTD SVG 1.1//EN",
+        "-//W3C//DTD SVG 1.1 Basic//EN",
+        "-//W3C//DTD SVG 1.1 Tiny//EN",
+    }
+)
+MAX_ENTITIES = 32
+MAX_ENTITY_CHARS = 256
+MAX_ENTITY_REFERENCES = 1000
+_ENTITIES = "plain-string entities"
+_ENTITY_REFERENCE = re.compile(rb"&([A-Za-z_:][-\w.:]*);")
+_PREDEFINED_ENTITIES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
+
+
+class _Doctype:
+    """The DOCTYPE policy, as expat's handlers: see above."""
+
+    def __init__(self, parser):
+        self.parser = parser
+        self.entities = 0
+
+    def refuse(self, what: str):
+        raise _Refused(self.parser.CurrentLineNumber, what)
+
+    def start(self, name, system_id, public_id, has_internal_subset):
+        if name != "svg":
+            self.refuse(f"a DOCTYPE for {name!r}, not svg")
+        if (system_id or public_id) and (
+            public_id not in _SVG_DTD_PUBLIC_IDS
+            or not (system_id or "").startswith("http://www.w3.org/")
+        ):
+            self.refuse(
+                "a DOCTYPE naming a DTD other than W3C's SVG DTD "
+                f"({public_id or ''} {system_id or ''}".rstrip()
+                + ")"
+            )
+
+    def entity(self, name, is_parameter, value, base, system_id, public_id, notation):
+        self.entities += 1
+        if is_parameter:
+            self.refuse(f"a parameter entity ({name}) in a DOCTYPE: only {_ENTITIES}")
+        if value is None:
+            self.refuse(f"an external entity ({name}) in a DOCTYPE: only {_ENTITIES}")
+        if "&" in value or "<" in value:
+            self.refuse(
+                f"an entity ({name}) in a DOCTYPE whose value holds markup or refers to "
+                f"another entity: only {_ENTITIES}"
+            )
+        if len(value) > MAX_ENTITY_CHARS:
+            self.refuse(f"an entity ({name}) longer than {MAX_ENTITY_CHARS} characters")
+        if self.entities > MAX_ENTITIES:
+            self.refuse(f"more than {MAX_ENTITIES} entities in a DOCTYPE")
+
+
+def _check_entity_references(data: bytes) -> None:
+    """Refuses more than MAX_ENTITY_REFERENCES references to declared entities (an expansion
+    bomb), before anything is expanded."""
+    count = 0
+    for match in _ENTITY_REFERENCE.finditer(data):
+        if match.group(1) in _PREDEFINED_ENTITIES:
+            continue
+        count += 1
+        if count > MAX_ENTITY_REFERENCES:
+            line = data.count(b"\n", 0, match.start()) + 1
+            raise _Refused(line, f"more than {MAX_ENTITY_REFERENCES} entity references")
 
 
 def check_policy(

@@ -1,7 +1,10 @@
 """Uploaded templates are untrusted: each hostile one is refused with the element and line at
 fault, before anything renders; what an editor exports is accepted."""
 
+import io
+
 import pytest
+from PIL import Image
 
 from renderfarm_dagster.render.errors import TemplateError
 from renderfarm_dagster.render.svg_document import (
@@ -94,6 +97,74 @@ HOSTILE = {
         2,
         "",
         "DOCTYPE",
+    ),
+    "parameter entity": (
+        '<?xml version="1.0"?>\n<!DOCTYPE svg [<!ENTITY % p "x">]>\n' + HEAD + RECT + "</svg>",
+        2,
+        "",
+        "a parameter entity (p) in a DOCTYPE",
+    ),
+    "DOCTYPE naming another DTD": (
+        '<!DOCTYPE svg SYSTEM "http://evil.example/x.dtd">\n' + HEAD + RECT + "</svg>",
+        1,
+        "",
+        "a DOCTYPE naming a DTD other than W3C's SVG DTD",
+    ),
+    "DOCTYPE of another document type": (
+        "<!DOCTYPE html>\n" + HEAD + RECT + "</svg>",
+        1,
+        "",
+        "a DOCTYPE for 'html'",
+    ),
+    "attribute defaults in a DOCTYPE": (
+        '<!DOCTYPE svg [\n<!ATTLIST rect onload CDATA "alert(1)">]>\n' + HEAD + RECT + "</svg>",
+        2,
+        "",
+        "a DOCTYPE with declarations other than plain-string entities",
+    ),
+    "entity holding markup": (
+        '<!DOCTYPE svg [\n<!ENTITY s "<script>alert(1)</script>">]>\n' + HEAD + "<g>&s;</g></svg>",
+        2,
+        "",
+        "whose value holds markup or refers to another entity",
+    ),
+    "entity expansion bomb": (
+        '<!DOCTYPE svg [<!ENTITY a "'
+        + "a" * 256
+        + '">]>\n'
+        + HEAD
+        + "<desc>\n"
+        + "&a;" * 1000
+        + "\n&a;</desc></svg>",
+        5,
+        "",
+        "more than 1000 entity references",
+    ),
+    "entity longer than the limit": (
+        '<!DOCTYPE svg [<!ENTITY a "' + "a" * 257 + '">]>\n' + HEAD + RECT + "</svg>",
+        1,
+        "",
+        "longer than 256 characters",
+    ),
+    "too many entities": (
+        "<!DOCTYPE svg [\n"
+        + "".join(f'<!ENTITY e{i} "x">\n' for i in range(33))
+        + "]>\n"
+        + HEAD
+        + RECT
+        + "</svg>",
+        34,
+        "",
+        "more than 32 entities",
+    ),
+    "entity the DOCTYPE does not declare": (
+        '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
+        '"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n'
+        + HEAD
+        + "<desc>&nbsp;</desc></svg>",
+        3,
+        "",
+        "a reference to an entity the DOCTYPE does not declare",
     ),
     "stylesheet instruction": (
         '<?xml version="1.0"?>\n<?xml-stylesheet href="http://evil.example/x.css"?>\n'
@@ -224,3 +295,37 @@ def test_an_inkscape_export_renders_its_layers_with_styles_read_from_style_attri
     assert isinstance(headline, TextLayer) and headline.max_size == 24
     png = template_preview(TemplateSource("promo", INKSCAPE_EXPORT, template, False))
     assert png.startswith(b"\x89PNG")
+
+
+ILLUSTRATOR_EXPORT = b"""<?xml version="1.0" encoding="utf-8"?>
+<!-- Generator: Adobe Illustrator 24.0.0, SVG Export Plug-In . SVG Version: 6.00 Build 0)  -->
+<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd" [
+\t<!ENTITY ns_extend "http://ns.adobe.com/Extensibility/1.0/">
+\t<!ENTITY ns_ai "http://ns.adobe.com/AdobeIllustrator/10.0/">
+\t<!ENTITY ns_graphs "http://ns.adobe.com/Graphs/1.0/">
+\t<!ENTITY ns_svg "http://www.w3.org/2000/svg">
+\t<!ENTITY ns_xlink "http://www.w3.org/1999/xlink">
+]>
+<svg version="1.1" id="Layer_1" xmlns:x="&ns_extend;" xmlns:i="&ns_ai;" xmlns:graph="&ns_graphs;"
+\t xmlns="&ns_svg;" xmlns:xlink="&ns_xlink;" xmlns:rf="urn:renderfarm:template:1" x="0px" y="0px"
+\t viewBox="0 0 200 200" style="enable-background:new 0 0 200 200;" xml:space="preserve">
+<g i:extraneous="self">
+\t<rect x="10" y="10" width="180" height="180" fill="#F4A261"/>
+\t<rect id="band" rf:layer="color" x="10" y="150" width="180" height="20" fill="#2A9D8F"/>
+</g>
+</svg>
+"""
+
+
+def test_an_illustrator_export_with_its_namespace_entities_is_a_template():
+    """Illustrator declares its namespaces as entities in a DOCTYPE naming the SVG 1.1 DTD (never
+    read): accepted, the entities expanded, and drawn."""
+    from renderfarm_dagster.catalog.preview import template_preview
+    from renderfarm_dagster.catalog.templates import TemplateSource
+
+    template = parse_template(ILLUSTRATOR_EXPORT, "templates/ai.svg", "ai")
+    assert set(template.layers) == {"band"}
+    source = TemplateSource("ai", ILLUSTRATOR_EXPORT, template, False)
+    preview = Image.open(io.BytesIO(template_preview(source)))
+    assert preview.convert("RGB").getpixel((100, 50)) == (0xF4, 0xA2, 0x61)
+    assert preview.convert("RGB").getpixel((100, 160)) == (0x2A, 0x9D, 0x8F)
