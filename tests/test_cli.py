@@ -315,3 +315,20 @@ def test_remove_deletes_what_is_stored_for_a_product_and_its_partition(
         assert instance.get_dynamic_partitions("products") == []
     assert main(["remove", "summit-jacket"]) == 1
     assert "summit-jacket: nothing stored and no partition" in capsys.readouterr().err
+
+
+def test_validate_and_submit_print_what_a_template_was_accepted_with(
+    tmp_path, data_dir, monkeypatch, capsys
+):
+    from tests.hostile.test_hostile_templates import SKETCH_EXPORT
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    template = tmp_path / "card.svg"
+    template.write_bytes(SKETCH_EXPORT)
+    assert main(["validate", str(template)]) == 0
+    out = capsys.readouterr()
+    assert f"ok {template}: template 'card'" in out.out
+    warning = f'{template}: warning: line 12, <linearGradient>: id "linearGradient-1" is used'
+    assert warning in out.err
+    assert main(["submit", str(template)]) == 0
+    assert f"{template}: warning: line 20, <rect>" in capsys.readouterr().err

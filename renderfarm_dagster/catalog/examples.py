@@ -59,6 +59,9 @@ def store_example_inputs(objects: ObjectStore) -> list[str]:
             stored.append(key)
     for entry in example_templates():
         name = entry.name.removesuffix(".svg")
-        if submit_template(objects, entry.read_bytes(), f"examples/templates/{entry.name}", name):
+        _, changed = submit_template(
+            objects, entry.read_bytes(), f"examples/templates/{entry.name}", name
+        )
+        if changed:
             stored.append(keys.template_key(name))
     return stored

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.fonts import (
@@ -30,7 +30,7 @@ from renderfarm_dagster.catalog.templates import (
     validate_upload,
 )
 from renderfarm_dagster.catalog.threads import in_order
-from renderfarm_dagster.render.errors import TemplateError
+from renderfarm_dagster.render.errors import TemplateError, TemplateProblem
 from renderfarm_dagster.render.fonts import FontError
 from renderfarm_dagster.spec import ProductSpec
 from renderfarm_dagster.storage import InputIndex, ObjectInfo, ObjectNotFoundError, ObjectStore
@@ -120,6 +120,8 @@ class InputChanges:
     changed: dict[str, str]  # input key -> its new sha256
     rejected: list[RejectedInput]
     current: dict[str, str]  # every input key looked at that exists -> its sha256
+    # Templates accepted with something mended (an id used again): key -> what, by line.
+    warnings: dict[str, tuple[TemplateProblem, ...]] = field(default_factory=dict)
 
 
 def current_sha256s(
@@ -177,6 +179,7 @@ def find_changes(
     seen = index.seen(current)
     changed = {key: sha for key, sha in current.items() if seen.get(key) != sha}
     rejected = []
+    warnings: dict[str, tuple[TemplateProblem, ...]] = {}
     fonts = FontCatalogSource(objects)
     changed_fonts = sorted(
         k for k in changed.keys() & uploads.keys() if k.startswith(keys.FONTS_PREFIX)
@@ -202,11 +205,14 @@ def find_changes(
             continue
         name = keys.template_name_from_key(key) or ""
         try:
-            validate_upload(uploads[key], key, name, fonts)
+            template = validate_upload(uploads[key], key, name, fonts)
         except TemplateError as error:
             rejected.append(RejectedInput(key, error, reject_template(objects, key, error)))
             del changed[key]
-    return InputChanges(changed, rejected, current)
+        else:
+            if template.warnings:
+                warnings[key] = template.warnings
+    return InputChanges(changed, rejected, current, warnings)
 
 
 def _look_at(objects: ObjectStore, key: str) -> bytes | ObjectInfo | None:

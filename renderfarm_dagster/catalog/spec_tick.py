@@ -137,6 +137,8 @@ def spec_tick(
     input_sha256s = dict(changes.current)  # this tick's heads, shared with the specs below
     for rejected in changes.rejected:
         log.warning(f"rejected {rejected.key} -> {rejected.rejected_key}:\n{rejected.error}")
+    for key, mended in changes.warnings.items():
+        log.warning(f"accepted {key}, with warnings:\n" + "\n".join(f"{key}: {w}" for w in mended))
 
     swept, next_cursor.sweep_after, next_cursor.next_sweep_at = _sweep(
         objects, (keys.SPECS_PREFIX,), cursor.sweep_after, cursor.next_sweep_at, now, budget.sweep

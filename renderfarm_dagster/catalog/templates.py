@@ -99,15 +99,18 @@ def validate_upload(
     return template
 
 
-def submit_template(objects: ObjectStore, data: bytes, source: str, name: str) -> bool:
-    """Validate a template file and store it at templates/<name>.svg; False when unchanged."""
-    validate_upload(data, source, name, FontCatalogSource(objects))
+def submit_template(
+    objects: ObjectStore, data: bytes, source: str, name: str
+) -> tuple[Template, bool]:
+    """Validate a template file and store it at templates/<name>.svg; the template, and False
+    when it was stored already."""
+    template = validate_upload(data, source, name, FontCatalogSource(objects))
     key = keys.template_key(name)
     current = objects.head(key)
     if current is not None and current.sha256 == hashlib.sha256(data).hexdigest():
-        return False
+        return template, False
     objects.put(key, data, "image/svg+xml")
-    return True
+    return template, True
 
 
 def reject_template(objects: ObjectStore, key: str, error: TemplateError) -> str:

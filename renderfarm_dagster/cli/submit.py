@@ -131,7 +131,7 @@ def _submit_templates(paths: Sequence[Path], objects: ObjectStore) -> list[Templ
     for path in paths:
         try:
             name, data = read_template(path)
-            changed = submit_template(objects, data, str(path), name)
+            template, changed = submit_template(objects, data, str(path), name)
         except TemplateError as error:
             rejected.append(error)
             print(f"rejected {path}:", file=sys.stderr)
@@ -139,6 +139,8 @@ def _submit_templates(paths: Sequence[Path], objects: ObjectStore) -> list[Templ
             continue
         state = "submitted" if changed else "unchanged"
         print(f"{state} template {name} -> {keys.template_key(name)}")
+        for warning in template.warnings:
+            print(f"{path}: warning: {warning}", file=sys.stderr)
     return rejected
 
 

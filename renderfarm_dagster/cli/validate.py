@@ -39,6 +39,8 @@ def validate_files(args: argparse.Namespace) -> int:
                 layers = checked.template.layers.items()
                 kinds = ", ".join(f"{name} ({layer.kind})" for name, layer in layers)
                 print(f"ok {path}: template {checked.name!r}, layers {kinds or 'none'}")
+                for warning in checked.template.warnings:
+                    print(f"{path}: warning: {warning}", file=sys.stderr)
             else:
                 spec = checked.spec
                 print(

@@ -44,6 +44,7 @@ ALLOWED_ELEMENTS = frozenset(
 # Foreign-namespace elements and attributes editors add (Inkscape, Sodipodi, RDF metadata) are
 # inert for cairosvg; they are dropped when parsed, so nothing in them reaches the renderer.
 _KEPT_NAMESPACES = (SVG_NS, XLINK_NS, RF_NS, XML_NS)
+_RF_LAYER = f"{{{RF_NS}}}layer"
 _URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.IGNORECASE | re.DOTALL)
 NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 
@@ -238,18 +239,25 @@ def _check_entity_references(data: bytes) -> None:
 
 
 def check_policy(
-    root: ET.Element, lines: Lines, problems: list[TemplateProblem]
+    root: ET.Element,
+    lines: Lines,
+    problems: list[TemplateProblem],
+    warnings: list[TemplateProblem],
 ) -> dict[str, ET.Element]:
-    """Adds a problem for each breach of the policy; returns the document's elements by id."""
-    policy = _Policy(lines, problems)
+    """Adds a problem for each breach of the policy, and a warning for what was mended (an id
+    used again); returns the document's elements by id."""
+    policy = _Policy(lines, problems, warnings)
     policy.check(root)
     return policy.ids
 
 
 class _Policy:
-    def __init__(self, lines: Lines, problems: list[TemplateProblem]):
+    def __init__(
+        self, lines: Lines, problems: list[TemplateProblem], warnings: list[TemplateProblem]
+    ):
         self.lines = lines
         self.problems = problems
+        self.warnings = warnings
         self.ids: dict[str, ET.Element] = {}
 
     def problem(self, element: ET.Element, message: str) -> None:
@@ -258,6 +266,7 @@ class _Policy:
     def check(self, root: ET.Element) -> None:
         count = 0
         uses = []
+        repeated: list[ET.Element] = []
         for element, depth in walk(root):
             count += 1
             if depth > MAX_DEPTH:
@@ -268,8 +277,9 @@ class _Policy:
             element_id = element.get("id")
             if element_id is not None:
                 if element_id in self.ids:
-                    self.problem(element, f'id "{element_id}" is used twice')
-                self.ids[element_id] = element
+                    repeated.append(element)
+                else:
+                    self.ids[element_id] = element
             if element.tag == "use":
                 uses.append(element)
             self.check_attributes(element)
@@ -285,6 +295,7 @@ class _Policy:
                     0, "", f"{len(uses)} <use> elements, over the limit of {MAX_USE_ELEMENTS}"
                 )
             )
+        self.resolve_repeated_ids(repeated)
         self.check_reference_cycles(root)
         for use in uses:
             target = self.ids.get(_href(use)[1:] if _href(use) else "")
@@ -292,6 +303,32 @@ class _Policy:
             # exponentially (the SVG form of billion laughs).
             if target is not None and any(e.tag == "use" for e, _ in walk(target)):
                 self.problem(use, "refers to an element that contains <use> (nested reuse)")
+
+    def resolve_repeated_ids(self, repeated: list[ET.Element]) -> None:
+        """An id used again (Sketch writes them) names its first element, as in browsers: a
+        reference goes there. The later elements get ids of their own, with a warning; a layer's
+        id must name one element."""
+        for element in repeated:
+            element_id = element.get("id", "")
+            first = self.ids[element_id]
+            if _RF_LAYER in element.attrib or _RF_LAYER in first.attrib:
+                self.problem(element, f'id "{element_id}" is used twice, and names a layer')
+                continue
+            number = 2
+            while f"{element_id}-{number}" in self.ids:
+                number += 1
+            renamed = f"{element_id}-{number}"
+            element.set("id", renamed)
+            self.ids[renamed] = element
+            self.warnings.append(
+                TemplateProblem(
+                    self.lines.get(element, 0),
+                    element.tag,
+                    f'id "{element_id}" is used again (first at line '
+                    f"{self.lines.get(first, 0)}): references to it go to the first element, as "
+                    f'in browsers; this one is drawn as "{renamed}"',
+                )
+            )
 
     def check_reference_cycles(self, root: ET.Element) -> None:
         """A problem for each reference that leads back to where it is made: a pattern, mask,

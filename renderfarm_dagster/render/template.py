@@ -50,6 +50,8 @@ class Template:
     # Painted over the whole output when its aspect differs from the design's.
     backdrop: str
     layers: dict[str, TemplateLayer]
+    # What was accepted but mended, for whoever uploaded it to hear (an id used again).
+    warnings: tuple[TemplateProblem, ...] = ()
 
     @property
     def aspect(self) -> float:
@@ -82,7 +84,8 @@ def parse_template(
             [TemplateProblem(0, "", f"template name {name!r} is not 1-64 of a-z, 0-9, '-', '_'")],
         )
     problems: list[TemplateProblem] = []
-    ids = check_policy(root, lines, problems)
+    warnings: list[TemplateProblem] = []
+    ids = check_policy(root, lines, problems, warnings)
     layers = _layers(root, ElementReader(lines, problems, ids))
     if brand_families is not None:
         problems += unavailable_font_families(layers.values(), brand_families)
@@ -103,6 +106,7 @@ def parse_template(
         view_y=y,
         backdrop=backdrop.lower(),
         layers=layers,
+        warnings=tuple(warnings),
     )
     # Imported here: the trial lays the template out, and the layout reads templates.
     from renderfarm_dagster.render.trial import drawing_problems

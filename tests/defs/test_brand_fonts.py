@@ -136,7 +136,8 @@ def test_a_template_naming_a_family_nobody_uploaded_is_rejected_with_the_name(st
     assert 'font family "Acme Sans"' in report["errors"][0]["message"]
     # With the font uploaded first, the same template is accepted.
     objects.put("fonts/acme-sans-bold.ttf", brand_font(bold=True), "font/ttf")
-    assert submit_template(objects, BRANDED, "lookbook.svg", "lookbook")
+    _, stored = submit_template(objects, BRANDED, "lookbook.svg", "lookbook")
+    assert stored
 
 
 def test_a_product_whose_brand_font_was_removed_fails_naming_the_family(storage, branded):

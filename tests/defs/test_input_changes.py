@@ -237,3 +237,20 @@ def test_a_spec_and_its_photo_changed_together_request_one_run(driver, catalog):
     result = driver.tick()
     (request,) = result.run_requests
     assert request.partition_key == "shoe" and tags.CHANGED_INPUT not in request.tags
+
+
+def test_an_uploaded_template_accepted_with_warnings_is_kept_and_says_why(storage, driver):
+    """An upload whose ids are used again (Sketch) is accepted, not rejected: the sensor's
+    change finder hands its warnings to the tick, which logs them."""
+    from renderfarm_dagster.catalog.inputs import find_changes
+    from tests.hostile.test_hostile_templates import SKETCH_EXPORT
+
+    objects = storage.objects()
+    objects.put("templates/card.svg", SKETCH_EXPORT, "image/svg+xml")
+    changes = find_changes(objects, storage.inputs(), {"templates/card.svg": ""})
+    assert changes.rejected == [] and "templates/card.svg" in changes.changed
+    (first, second) = changes.warnings["templates/card.svg"]
+    assert (first.line, second.line) == (12, 20)
+    driver.tick()
+    assert objects.head("templates/card.svg") is not None
+    assert objects.head("rejected/templates/card.svg") is None

@@ -210,7 +210,15 @@ HOSTILE = {
         + '<rect id="a" rf:layer="color" width="1" height="1" fill="#000000"/>\n</svg>',
         3,
         "rect",
-        'id "a" is used twice',
+        'id "a" is used twice, and names a layer',
+    ),
+    "an id of a layer used again elsewhere": (
+        HEAD
+        + '<rect id="a" rf:layer="color" width="1" height="1" fill="#000000"/>\n'
+        + '<circle id="a" r="3"/>\n</svg>',
+        3,
+        "circle",
+        'id "a" is used twice, and names a layer',
     ),
     "unknown layer kind": (
         HEAD + '<rect id="a" rf:layer="video" width="1" height="1"/></svg>',
@@ -329,3 +337,46 @@ def test_an_illustrator_export_with_its_namespace_entities_is_a_template():
     preview = Image.open(io.BytesIO(template_preview(source)))
     assert preview.convert("RGB").getpixel((100, 50)) == (0xF4, 0xA2, 0x61)
     assert preview.convert("RGB").getpixel((100, 160)) == (0x2A, 0x9D, 0x8F)
+
+
+SKETCH_EXPORT = b"""<?xml version="1.0" encoding="UTF-8"?>
+<svg width="200px" height="200px" viewBox="0 0 200 200" version="1.1"
+     xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"
+     xmlns:rf="urn:renderfarm:template:1">
+    <!-- Generator: Sketch 64 (93537) - https://sketch.com -->
+    <title>Card</title>
+    <defs>
+        <linearGradient x1="0%" y1="0%" x2="0%" y2="100%" id="linearGradient-1">
+            <stop stop-color="#FF0000" offset="0%"></stop>
+            <stop stop-color="#FF0000" offset="100%"></stop>
+        </linearGradient>
+        <linearGradient x1="0%" y1="0%" x2="0%" y2="100%" id="linearGradient-1">
+            <stop stop-color="#0000FF" offset="0%"></stop>
+            <stop stop-color="#0000FF" offset="100%"></stop>
+        </linearGradient>
+    </defs>
+    <g id="Page-1" stroke="none" stroke-width="1" fill="none" fill-rule="evenodd">
+        <rect id="Rectangle" fill="url(#linearGradient-1)" x="0" y="0" width="200"
+              height="150"></rect>
+        <rect id="Rectangle" fill="#00AA00" x="0" y="150" width="200" height="50"></rect>
+        <rect id="band" rf:layer="color" x="0" y="180" width="200" height="20" fill="#2A9D8F"/>
+    </g>
+</svg>
+"""
+
+
+def test_ids_used_again_outside_layers_resolve_to_the_first_as_in_browsers_with_a_warning():
+    """Sketch writes the same id on several elements: a reference goes to the first element
+    with the id (browsers' getElementById), the later ones are renamed, and the upload is told."""
+    from renderfarm_dagster.catalog.preview import template_preview
+    from renderfarm_dagster.catalog.templates import TemplateSource
+
+    template = parse_template(SKETCH_EXPORT, "templates/card.svg", "card")
+    warned = [(warning.line, warning.element) for warning in template.warnings]
+    assert warned == [(12, "linearGradient"), (20, "rect")]
+    assert 'id "linearGradient-1" is used again (first at line 8)' in template.warnings[0].message
+    assert 'drawn as "Rectangle-2"' in template.warnings[1].message
+    source = TemplateSource("card", SKETCH_EXPORT, template, False)
+    preview = Image.open(io.BytesIO(template_preview(source))).convert("RGB")
+    assert preview.getpixel((100, 75)) == (255, 0, 0)  # the first gradient: red, as in browsers
+    assert preview.getpixel((100, 160)) == (0, 0xAA, 0)
