@@ -23,6 +23,7 @@ from renderfarm_dagster.render.fonts import GENERIC_FAMILIES, bundled_families
 from renderfarm_dagster.render.kinds import KINDS
 from renderfarm_dagster.render.kinds.base import ElementReader, TemplateLayer
 from renderfarm_dagster.render.kinds.text import TextLayer
+from renderfarm_dagster.render.svg_css import apply_stylesheets
 from renderfarm_dagster.render.svg_document import (
     MAX_DESIGN_SIZE,
     RF_NS,
@@ -86,6 +87,8 @@ def parse_template(
     problems: list[TemplateProblem] = []
     warnings: list[TemplateProblem] = []
     ids = check_policy(root, lines, problems, warnings)
+    if not problems:
+        apply_stylesheets(root, lines, warnings)
     layers = _layers(root, ElementReader(lines, problems, ids))
     if brand_families is not None:
         problems += unavailable_font_families(layers.values(), brand_families)

@@ -132,6 +132,12 @@ def test_event_task_arns_are_matched_whole_and_in_ascii(task_arn):
         spot_event(spot_stop_event(task_arn))
 
 
+def _is_css_rules(receiver: ast.expr) -> bool:
+    # cssselect2's Matcher.match (the CSS rules matching an element, render/svg_css.py) is no
+    # pattern's prefix match; its receiver is always named css_rules there.
+    return isinstance(receiver, ast.Name) and receiver.id == "css_rules"
+
+
 def test_no_validator_in_the_package_matches_only_a_prefix():
     """`re.match` and `Pattern.match` check a prefix; a pattern's `$` also passes a final "\\n".
 
@@ -145,6 +151,7 @@ def test_no_validator_in_the_package_matches_only_a_prefix():
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
                 and node.func.attr == "match"
+                and not _is_css_rules(node.func.value)
             ):
                 offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert offenders == []

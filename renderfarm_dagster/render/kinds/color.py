@@ -24,7 +24,7 @@ from renderfarm_dagster.render.kinds.base import (
     TemplateLayer,
     is_hidden,
 )
-from renderfarm_dagster.render.svg_document import RF_NS, walk
+from renderfarm_dagster.render.svg_document import RF_NS, promote_style, walk
 from renderfarm_dagster.spec_fields import Colour
 
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -50,6 +50,9 @@ class ColorKind(LayerKind):
         if target not in ("fill", "stroke"):
             reader.problem(element, f"rf:target={target!r} is not fill or stroke")
             return None
+        # Declared in style="" (or a sheet, written there): the layer sets the attribute, which
+        # a style declaration would override.
+        promote_style(element, (target,))
         default = element.get(target, "")
         if not _COLOUR.fullmatch(default):
             reader.problem(
@@ -66,6 +69,8 @@ class ColorKind(LayerKind):
                 followed = reader.rf(element, attribute)
                 if followed is not None and not isinstance(layers.get(followed), ColorLayer):
                     reader.problem(element, f'rf:{attribute}="{followed}" names no color layer')
+                elif followed is not None:
+                    promote_style(element, (attribute,))
 
     def lay_out(
         self,

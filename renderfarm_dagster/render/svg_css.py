@@ -1,0 +1,137 @@
+"""A template's CSS, applied once when it is parsed. Design tools write presentation into `<style>`
+sheets (Illustrator's classes), `style=""` (Inkscape, Figma) and `currentColor` (icon sets); the
+layers need to read and set a design's colours wherever it declared them, and what the farm adds
+to a document later (the backdrop, laid-out text) must not be matched by the template's
+selectors. So every sheet's rules are matched against the document here, with tinycss2 and
+cssselect2 as cairosvg matches them, written into each element's `style=""` in cascade order,
+and the sheets removed; `currentColor` becomes the colour the element inherits.
+"""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree as ET
+
+import cssselect2
+import tinycss2
+
+from renderfarm_dagster.render.errors import TemplateProblem
+from renderfarm_dagster.render.svg_document import Lines, walk
+
+_PAINTS = ("fill", "stroke", "stop-color", "flood-color", "lighting-color")
+
+
+def apply_stylesheets(root: ET.Element, lines: Lines, warnings: list[TemplateProblem]) -> None:
+    """Write the document's `<style>` rules into the `style=""` of the elements they match, in
+    CSS's cascade order, remove the sheets, and resolve `currentColor`."""
+    sheets = [element for element, _ in walk(root) if element.tag == "style"]
+    normal, important = cssselect2.Matcher(), cssselect2.Matcher()
+    for sheet in sheets:
+        _add_rules(sheet, sheet.text or "", normal, important, lines, warnings)
+    if sheets:
+        for wrapper in cssselect2.ElementWrapper.from_xml_root(root).iter_subtree():
+            _cascade(wrapper, normal, important)
+        parents = {child: parent for parent in root.iter() for child in parent}
+        for sheet in sheets:
+            parents[sheet].remove(sheet)
+    _resolve_current_color(root)
+
+
+def _add_rules(sheet, css, normal, important, lines, warnings) -> None:
+    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+        if rule.type == "error":
+            warnings.append(
+                TemplateProblem(
+                    lines.get(sheet, 0),
+                    "style",
+                    f"CSS that cannot be read ({rule.message}) is ignored",
+                )
+            )
+            continue
+        if rule.type != "qualified-rule":
+            continue  # at-rules (@media, @font-face) apply to no static drawing here
+        declarations = _declarations(rule.content)
+        try:
+            selectors = cssselect2.compile_selector_list(rule.prelude)
+        except cssselect2.SelectorError as error:
+            selector = tinycss2.serialize(rule.prelude).strip()
+            warnings.append(
+                TemplateProblem(
+                    lines.get(sheet, 0),
+                    "style",
+                    f"CSS selector {selector!r} is not supported ({error}): its rule is ignored",
+                )
+            )
+            continue
+        for selector in selectors:
+            if selector.pseudo_element is not None or selector.never_matches:
+                continue
+            for matcher, chosen in ((normal, False), (important, True)):
+                chosen_declarations = [(n, v) for n, v, i in declarations if i == chosen]
+                if chosen_declarations:
+                    matcher.add_selector(selector, chosen_declarations)
+
+
+def _declarations(tokens) -> list[tuple[str, str, bool]]:
+    return [
+        (d.lower_name, tinycss2.serialize(d.value).strip(), d.important)
+        for d in tinycss2.parse_declaration_list(tokens, skip_comments=True, skip_whitespace=True)
+        if d.type == "declaration" and not d.lower_name.startswith("-")
+    ]
+
+
+def _cascade(wrapper, normal, important) -> None:
+    """The element's style="" as the cascade makes it: matched normal rules by specificity and
+    order, its own style="", then matched !important rules, then its own !important ones."""
+    element = wrapper.etree_element
+    own = _declarations(element.get("style", ""))
+    merged: dict[str, str] = {}
+    for declarations in _matched(normal, wrapper):
+        merged.update(declarations)
+    merged.update((name, value) for name, value, flagged in own if not flagged)
+    for declarations in _matched(important, wrapper):
+        merged.update(declarations)
+    merged.update((name, value) for name, value, flagged in own if flagged)
+    if merged:
+        element.set("style", ";".join(f"{name}:{value}" for name, value in merged.items()))
+
+
+def _matched(css_rules: cssselect2.Matcher, wrapper) -> list[list[tuple[str, str]]]:
+    """The declarations of the rules matching an element, by specificity then order."""
+    return [declarations for *_, declarations in css_rules.match(wrapper) or []]
+
+
+def _style_value(element: ET.Element, name: str) -> str | None:
+    """The element's own value of a property: style="" over the presentation attribute."""
+    for declaration in (element.get("style") or "").split(";"):
+        key, colon, value = declaration.partition(":")
+        if colon and key.strip().lower() == name:
+            return value.strip()
+    return element.get(name)
+
+
+def _resolve_current_color(root: ET.Element) -> None:
+    """`currentColor` in a paint becomes the `color` the element inherits (black by default),
+    so that a layer reads and sets a concrete colour."""
+    stack: list[tuple[ET.Element, str]] = [(root, "black")]
+    while stack:
+        element, inherited = stack.pop()
+        color = _style_value(element, "color")
+        if color is None or color.lower() in ("inherit", "currentcolor"):
+            color = inherited
+        for paint in _PAINTS:
+            if (element.get(paint) or "").strip().lower() == "currentcolor":
+                element.set(paint, color)
+        style = element.get("style")
+        if style and "currentcolor" in style.lower():
+            element.set("style", _replace_current_color(style, color))
+        stack.extend((child, color) for child in element)
+
+
+def _replace_current_color(style: str, color: str) -> str:
+    declarations = []
+    for declaration in style.split(";"):
+        name, colon, value = declaration.partition(":")
+        if colon and name.strip().lower() in _PAINTS and value.strip().lower() == "currentcolor":
+            declaration = f"{name.strip()}:{color}"
+        declarations.append(declaration)
+    return ";".join(declarations)

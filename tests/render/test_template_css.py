@@ -1,0 +1,125 @@
+"""Presentation where design tools write it (issue 27, point 1): `<style>` sheets with type, class
+and id selectors (Illustrator), `style=""` (Inkscape, Figma) and `currentColor` (icon sets). A
+colour layer reads and sets its colour wherever the design declared it, and the template's
+selectors never reach what the farm adds (point 6: the backdrop)."""
+
+from fractions import Fraction
+
+import pytest
+
+from renderfarm_dagster.layers import LayerValue
+from renderfarm_dagster.render.errors import TemplateError
+from renderfarm_dagster.render.layout import layout
+from renderfarm_dagster.render.raster import rasterize
+from renderfarm_dagster.render.template import parse_template
+
+HEAD = (
+    '<svg xmlns="http://www.w3.org/2000/svg" xmlns:rf="urn:renderfarm:template:1" '
+    'viewBox="0 0 200 200">\n'
+)
+ILLUSTRATOR_CLASSES = (
+    HEAD + "<defs><style>.cls-1{fill:#f4a261;}.cls-2{fill:#2a9d8f;}"
+    "rect.frame { stroke: #000000; stroke-width: 8 } #mark { fill: #e63946 }</style></defs>\n"
+    '<rect class="cls-1 frame" x="0" y="0" width="200" height="150"/>\n'
+    '<rect id="band" rf:layer="color" class="cls-2" x="0" y="150" width="200" height="30"/>\n'
+    '<rect id="mark" x="0" y="180" width="200" height="20"/>\n'
+    '<circle rf:fill="band" cx="100" cy="75" r="20" style="fill:#ffffff"/>\n</svg>'
+)
+
+
+def drawn(document: str, values=None, aspect=Fraction(1), size=(200, 200)):
+    template = parse_template(document.encode(), "templates/t.svg", "t")
+    laid_out = layout(template, values or {}, aspect)
+    return rasterize(laid_out.svg, *size, outlines=laid_out.outlines)
+
+
+def test_class_type_and_id_rules_of_a_sheet_are_drawn_and_the_layer_reads_its_colour():
+    template = parse_template(ILLUSTRATOR_CLASSES.encode(), "templates/t.svg", "t")
+    assert template.layers["band"].default == "#2a9d8f"
+    image = drawn(ILLUSTRATOR_CLASSES)
+    assert image.getpixel((100, 50)) == (0xF4, 0xA2, 0x61)  # .cls-1
+    assert image.getpixel((1, 50)) == (0, 0, 0)  # rect.frame's stroke
+    assert image.getpixel((100, 190)) == (0xE6, 0x39, 0x46)  # #mark
+    # The follower takes the layer's colour over its own style="".
+    assert image.getpixel((100, 75)) == (0x2A, 0x9D, 0x8F)
+
+
+def test_a_spec_sets_a_colour_a_sheet_declared_on_the_layer_and_its_followers():
+    image = drawn(ILLUSTRATOR_CLASSES, {"band": LayerValue(color="#1d4e89")})
+    assert image.getpixel((100, 165)) == (0x1D, 0x4E, 0x89)
+    assert image.getpixel((100, 75)) == (0x1D, 0x4E, 0x89)
+
+
+def test_a_colour_layer_declared_in_style_as_inkscape_writes_it():
+    document = (
+        HEAD + '<rect id="band" rf:layer="color" x="0" y="0" width="200" height="200" '
+        'style="fill:#2a9d8f;fill-opacity:1;stroke:none"/>\n</svg>'
+    )
+    assert parse_template(document.encode(), "t.svg", "t").layers["band"].default == "#2a9d8f"
+    image = drawn(document, {"band": LayerValue(color="#e63946")})
+    assert image.getpixel((100, 100)) == (0xE6, 0x39, 0x46)
+
+
+def test_current_color_takes_the_colour_the_element_inherits():
+    document = (
+        HEAD + '<g style="color:#1d4e89"><rect id="icon" rf:layer="color" width="200" '
+        'height="100" fill="currentColor"/></g>\n'
+        '<rect y="100" width="200" height="100" fill="currentColor"/>\n</svg>'
+    )
+    assert parse_template(document.encode(), "t.svg", "t").layers["icon"].default == "#1d4e89"
+    image = drawn(document)
+    assert image.getpixel((100, 50)) == (0x1D, 0x4E, 0x89)
+    assert image.getpixel((100, 150)) == (0, 0, 0)  # no colour inherited: black
+
+
+def test_the_cascade_puts_style_over_sheets_and_important_over_both():
+    document = (
+        HEAD + "<style>rect { fill: #ff0000 } #a { fill: #00ff00 } "
+        "#c { fill: #0000ff !important }</style>\n"
+        '<rect id="a" width="200" height="50" style="fill:#123456"/>\n'
+        '<rect id="b" y="50" width="200" height="50"/>\n'
+        '<rect id="c" y="100" width="200" height="50" style="fill:#123456"/>\n'
+        '<rect id="d" y="150" width="200" height="50" fill="#abcdef"/>\n</svg>'
+    )
+    image = drawn(document)
+    assert image.getpixel((100, 25)) == (0x12, 0x34, 0x56)  # style="" over the id rule
+    assert image.getpixel((100, 75)) == (255, 0, 0)
+    assert image.getpixel((100, 125)) == (0, 0, 255)  # !important over style=""
+    assert image.getpixel((100, 175)) == (255, 0, 0)  # a rule over a presentation attribute
+
+
+def test_the_templates_selectors_do_not_reach_the_backdrop_the_farm_adds():
+    document = (
+        HEAD.replace('viewBox="0 0 200 200"', 'viewBox="0 0 200 200" rf:backdrop="#ffffff"')
+        + "<style>rect { fill: #00aa00 }</style>\n"
+        '<rect x="20" y="20" width="160" height="160"/>\n</svg>'
+    )
+    # A 2:1 output: the design centred, the margins the backdrop's white, not the sheet's green.
+    image = drawn(document, aspect=Fraction(2), size=(400, 200))
+    assert image.getpixel((10, 100)) == (255, 255, 255)
+    assert image.getpixel((200, 100)) == (0, 0xAA, 0)
+
+
+def test_a_selector_the_css_engine_cannot_read_is_ignored_with_a_warning():
+    document = (
+        HEAD + "<style>rect:foo { fill: #ff0000 } .ok { fill: #00ff00 }</style>\n"
+        '<rect class="ok" width="200" height="200"/>\n</svg>'
+    )
+    template = parse_template(document.encode(), "t.svg", "t")
+    (warning,) = template.warnings
+    assert warning.element == "style" and "is not supported" in warning.message
+    assert drawn(document).getpixel((100, 100)) == (0, 255, 0)
+
+
+@pytest.mark.parametrize(
+    "css",
+    [
+        ".a { fill: url(http://evil.example/p.svg#g) }",
+        "@import url(http://evil.example/x.css); .a { fill: #000000 }",
+        ".a { fill: url(data:image/svg+xml;base64,AAAA) }",
+    ],
+)
+def test_an_accepted_sheet_still_loads_nothing_from_outside(css):
+    document = HEAD + f"<style>{css}</style>\n" + '<rect class="a" width="9" height="9"/></svg>'
+    with pytest.raises(TemplateError, match="style"):
+        parse_template(document.encode(), "t.svg", "t")
