@@ -73,6 +73,35 @@ class TextLayer(TemplateLayer):
     contrast_on: str | None = None
 
 
+def _take_first_run(element: ET.Element, reader: ElementReader) -> bool:
+    """A text layer whose <text> holds <tspan> runs, as every design tool writes one: its text is
+    the default, and the first run's style is the layer's where the <text> sets none (its
+    position is the layer's rf:box). The runs are then dropped: a spec's text replaces them all.
+    False, with a problem, for anything but runs inside."""
+    runs = [child for child in element.iter() if child is not element]
+    if any(run.tag != "tspan" for run in runs):
+        reader.problem(
+            element, "a text layer holds its default text and <tspan> runs, nothing else"
+        )
+        return False
+    first = runs[0]
+    promote_style(first, _STYLE_PROPERTIES)
+    for name in _STYLE_PROPERTIES:
+        if element.get(name) is None and first.get(name) is not None:
+            element.set(name, first.get(name, ""))
+    text = element.text or ""
+    for run in element:
+        # A run placed on its own (Inkscape's lines, each with its x and y) starts a new word.
+        placed = run.get("x") is not None or run.get("y") is not None
+        if placed and text.strip() and not text[-1].isspace():
+            text += " "
+        text += "".join(run.itertext()) + (run.tail or "")
+    for run in list(element):
+        element.remove(run)
+    element.text = text
+    return True
+
+
 class TextKind(LayerKind):
     name = TextLayer.kind
     settings: ClassVar[Mapping[str, Any]] = {"text": Text | None, "price": Price | None}
@@ -86,6 +115,8 @@ class TextKind(LayerKind):
             reader.problem(element, "a text layer must be a <text> element")
             return None
         promote_style(element, _STYLE_PROPERTIES)
+        if len(element) and not _take_first_run(element, reader):
+            return None
         box = reader.box(element)
         families = _font_families(element, reader)
         direction = element.get("direction")
@@ -97,10 +128,6 @@ class TextKind(LayerKind):
             reader.problem(element, "rf:min-size is larger than font-size")
         anchor = reader.choice(element, "text-anchor", "start", ("start", "middle", "end"))
         valign = reader.choice(element, "rf:valign", "top", ("top", "middle", "baseline"))
-        if len(element):
-            reader.problem(
-                element, "a text layer holds plain text (its default), no child elements"
-            )
         weight = element.get("font-weight", "normal")
         if box is None:
             return None

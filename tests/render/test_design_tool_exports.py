@@ -1,7 +1,8 @@
-"""Presentation where design tools write it (issue 27, point 1): `<style>` sheets with type, class
-and id selectors (Illustrator), `style=""` (Inkscape, Figma) and `currentColor` (icon sets). A
-colour layer reads and sets its colour wherever the design declared it, and the template's
-selectors never reach what the farm adds (point 6: the backdrop)."""
+"""What design tools write, accepted and drawn (issue 27, points 1 and 6): presentation in `<style>`
+sheets with type, class and id selectors (Illustrator), `style=""` (Inkscape, Figma) and
+`currentColor` (icon sets), and text layers holding `<tspan>` runs. A colour layer reads and sets
+its colour wherever the design declared it, and the template's selectors never reach what the
+farm adds (the backdrop)."""
 
 from fractions import Fraction
 
@@ -123,3 +124,40 @@ def test_an_accepted_sheet_still_loads_nothing_from_outside(css):
     document = HEAD + f"<style>{css}</style>\n" + '<rect class="a" width="9" height="9"/></svg>'
     with pytest.raises(TemplateError, match="style"):
         parse_template(document.encode(), "t.svg", "t")
+
+
+def test_a_text_layer_holding_tspan_runs_takes_the_first_runs_style_and_all_their_text():
+    """Every design tool writes a <tspan> inside <text> (Figma: one run with the style)."""
+    document = (
+        HEAD + '<text id="title" rf:layer="text" rf:box="10 10 180 60">'
+        '<tspan x="10" y="40" style="font-family:\'DejaVu Sans\';font-size:24px;'
+        'font-weight:700;fill:#e63946">Product</tspan> <tspan>title</tspan></text>\n</svg>'
+    )
+    layer = parse_template(document.encode(), "t.svg", "t").layers["title"]
+    assert layer.default == "Product title"
+    assert (layer.families[0], layer.max_size, layer.bold) == ("DejaVu Sans", 24, True)
+    image = drawn(document, {"title": LayerValue(text="Set by a spec")})
+    assert (0xE6, 0x39, 0x46) in {color for _, color in image.getcolors(200 * 200)}
+
+
+def test_inkscape_lines_as_runs_become_words_of_the_default():
+    document = (
+        HEAD + '<text id="t" rf:layer="text" rf:box="10 10 180 90" rf:max-lines="2" '
+        'font-size="20"><tspan x="10" y="30">Line one</tspan><tspan x="10" y="60">Line two'
+        "</tspan></text>\n</svg>"
+    )
+    assert parse_template(document.encode(), "t.svg", "t").layers["t"].default == (
+        "Line one Line two"
+    )
+
+
+def test_a_text_layer_holding_anything_but_runs_is_refused_at_its_line():
+    document = (
+        HEAD + '<text id="t" rf:layer="text" rf:box="10 10 180 60" font-size="20">'
+        '<tspan>a</tspan><a href="#x">b</a></text>\n</svg>'
+    )
+    with pytest.raises(TemplateError) as refused:
+        parse_template(document.encode(), "t.svg", "t")
+    (problem,) = refused.value.problems
+    assert (problem.line, problem.element) == (2, "text")
+    assert "its default text and <tspan> runs, nothing else" in problem.message
