@@ -264,6 +264,7 @@ class _Policy:
         self.problems.append(TemplateProblem(self.lines.get(element, 0), element.tag, message))
 
     def check(self, root: ET.Element) -> None:
+        self.leave_out_flowed_text(root)
         count = 0
         uses = []
         repeated: list[ET.Element] = []
@@ -303,6 +304,27 @@ class _Policy:
             # exponentially (the SVG form of billion laughs).
             if target is not None and any(e.tag == "use" for e, _ in walk(target)):
                 self.problem(use, "refers to an element that contains <use> (nested reuse)")
+
+    def leave_out_flowed_text(self, root: ET.Element) -> None:
+        """Inkscape's flowed text (`flowRoot`, from a draft of SVG 1.2 no browser drew) is left
+        out, as browsers leave it out, with a warning: cairosvg would draw its region as a
+        black box."""
+        stack = [root]
+        while stack:
+            parent = stack.pop()
+            for child in list(parent):
+                if child.tag == "flowRoot":
+                    parent.remove(child)
+                    self.warnings.append(
+                        TemplateProblem(
+                            self.lines.get(child, 0),
+                            "flowRoot",
+                            "Inkscape's flowed text is not drawn, as in browsers: to keep it, "
+                            "select it in Inkscape and use Text > Convert to Text",
+                        )
+                    )
+                else:
+                    stack.append(child)
 
     def resolve_repeated_ids(self, repeated: list[ET.Element]) -> None:
         """An id used again (Sketch writes them) names its first element, as in browsers: a

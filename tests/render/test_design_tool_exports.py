@@ -161,3 +161,19 @@ def test_a_text_layer_holding_anything_but_runs_is_refused_at_its_line():
     (problem,) = refused.value.problems
     assert (problem.line, problem.element) == (2, "text")
     assert "its default text and <tspan> runs, nothing else" in problem.message
+
+
+def test_inkscape_flowed_text_is_left_out_as_browsers_leave_it_with_a_warning():
+    document = (
+        HEAD + '<rect width="200" height="200" fill="#ffffff"/>\n'
+        '<flowRoot xml:space="preserve"><flowRegion><rect width="150" height="80" x="20" '
+        'y="20"/></flowRegion><flowPara>Flowed text</flowPara></flowRoot>\n'
+        '<rect id="band" rf:layer="color" y="180" width="200" height="20" fill="#2a9d8f"/>\n'
+        "</svg>"
+    )
+    template = parse_template(document.encode(), "t.svg", "t")
+    (warning,) = template.warnings
+    assert (warning.line, warning.element) == (3, "flowRoot")
+    assert "Text > Convert to Text" in warning.message
+    # Never a black box where the flow region was.
+    assert drawn(document).getpixel((60, 50)) == (255, 255, 255)
