@@ -115,12 +115,16 @@ class Price(StrictModel):
         return format_price(self.amount, self.currency, locale)
 
 
+# An output's width and height, in pixels.
+MIN_OUTPUT_PX, MAX_OUTPUT_PX = 16, 4096
+
+
 class OutputSpec(StrictModel):
     """One output of every variant: its name, size in pixels, format and quality."""
 
     name: Id
-    width: Annotated[int, Field(ge=16, le=4096)]
-    height: Annotated[int, Field(ge=16, le=4096)]
+    width: Annotated[int, Field(ge=MIN_OUTPUT_PX, le=MAX_OUTPUT_PX)]
+    height: Annotated[int, Field(ge=MIN_OUTPUT_PX, le=MAX_OUTPUT_PX)]
     format: Annotated[str, AfterValidator(_check_format)]
     quality: Annotated[int, Field(ge=1, le=100)] | None = None
 

@@ -16,7 +16,7 @@ from renderfarm_dagster.render.kinds import KINDS
 from renderfarm_dagster.render.kinds.image import SAMPLE_PHOTO_KEY
 from renderfarm_dagster.render.variant import VariantJob, render_variant
 from renderfarm_dagster.spec import ProductSpec
-from renderfarm_dagster.spec_fields import OutputSpec
+from renderfarm_dagster.spec_fields import MIN_OUTPUT_PX, OutputSpec
 
 # The longest side of a bare template's preview: its design size, within this.
 MAX_TEMPLATE_PREVIEW_PX = 2000
@@ -56,8 +56,9 @@ def template_preview(source: TemplateSource, fonts: tuple[UploadedFont, ...] = (
     photo in each image box. `fonts`: the brand fonts it names."""
     template = source.template
     scale = min(1.0, MAX_TEMPLATE_PREVIEW_PX / max(template.design_width, template.design_height))
-    width = max(1, round(template.design_width * scale))
-    height = max(1, round(template.design_height * scale))
+    # A tiny design (an icon) is previewed at least at the smallest output size a spec may ask.
+    width = max(MIN_OUTPUT_PX, round(template.design_width * scale))
+    height = max(MIN_OUTPUT_PX, round(template.design_height * scale))
     layers: dict[str, LayerValue] = {
         name: KINDS[layer.kind].preview_value(layer) for name, layer in template.layers.items()
     }

@@ -143,14 +143,18 @@ class _TracingSurface(PNGSurface):
 
 
 def drawing_failure(
-    svg: bytes, width: int, height: int, outlines: Mapping[str, object] | None = None
+    svg: bytes,
+    width: int,
+    height: int,
+    images: Mapping[str, bytes] | None = None,
+    outlines: Mapping[str, object] | None = None,
 ) -> tuple[dict, str] | None:
     """Draw `svg` as a trial at `width` x `height`: None if it draws, else the attributes of the
     innermost element it failed at (cairosvg's node, a dict) and the error."""
     failed_at: list = []
     token = _failed_at.set(failed_at)
     try:
-        _draw(svg, width, height, None, outlines, _TracingSurface).cairo.finish()
+        _draw(svg, width, height, images, outlines, _TracingSurface).cairo.finish()
     except DRAWING_ERRORS as error:
         reason = "references nest without end" if isinstance(error, RecursionError) else error
         return (failed_at[0] if failed_at else {}), f"{type(error).__name__}: {reason}"

@@ -25,26 +25,31 @@ XML_NS = "http://www.w3.org/XML/1998/namespace"
 
 # Documented limits (docs/templates-and-specs.md): a template is a layout, not an illustration
 # archive.
-MAX_TEMPLATE_BYTES = 512 * 1024
+# A template may embed a logo or a texture (render/embedded_images.py): measured, a logo of
+# 800 x 300 as PNG is 6 KB in base64, a 2,000 px JPEG with a camera's grain 1.2 MB.
+MAX_TEMPLATE_BYTES = 2 * 1024 * 1024
 MAX_ELEMENTS = 4000
 MAX_DEPTH = 48
 MAX_USE_ELEMENTS = 200
 MAX_DESIGN_SIZE = 10_000.0
 
 # Drawing and structure elements cairosvg renders; anything else (script, foreignObject,
-# image, animation, ...) is refused rather than silently ignored or, worse, fetched.
+# animation, ...) is refused rather than silently ignored or, worse, fetched. An <image> may
+# only embed a bitmap (EMBEDDED_IMAGE), which render/embedded_images.py checks as a photo.
 ALLOWED_ELEMENTS = frozenset(
     {
         "svg", "g", "defs", "symbol", "use", "title", "desc", "metadata", "style",
         "rect", "circle", "ellipse", "line", "polyline", "polygon", "path",
         "text", "tspan", "linearGradient", "radialGradient", "stop", "clipPath", "mask",
-        "pattern", "marker", "a",
+        "pattern", "marker", "a", "image",
     }
 )  # fmt: skip
 # Foreign-namespace elements and attributes editors add (Inkscape, Sodipodi, RDF metadata) are
 # inert for cairosvg; they are dropped when parsed, so nothing in them reaches the renderer.
 _KEPT_NAMESPACES = (SVG_NS, XLINK_NS, RF_NS, XML_NS)
 _RF_LAYER = f"{{{RF_NS}}}layer"
+# The one kind of <image> a template may hold: a PNG, JPEG or WebP embedded as base64.
+EMBEDDED_IMAGE = re.compile(r"data:image/(png|jpeg|webp);base64,([A-Za-z0-9+/=\s]*)", re.DOTALL)
 _URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.IGNORECASE | re.DOTALL)
 NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 
@@ -381,6 +386,16 @@ class _Policy:
             local = name.rpartition("}")[2]
             if local.lower().startswith("on"):
                 self.problem(element, f"event-handler attribute {local} is not allowed")
+            elif local == "href" and element.tag == "image":
+                if not EMBEDDED_IMAGE.fullmatch(value.strip()):
+                    outside = not value.startswith(("data:", "#"))
+                    self.problem(
+                        element,
+                        f"href={value[:80]!r}"
+                        + (" refers outside the document" if outside else "")
+                        + ": an <image> may only embed a PNG, JPEG or WebP "
+                        "(data:image/png;base64,...); photos are a spec's image layers",
+                    )
             elif local == "href":
                 if not value.startswith("#"):
                     self.problem(element, f"{local}={value[:80]!r} refers outside the document")

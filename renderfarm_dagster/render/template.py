@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from xml.etree import ElementTree as ET
 
 from renderfarm_dagster.keys import ID_PATTERN, LAYER_ID_PATTERN
+from renderfarm_dagster.render.embedded_images import embed_images
 from renderfarm_dagster.render.errors import TemplateError, TemplateProblem
 from renderfarm_dagster.render.fonts import GENERIC_FAMILIES, bundled_families
 from renderfarm_dagster.render.kinds import KINDS
@@ -53,6 +54,8 @@ class Template:
     layers: dict[str, TemplateLayer]
     # What was accepted but mended, for whoever uploaded it to hear (an id used again).
     warnings: tuple[TemplateProblem, ...] = ()
+    # The bitmaps it embeds, checked and as PNG, by the URL their <image> now names.
+    embedded_images: Mapping[str, bytes] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def aspect(self) -> float:
@@ -89,6 +92,7 @@ def parse_template(
     ids = check_policy(root, lines, problems, warnings)
     if not problems:
         apply_stylesheets(root, lines, warnings)
+    embedded = embed_images(root, lines, problems) if not problems else {}
     layers = _layers(root, ElementReader(lines, problems, ids))
     if brand_families is not None:
         problems += unavailable_font_families(layers.values(), brand_families)
@@ -110,6 +114,7 @@ def parse_template(
         backdrop=backdrop.lower(),
         layers=layers,
         warnings=tuple(warnings),
+        embedded_images=embedded,
     )
     # Imported here: the trial lays the template out, and the layout reads templates.
     from renderfarm_dagster.render.trial import drawing_problems

@@ -32,7 +32,9 @@ def drawing_problems(template: Template, lines: Lines) -> list[TemplateProblem]:
     scale = TRIAL_DRAWING_PX / max(template.design_width, template.design_height)
     width = max(1, round(template.design_width * scale))
     height = max(1, round(template.design_height * scale))
-    failure = drawing_failure(laid_out.svg, width, height, laid_out.outlines)
+    failure = drawing_failure(
+        laid_out.svg, width, height, template.embedded_images, laid_out.outlines
+    )
     if failure is None:
         return []
     node, reason = failure

@@ -162,7 +162,7 @@ def render_variant(job: VariantJob) -> list[RenderedOutput]:
 def _draw(
     template: Template, job: VariantJob, fonts: FontSet, aspect: Fraction, width: int, height: int
 ) -> tuple[Image.Image, dict[str, str]]:
-    images = {}
+    images = dict(template.embedded_images)
     for placed in placed_images(template, job.layers, width, height):
         photo = _decoded(job.photos[placed.key], placed.key, (placed.width, placed.height))
         fitted = fit_photo(photo, placed.width, placed.height, placed.fit, placed.focal)

@@ -39,7 +39,26 @@ HOSTILE = {
         HEAD + '<image href="file:///etc/passwd" width="10" height="10"/>\n</svg>',
         2,
         "image",
-        "not allowed",
+        "an <image> may only embed a PNG, JPEG or WebP",
+    ),
+    "embedded SVG document": (
+        HEAD + '<image href="data:image/svg+xml;base64,PHN2Zy8+" width="10" height="10"/>\n</svg>',
+        2,
+        "image",
+        "an <image> may only embed a PNG, JPEG or WebP",
+    ),
+    "embedded HTML": (
+        HEAD + '<image href="data:text/html;base64,PGh0bWw+" width="10" height="10"/>\n</svg>',
+        2,
+        "image",
+        "an <image> may only embed a PNG, JPEG or WebP",
+    ),
+    "image referring to another element": (
+        HEAD + '<rect id="r" width="1" height="1"/><image href="#r" width="10" height="10"/>\n'
+        "</svg>",
+        2,
+        "image",
+        "an <image> may only embed a PNG, JPEG or WebP",
     ),
     "use of another document": (
         HEAD + '<use href="http://evil.example/x.svg#a"/>\n</svg>',

@@ -3,9 +3,11 @@
 validated, at its element and line; one that still fails at a real size fails the products using
 it with a reason, never their run; `renderfarm preview` reports it and goes on."""
 
+import io
 import json
 
 import pytest
+from PIL import Image
 
 from renderfarm_dagster.cli import main
 from renderfarm_dagster.render.errors import RenderInputError, TemplateError
@@ -157,3 +159,17 @@ def test_gradients_inheriting_from_each_other_in_a_cycle_are_drawn():
         '<rect width="100" height="100" fill="url(#a)"/>\n' + BAND + "</svg>"
     )
     parse_template(document.encode(), "templates/x.svg", "x")
+
+
+def test_a_design_smaller_than_any_output_is_previewed_at_the_smallest_output_size():
+    from renderfarm_dagster.catalog.preview import template_preview
+    from renderfarm_dagster.catalog.templates import TemplateSource
+
+    document = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:rf="urn:renderfarm:template:1" '
+        b'viewBox="0 0 8 4"><rect width="8" height="4" fill="#336699"/>'
+        b'<rect id="dot" rf:layer="color" width="2" height="2" fill="#e63946"/></svg>'
+    )
+    template = parse_template(document, "templates/icon.svg", "icon")
+    preview = template_preview(TemplateSource("icon", document, template, False))
+    assert Image.open(io.BytesIO(preview)).size == (16, 16)
