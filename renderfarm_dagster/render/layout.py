@@ -66,6 +66,9 @@ def layout(
     x, y, width, height = (number_text(n) for n in template.view_box(aspect))
     root.set("xmlns", SVG_NS)
     root.set("viewBox", f"{x} {y} {width} {height}")
+    # The view box has the output's aspect already, placed as the design asked; only a
+    # stretched design is still fitted by the renderer.
+    root.set("preserveAspectRatio", "none" if template.stretched else "xMidYMid meet")
     root.set("width", width)
     root.set("height", height)
     backdrop = {"x": x, "y": y, "width": width, "height": height, "fill": template.backdrop}

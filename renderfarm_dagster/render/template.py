@@ -39,6 +39,22 @@ _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 @dataclass(frozen=True)
+class DesignFit:
+    """The root's preserveAspectRatio: where the design sits in an output of another aspect
+    (fractions of the spare room left of and above it; None: "none", stretched to fill), and
+    whether it fills the output and is cropped (slice) rather than shown whole (meet)."""
+
+    align: tuple[float, float] | None
+    slice: bool
+
+
+_ALIGNS = {"min": 0.0, "mid": 0.5, "max": 1.0}
+_PRESERVE_ASPECT_RATIO = re.compile(
+    r"\s*(?:none|x(min|mid|max)y(min|mid|max))(?:\s+(meet|slice))?\s*", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
 class Template:
     """A parsed, validated template: its document, design size and layers."""
 
@@ -52,6 +68,8 @@ class Template:
     # Painted over the whole output when its aspect differs from the design's.
     backdrop: str
     layers: dict[str, TemplateLayer]
+    # How outputs of another aspect hold the design (the root's preserveAspectRatio).
+    fit: DesignFit = field(default_factory=lambda: DesignFit((0.5, 0.5), False))
     # What was accepted but mended, for whoever uploaded it to hear (an id used again).
     warnings: tuple[TemplateProblem, ...] = ()
     # The bitmaps it embeds, checked and as PNG, by the URL their <image> now names.
@@ -61,15 +79,27 @@ class Template:
     def aspect(self) -> float:
         return self.design_width / self.design_height
 
+    @property
+    def stretched(self) -> bool:
+        """Whether outputs of another aspect stretch the design (preserveAspectRatio="none")."""
+        return self.fit.align is None
+
     def view_box(self, aspect: Fraction) -> tuple[float, float, float, float]:
-        """The viewBox for an output of `aspect` (width/height): the design box centred in it."""
+        """The viewBox for an output of `aspect` (width/height), as the root's
+        preserveAspectRatio places the design in it: by default whole and centred (the margins
+        the backdrop), aligned to a side (xMaxYMax), filling it and cropped (slice), or, with
+        "none", the design box itself, stretched."""
         width, height = self.design_width, self.design_height
-        if aspect > Fraction(width) / Fraction(height):
+        if self.fit.align is None:
+            return self.view_x, self.view_y, width, height
+        wider = aspect > Fraction(width) / Fraction(height)
+        if wider != self.fit.slice:
             width = height * float(aspect)
         else:
             height = width / float(aspect)
-        x = self.view_x + (self.design_width - width) / 2
-        y = self.view_y + (self.design_height - height) / 2
+        align_x, align_y = self.fit.align
+        x = self.view_x + (self.design_width - width) * align_x
+        y = self.view_y + (self.design_height - height) * align_y
         return x, y, width, height
 
 
@@ -97,6 +127,7 @@ def parse_template(
     if brand_families is not None:
         problems += unavailable_font_families(layers.values(), brand_families)
     view = _view_box(root, lines, problems)
+    fit = _design_fit(root, lines, problems)
     backdrop = root.get(f"{{{RF_NS}}}backdrop", "#ffffff")
     if not _COLOUR.fullmatch(backdrop):
         problems.append(TemplateProblem(lines[root], "svg", "rf:backdrop must be a #rrggbb colour"))
@@ -113,6 +144,7 @@ def parse_template(
         view_y=y,
         backdrop=backdrop.lower(),
         layers=layers,
+        fit=fit,
         warnings=tuple(warnings),
         embedded_images=embedded,
     )
@@ -174,6 +206,29 @@ def unavailable_font_families(
         for family in layer.families
         if family not in available
     ]
+
+
+def _design_fit(root: ET.Element, lines: Lines, problems: list[TemplateProblem]) -> DesignFit:
+    value = root.get("preserveAspectRatio")
+    if value is None:
+        return DesignFit((0.5, 0.5), False)
+    match = _PRESERVE_ASPECT_RATIO.fullmatch(value)
+    if match is None:
+        problems.append(
+            TemplateProblem(
+                lines[root],
+                "svg",
+                f"preserveAspectRatio={value!r} is not none or xMinYMin to xMaxYMax, with meet or "
+                "slice",
+            )
+        )
+        return DesignFit((0.5, 0.5), False)
+    x, y, meet_or_slice = match.groups()
+    if x is None:
+        return DesignFit(None, False)
+    return DesignFit(
+        (_ALIGNS[x.lower()], _ALIGNS[y.lower()]), (meet_or_slice or "").lower() == "slice"
+    )
 
 
 def _view_box(

@@ -177,3 +177,54 @@ def test_inkscape_flowed_text_is_left_out_as_browsers_leave_it_with_a_warning():
     assert "Text > Convert to Text" in warning.message
     # Never a black box where the flow region was.
     assert drawn(document).getpixel((60, 50)) == (255, 255, 255)
+
+
+@pytest.mark.parametrize(
+    ("preserve", "design_at", "margin_at"),
+    [
+        (None, (200, 100), (20, 100)),  # centred, margins either side
+        ("xMidYMid meet", (200, 100), (20, 100)),
+        ("xMinYMid", (100, 100), (380, 100)),  # at the left, the margin on the right
+        ("xMaxYMax meet", (300, 100), (20, 100)),
+    ],
+)
+def test_the_roots_preserve_aspect_ratio_places_the_design_in_an_output_of_another_aspect(
+    preserve, design_at, margin_at
+):
+    attribute = f' preserveAspectRatio="{preserve}"' if preserve else ""
+    document = (
+        HEAD.replace('viewBox="0 0 200 200"', f'viewBox="0 0 200 200"{attribute}')
+        + '<rect width="200" height="200" fill="#1d4e89"/>\n</svg>'
+    )
+    image = drawn(document, aspect=Fraction(2), size=(400, 200))
+    assert image.getpixel(design_at) == (0x1D, 0x4E, 0x89)
+    assert image.getpixel(margin_at) == (255, 255, 255)
+
+
+def test_slice_fills_the_output_and_none_stretches_the_design():
+    half = (
+        '<rect width="200" height="100" fill="#1d4e89"/>'
+        '<rect y="100" width="200" height="100" fill="#e63946"/>\n</svg>'
+    )
+    sliced = HEAD.replace(
+        'viewBox="0 0 200 200"', 'viewBox="0 0 200 200" preserveAspectRatio="xMidYMin slice"'
+    )
+    image = drawn(sliced + half, aspect=Fraction(2), size=(400, 200))
+    # Filled: no margin; the top 100 of 200 design units shown over the output's whole height.
+    assert image.getpixel((5, 100)) == (0x1D, 0x4E, 0x89)
+    assert image.getpixel((200, 199)) == (0x1D, 0x4E, 0x89)
+    stretched = HEAD.replace(
+        'viewBox="0 0 200 200"', 'viewBox="0 0 200 200" preserveAspectRatio="none"'
+    )
+    image = drawn(stretched + half, aspect=Fraction(2), size=(400, 200))
+    assert image.getpixel((5, 50)) == (0x1D, 0x4E, 0x89)
+    assert image.getpixel((395, 150)) == (0xE6, 0x39, 0x46)
+
+
+def test_a_preserve_aspect_ratio_that_is_none_of_svgs_values_is_refused_at_the_root():
+    document = (
+        HEAD.replace('viewBox="0 0 200 200"', 'viewBox="0 0 200 200" preserveAspectRatio="center"')
+        + "</svg>"
+    )
+    with pytest.raises(TemplateError, match="preserveAspectRatio='center' is not none"):
+        parse_template(document.encode(), "t.svg", "t")

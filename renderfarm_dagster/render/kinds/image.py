@@ -122,7 +122,8 @@ def placed_images(
     template: Template, values: Mapping[str, LayerValue], width: int, height: int
 ) -> list[PlacedImage]:
     """The photos an output of `width` x `height` shows, each with its box in output pixels."""
-    scale = width / template.view_box(Fraction(width, height))[2]
+    _, _, view_width, view_height = template.view_box(Fraction(width, height))
+    scale_x, scale_y = width / view_width, height / view_height
     placed = []
     for layer in template.layers.values():
         if not isinstance(layer, ImageLayer):
@@ -134,8 +135,8 @@ def placed_images(
             PlacedImage(
                 layer_id=layer.id,
                 key=value.get("image"),
-                width=max(1, round(layer.box.width * scale)),
-                height=max(1, round(layer.box.height * scale)),
+                width=max(1, round(layer.box.width * scale_x)),
+                height=max(1, round(layer.box.height * scale_y)),
                 fit=value.get("fit") or layer.fit,
                 focal=value.get("focal") or layer.focal,
             )
