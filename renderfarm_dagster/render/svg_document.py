@@ -48,6 +48,27 @@ ALLOWED_ELEMENTS = frozenset(
 # inert for cairosvg; they are dropped when parsed, so nothing in them reaches the renderer.
 _KEPT_NAMESPACES = (SVG_NS, XLINK_NS, RF_NS, XML_NS)
 _RF_LAYER = f"{{{RF_NS}}}layer"
+# What to do in the design tool about an element a template may not hold.
+_FLATTEN = (
+    ": filter effects (drop shadows, blurs) are not drawn; flatten the effect in the design tool "
+    "(Figma: Flatten or export that layer as a PNG, then embed it) or remove it"
+)
+_HINTS = {
+    "filter": _FLATTEN,
+    "foreignObject": (
+        ": Illustrator writes it when saving with 'Preserve Illustrator Editing Capabilities'; "
+        "save or export the SVG without it"
+    ),
+    "switch": (
+        ": Illustrator writes it when saving with 'Preserve Illustrator Editing Capabilities'; "
+        "save or export the SVG without it"
+    ),
+    "script": ": a template is a drawing; scripts are never run",
+    "animate": ": a template draws one still frame; remove the animation",
+    "animateTransform": ": a template draws one still frame; remove the animation",
+    "animateMotion": ": a template draws one still frame; remove the animation",
+    "set": ": a template draws one still frame; remove the animation",
+}
 # The one kind of <image> a template may hold: a PNG, JPEG or WebP embedded as base64.
 EMBEDDED_IMAGE = re.compile(r"data:image/(png|jpeg|webp);base64,([A-Za-z0-9+/=\s]*)", re.DOTALL)
 _URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.IGNORECASE | re.DOTALL)
@@ -279,7 +300,8 @@ class _Policy:
                 self.problem(element, f"nested deeper than {MAX_DEPTH} elements")
                 return
             if element.tag not in ALLOWED_ELEMENTS:
-                self.problem(element, f"<{element.tag}> is not allowed in a template")
+                hint = _HINTS.get(element.tag, _FLATTEN if element.tag.startswith("fe") else "")
+                self.problem(element, f"<{element.tag}> is not allowed in a template{hint}")
             element_id = element.get("id")
             if element_id is not None:
                 if element_id in self.ids:

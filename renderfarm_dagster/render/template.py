@@ -187,6 +187,12 @@ def _layers(root: ET.Element, reader: ElementReader) -> dict[str, TemplateLayer]
     return layers
 
 
+def _font_file_for(family: str, bold: bool) -> str:
+    """Where a brand font would be uploaded: fonts/acme-sans-bold.ttf for "Acme Sans" bold."""
+    slug = re.sub(r"[^a-z0-9]+", "-", family.lower()).strip("-")[:50] or "font"
+    return f"fonts/{slug}-{'bold' if bold else 'regular'}.ttf"
+
+
 def unavailable_font_families(
     layers: Iterable[TemplateLayer], brand_families: frozenset[str]
 ) -> list[TemplateProblem]:
@@ -199,7 +205,7 @@ def unavailable_font_families(
             layer.line,
             "text",
             f'layer "{layer.id}": font family "{family}" is neither bundled ({bundled}) nor '
-            "uploaded (fonts/<name>.ttf or .otf)",
+            f"uploaded: upload it first, as {_font_file_for(family, layer.bold)} (or .otf)",
         )
         for layer in layers
         if isinstance(layer, TextLayer)

@@ -173,3 +173,33 @@ def test_a_design_smaller_than_any_output_is_previewed_at_the_smallest_output_si
     template = parse_template(document, "templates/icon.svg", "icon")
     preview = template_preview(TemplateSource("icon", document, template, False))
     assert Image.open(io.BytesIO(preview)).size == (16, 16)
+
+
+@pytest.mark.parametrize(
+    ("element", "fix"),
+    [
+        (
+            '<filter id="f"><feGaussianBlur stdDeviation="4"/></filter>',
+            "Figma: Flatten or export that layer as a PNG",
+        ),
+        (
+            '<switch><foreignObject width="1" height="1"/></switch>',
+            "'Preserve Illustrator Editing Capabilities'; save or export the SVG without it",
+        ),
+    ],
+)
+def test_a_refusal_says_what_to_do_in_the_design_tool(element, fix):
+    with pytest.raises(TemplateError) as refused:
+        parse_template((HEAD + element + "\n" + BAND + "</svg>").encode(), "t.svg", "t")
+    assert all(fix in problem.message for problem in refused.value.problems), refused.value
+
+
+def test_a_missing_font_is_named_with_the_file_to_upload():
+    document = (
+        HEAD + '<text id="t" rf:layer="text" rf:box="0 0 100 20" font-family="Miriam Libre" '
+        'font-size="12" font-weight="bold">x</text>\n</svg>'
+    )
+    with pytest.raises(TemplateError) as refused:
+        parse_template(document.encode(), "t.svg", "t")
+    (problem,) = refused.value.problems
+    assert "upload it first, as fonts/miriam-libre-bold.ttf (or .otf)" in problem.message
