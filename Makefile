@@ -9,7 +9,7 @@ export RENDERFARM_DATA_DIR ?= $(CURDIR)/renderfarm-data
 # "Catalog scale"); every process that creates runs needs it (daemon, webserver, CLI).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 
-.PHONY: venv render-packages demo dev test test-packages lint format lock bench scale chaos screenshots image example-photos clean
+.PHONY: venv render-packages demo dev test test-packages lint format lock bench scale fidelity chaos screenshots image example-photos clean
 
 # Runtime dependencies at the versions the worker image ships (worker_image/constraints.txt).
 CONSTRAINTS := worker_image/constraints.txt
@@ -58,6 +58,13 @@ DROP_PRODUCTS ?= 2000
 scale: venv render-packages
 	$(BIN)/python -m bench.drop --products $(DROP_PRODUCTS)
 	$(BIN)/python -m bench.scale --products $(SCALE_PRODUCTS)
+
+# How faithfully templates are drawn, against linebender/resvg's test suite, by the project, plain
+# cairosvg and resvg side by side (bench/fidelity.py). The suite is a clone of that repository:
+# make fidelity RESVG_TESTS=<clone>/crates/resvg/tests/tests
+RESVG_TESTS ?= ../resvg/crates/resvg/tests/tests
+fidelity: venv render-packages
+	$(BIN)/python -m bench.fidelity $(RESVG_TESTS)
 
 # Fault injection: run workers killed at random (SIGTERM, SIGKILL) while rendering: 30 faults in
 # the local deployment, 20 in an aws deployment on a moto server.

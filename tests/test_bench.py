@@ -122,3 +122,28 @@ def test_the_drop_bench_carries_every_product_to_its_outcome(tmp_path):
     assert figures["good_published"] == figures["good"] == 118
     assert figures["bad_failed"] == {"rendered_variants": 2, "product_manifest": 2}
     assert figures["missed"] == []
+
+
+def test_the_fidelity_harness_counts_each_engine_against_the_references(tmp_path):
+    """`make fidelity` on a suite of two tests: one the validator refuses, one every engine draws
+    within tolerance of its reference."""
+    import resvg_py
+
+    from bench import fidelity
+
+    shapes = tmp_path / "shapes"
+    shapes.mkdir()
+    drawn = (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 40" width="40" height="40">'
+        '<rect x="5" y="5" width="30" height="30" fill="green"/></svg>'
+    )
+    (shapes / "rect.svg").write_text(drawn)
+    (shapes / "rect.png").write_bytes(bytes(resvg_py.svg_to_bytes(svg_string=drawn)))
+    refused = drawn.replace("</svg>", "<script>alert(1)</script></svg>")
+    (shapes / "script.svg").write_text(refused)
+    (shapes / "script.png").write_bytes(bytes(resvg_py.svg_to_bytes(svg_string=drawn)))
+    results = fidelity.measure(tmp_path, ("shapes",))
+    assert results["categories"]["shapes"] == {
+        "tests": 2, "accepted": 1, "project": 1, "cairosvg": 1, "resvg": 1
+    }  # fmt: skip
+    assert "the project draws 100% of resvg's count" in fidelity.report(results)

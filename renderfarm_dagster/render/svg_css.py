@@ -23,16 +23,19 @@ _PAINTS = ("fill", "stroke", "stop-color", "flood-color", "lighting-color")
 def apply_stylesheets(root: ET.Element, lines: Lines, warnings: list[TemplateProblem]) -> None:
     """Write the document's `<style>` rules into the `style=""` of the elements they match, in
     CSS's cascade order, remove the sheets, and resolve `currentColor`."""
-    sheets = [element for element, _ in walk(root) if element.tag == "style"]
+    # A sheet of another type than CSS is not read, as in browsers.
+    styles = [element for element, _ in walk(root) if element.tag == "style"]
+    sheets = [s for s in styles if s.get("type", "text/css").strip() in ("text/css", "")]
     normal, important = cssselect2.Matcher(), cssselect2.Matcher()
     for sheet in sheets:
         _add_rules(sheet, sheet.text or "", normal, important, lines, warnings)
     if sheets:
         for wrapper in cssselect2.ElementWrapper.from_xml_root(root).iter_subtree():
             _cascade(wrapper, normal, important)
+    if styles:
         parents = {child: parent for parent in root.iter() for child in parent}
-        for sheet in sheets:
-            parents[sheet].remove(sheet)
+        for style in styles:
+            parents[style].remove(style)
     _resolve_current_color(root)
 
 
@@ -109,12 +112,19 @@ def _style_value(element: ET.Element, name: str) -> str | None:
     return element.get(name)
 
 
+# Content drawn where it is used (by <use>, or as a paint, mask, clip or marker), whose
+# currentColor is the user's: left for the renderer to resolve in place.
+_DRAWN_ELSEWHERE = frozenset({"defs", "symbol", "pattern", "mask", "clipPath", "marker"})
+
+
 def _resolve_current_color(root: ET.Element) -> None:
-    """`currentColor` in a paint becomes the `color` the element inherits (black by default),
-    so that a layer reads and sets a concrete colour."""
+    """`currentColor` in a paint of content drawn in place becomes the `color` the element
+    inherits (black by default), so that a layer reads and sets a concrete colour."""
     stack: list[tuple[ET.Element, str]] = [(root, "black")]
     while stack:
         element, inherited = stack.pop()
+        if element.tag in _DRAWN_ELSEWHERE:
+            continue
         color = _style_value(element, "color")
         if color is None or color.lower() in ("inherit", "currentcolor"):
             color = inherited

@@ -228,3 +228,19 @@ def test_a_preserve_aspect_ratio_that_is_none_of_svgs_values_is_refused_at_the_r
     )
     with pytest.raises(TemplateError, match="preserveAspectRatio='center' is not none"):
         parse_template(document.encode(), "t.svg", "t")
+
+
+def test_a_sheet_of_another_type_than_css_is_not_read():
+    document = (
+        HEAD + '<style type="not-css">.fill { fill: #ff0000 }</style>\n'
+        '<rect class="fill" width="200" height="200" fill="#00ff00"/>\n</svg>'
+    )
+    assert drawn(document).getpixel((100, 100)) == (0, 255, 0)
+
+
+def test_current_color_in_reused_content_is_the_users():
+    document = (
+        HEAD + '<defs><rect id="r" width="200" height="200" fill="currentColor"/></defs>\n'
+        '<use href="#r" color="#00aa00"/>\n</svg>'
+    )
+    assert drawn(document).getpixel((100, 100)) == (0, 0xAA, 0)
