@@ -114,17 +114,23 @@ ffi.cdef(
 )
 
 
+# Never unloaded: cffi frees the Pango objects it holds in the interpreter's last collection,
+# after it may have closed their libraries (g_object_unref then jumps into unmapped code and
+# the process dies at exit with SIGSEGV, as a process that validated a template did).
+_DLOPEN_FLAGS = ffi.RTLD_NOW | ffi.RTLD_NODELETE
+
+
 def _open(name: str):
     # By soname first: find_library needs ldconfig's cache, which a slim image may lack.
     for candidate in (f"lib{name}.so.0", f"lib{name}.so.1", f"lib{name}.so.6"):
         try:
-            return ffi.dlopen(candidate)
+            return ffi.dlopen(candidate, _DLOPEN_FLAGS)
         except OSError:
             continue
     found = ctypes.util.find_library(name)
     if found is None:
         raise OSError(f"lib{name} is not installed (Debian: libpangocairo-1.0-0)")
-    return ffi.dlopen(found)
+    return ffi.dlopen(found, _DLOPEN_FLAGS)
 
 
 fontconfig = _open("fontconfig")
