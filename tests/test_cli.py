@@ -332,3 +332,24 @@ def test_validate_and_submit_print_what_a_template_was_accepted_with(
     assert warning in out.err
     assert main(["submit", str(template)]) == 0
     assert f"{template}: warning: line 20, <rect>" in capsys.readouterr().err
+
+
+def test_validate_ends_with_every_font_the_catalog_lacks_at_once(tmp_path, data_dir, capsys):
+    head = (
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:rf="urn:renderfarm:template:1" '
+        'viewBox="0 0 200 200">'
+    )
+    layer = (
+        '<text id="t" rf:layer="text" rf:box="0 0 200 40" font-family="{family}" '
+        'font-size="20"{weight}>x</text></svg>'
+    )
+    (tmp_path / "a.svg").write_text(head + layer.format(family="Inter", weight=""))
+    (tmp_path / "b.svg").write_text(
+        head + layer.format(family="Miriam Libre", weight=' font-weight="bold"')
+    )
+    assert main(["validate", str(tmp_path / "a.svg"), str(tmp_path / "b.svg")]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == (
+        "the catalog lacks 2 font(s) these templates name; upload them (or .otf files) first: "
+        "fonts/inter-regular.ttf, fonts/miriam-libre-bold.ttf"
+    )

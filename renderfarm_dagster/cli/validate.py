@@ -26,12 +26,18 @@ def validate_files(args: argparse.Namespace) -> int:
     from renderfarm_dagster.deployment import storage
 
     invalid = 0
+    missing_fonts: set[str] = set()
     with storage() as resource:
         given = GivenFiles(resource.objects(), as_uploads=True)
         for path, checked in given.check(input_files(args.files)):
             if isinstance(checked, FileProblems):
                 invalid += 1
                 print(checked, file=sys.stderr)
+                missing_fonts |= {
+                    problem.missing_font
+                    for problem in checked.problems
+                    if getattr(problem, "missing_font", "")
+                }
             elif isinstance(checked, FontFace):
                 weight = "bold" if checked.bold else "regular"
                 print(f"ok {path}: font family {checked.family!r} ({weight})")
@@ -47,4 +53,11 @@ def validate_files(args: argparse.Namespace) -> int:
                     f"ok {path}: {spec.product_id}, "
                     f"{len(spec.variants)} variants x {len(spec.outputs)} outputs"
                 )
+    if missing_fonts:
+        # All at once, after the files: what to upload before these templates can be.
+        print(
+            f"the catalog lacks {len(missing_fonts)} font(s) these templates name; upload "
+            f"them (or .otf files) first: {', '.join(sorted(missing_fonts))}",
+            file=sys.stderr,
+        )
     return EXIT_INVALID if invalid else EXIT_OK

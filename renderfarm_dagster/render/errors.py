@@ -39,6 +39,8 @@ class TemplateProblem:
     line: int
     element: str
     message: str
+    # For a font family the catalog lacks: the file to upload (fonts/acme-sans-bold.ttf).
+    missing_font: str = ""
 
     def __str__(self) -> str:
         where = f"line {self.line}" if self.line else "document"

@@ -206,6 +206,7 @@ def unavailable_font_families(
             "text",
             f'layer "{layer.id}": font family "{family}" is neither bundled ({bundled}) nor '
             f"uploaded: upload it first, as {_font_file_for(family, layer.bold)} (or .otf)",
+            missing_font=_font_file_for(family, layer.bold),
         )
         for layer in layers
         if isinstance(layer, TextLayer)
