@@ -15,7 +15,7 @@ import cssselect2
 import tinycss2
 
 from renderfarm_dagster.render.errors import TemplateProblem
-from renderfarm_dagster.render.svg_document import Lines, walk
+from renderfarm_dagster.render.svg_document import Lines, set_style, style_declarations, walk
 
 _PAINTS = ("fill", "stroke", "stop-color", "flood-color", "lighting-color")
 
@@ -95,7 +95,7 @@ def _cascade(wrapper, normal, important) -> None:
         merged.update(declarations)
     merged.update((name, value) for name, value, flagged in own if flagged)
     if merged:
-        element.set("style", ";".join(f"{name}:{value}" for name, value in merged.items()))
+        set_style(element, list(merged.items()))
 
 
 def _matched(css_rules: cssselect2.Matcher, wrapper) -> list[list[tuple[str, str]]]:
@@ -104,12 +104,10 @@ def _matched(css_rules: cssselect2.Matcher, wrapper) -> list[list[tuple[str, str
 
 
 def _style_value(element: ET.Element, name: str) -> str | None:
-    """The element's own value of a property: style="" over the presentation attribute."""
-    for declaration in (element.get("style") or "").split(";"):
-        key, colon, value = declaration.partition(":")
-        if colon and key.strip().lower() == name:
-            return value.strip()
-    return element.get(name)
+    """The element's own value of a property: style="" (its last declaration, as in CSS) over
+    the presentation attribute."""
+    declared = dict(style_declarations(element))
+    return declared.get(name, element.get(name))
 
 
 # Content drawn where it is used (by <use>, or as a paint, mask, clip or marker), whose
@@ -131,17 +129,12 @@ def _resolve_current_color(root: ET.Element) -> None:
         for paint in _PAINTS:
             if (element.get(paint) or "").strip().lower() == "currentcolor":
                 element.set(paint, color)
-        style = element.get("style")
-        if style and "currentcolor" in style.lower():
-            element.set("style", _replace_current_color(style, color))
+        if "currentcolor" in (element.get("style") or "").lower():
+            set_style(
+                element,
+                [
+                    (name, color if name in _PAINTS and value.lower() == "currentcolor" else value)
+                    for name, value in style_declarations(element)
+                ],
+            )
         stack.extend((child, color) for child in element)
-
-
-def _replace_current_color(style: str, color: str) -> str:
-    declarations = []
-    for declaration in style.split(";"):
-        name, colon, value = declaration.partition(":")
-        if colon and name.strip().lower() in _PAINTS and value.strip().lower() == "currentcolor":
-            declaration = f"{name.strip()}:{color}"
-        declarations.append(declaration)
-    return ";".join(declarations)

@@ -508,22 +508,34 @@ def floats(text: str | None, count: int) -> list[float] | None:
     return [float(part) for part in parts]
 
 
+def style_declarations(element: ET.Element) -> list[tuple[str, str]]:
+    """The declarations of an element's style="", in order: (property in lower case, value)."""
+    declarations = []
+    for declaration in (element.get("style") or "").split(";"):
+        name, colon, value = declaration.partition(":")
+        if colon and name.strip():
+            declarations.append((name.strip().lower(), value.strip()))
+    return declarations
+
+
+def set_style(element: ET.Element, declarations: list[tuple[str, str]]) -> None:
+    """Write `declarations` as the element's style="" (none: no style attribute)."""
+    if declarations:
+        element.set("style", ";".join(f"{name}:{value}" for name, value in declarations))
+    else:
+        element.attrib.pop("style", None)
+
+
 def promote_style(element: ET.Element, properties: tuple[str, ...]) -> None:
     """Move `properties` from the element's style attribute to attributes (a style declaration
     wins over an attribute, as in CSS); the other declarations stay in style. Editors write
     presentation into style="" (Inkscape, Figma); the layout engine reads attributes."""
-    style = element.get("style")
-    if style is None:
+    if element.get("style") is None:
         return
     kept = []
-    for declaration in style.split(";"):
-        name, colon, value = declaration.partition(":")
-        name = name.strip().lower()
-        if colon and name in properties:
-            element.set(name, value.strip())
-        elif declaration.strip():
-            kept.append(declaration.strip())
-    if kept:
-        element.set("style", ";".join(kept))
-    else:
-        del element.attrib["style"]
+    for name, value in style_declarations(element):
+        if name in properties:
+            element.set(name, value)
+        else:
+            kept.append((name, value))
+    set_style(element, kept)
