@@ -13,10 +13,10 @@ import cairocffi
 import pyvips
 from cairosvg import surface as cairosvg_surface
 from cairosvg.parser import Tree
-from cairosvg.surface import PNGSurface
 from PIL import Image, UnidentifiedImageError
 
 from renderfarm_dagster.formats import FORMATS
+from renderfarm_dagster.render.svg_filters import FilteringSurface
 
 # cairo's ARGB32 is a native-endian 32-bit word; in memory that is B,G,R,A on little-endian.
 _CAIRO_RAW_MODE = "BGRX" if sys.byteorder == "little" else "XRGB"
@@ -68,7 +68,7 @@ def rasterize(
     a path is appended as it is instead of parsed from its text, the same shape in a fraction
     of the time (glyph outlines are most of a card's path data).
     """
-    cairo_surface = _draw(svg, width, height, images, outlines, PNGSurface).cairo
+    cairo_surface = _draw(svg, width, height, images, outlines, FilteringSurface).cairo
     cairo_surface.flush()
     image = Image.frombuffer(
         "RGB",
@@ -89,8 +89,8 @@ def _draw(
     height: int,
     images: Mapping[str, bytes] | None,
     outlines: Mapping[str, object] | None,
-    surface_class: type[PNGSurface],
-) -> PNGSurface:
+    surface_class: type[FilteringSurface],
+) -> FilteringSurface:
     available = dict(images or {})
     known_outlines = _outlines.set(outlines or {})
 
@@ -130,8 +130,8 @@ DRAWING_ERRORS = (
 _failed_at: contextvars.ContextVar[list] = contextvars.ContextVar("renderfarm_failed_at")
 
 
-class _TracingSurface(PNGSurface):
-    """A PNGSurface that records the elements it was drawing when drawing failed (an element
+class _TracingSurface(FilteringSurface):
+    """A FilteringSurface that records the elements it was drawing when drawing failed (an element
     drawn through a pattern or mask is reported as the element using it)."""
 
     def draw(self, node) -> None:

@@ -17,6 +17,12 @@ from collections.abc import Iterator
 from xml.etree import ElementTree as ET
 
 from renderfarm_dagster.render.errors import TemplateError, TemplateProblem
+from renderfarm_dagster.render.svg_filters import (
+    FILTER_ELEMENTS,
+    FILTER_PRIMITIVES,
+    MAX_BLUR_DEVIATION,
+    MAX_FILTER_PRIMITIVES,
+)
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -33,10 +39,11 @@ MAX_DEPTH = 48
 MAX_USE_ELEMENTS = 200
 MAX_DESIGN_SIZE = 10_000.0
 
-# Drawing and structure elements cairosvg renders; anything else (script, foreignObject,
-# animation, ...) is refused rather than silently ignored or, worse, fetched. An <image> may
-# only embed a bitmap (EMBEDDED_IMAGE), which render/embedded_images.py checks as a photo.
-ALLOWED_ELEMENTS = frozenset(
+# Drawing and structure elements cairosvg renders, and the filters render/svg_filters.py draws;
+# anything else (script, foreignObject, animation, ...) is refused rather than silently ignored
+# or, worse, fetched. An <image> may only embed a bitmap (EMBEDDED_IMAGE), which
+# render/embedded_images.py checks as a photo.
+_DRAWN_ELEMENTS = frozenset(
     {
         "svg", "g", "defs", "symbol", "use", "title", "desc", "metadata", "style",
         "rect", "circle", "ellipse", "line", "polyline", "polygon", "path",
@@ -44,20 +51,23 @@ ALLOWED_ELEMENTS = frozenset(
         "pattern", "marker", "a", "image",
     }
 )  # fmt: skip
+ALLOWED_ELEMENTS = _DRAWN_ELEMENTS | FILTER_ELEMENTS
 # Foreign-namespace elements and attributes editors add (Inkscape, Sodipodi, RDF metadata) are
 # inert for cairosvg; they are dropped when parsed, so nothing in them reaches the renderer.
 _KEPT_NAMESPACES = (SVG_NS, XLINK_NS, RF_NS, XML_NS)
 _RF_LAYER = f"{{{RF_NS}}}layer"
 # What to do in the design tool about an element a template may not hold.
 _FLATTEN = (
-    ": filter effects (drop shadows, blurs) are not drawn; flatten the effect in the design tool "
-    "(Figma: Flatten or export that layer as a PNG, then embed it) or remove it"
+    ": of filter effects, the shadows, blurs and tints design tools write are drawn ("
+    + ", ".join(sorted(FILTER_PRIMITIVES))
+    + "); flatten this effect in the design tool (Figma: Flatten, or export that layer as a PNG "
+    "and embed it; Inkscape: Edit > Make a Bitmap Copy) or remove it"
 )
 _HINTS = {
-    "filter": _FLATTEN,
     "foreignObject": (
-        ": Illustrator writes it when saving with 'Preserve Illustrator Editing Capabilities'; "
-        "save or export the SVG without it"
+        ": Figma writes it for a 'Background blur' effect, which cannot be drawn (flatten that "
+        "layer); Illustrator when saving with 'Preserve Illustrator Editing Capabilities' (save "
+        "or export the SVG without it)"
     ),
     "switch": (
         ": Illustrator writes it when saving with 'Preserve Illustrator Editing Capabilities'; "
@@ -313,6 +323,8 @@ class _Policy:
             self.check_attributes(element)
             if element.tag == "style":
                 self.check_css(element, element.text or "")
+            elif element.tag == "filter":
+                self.check_filter(element)
         if count > MAX_ELEMENTS:
             self.problems.append(
                 TemplateProblem(0, "", f"{count} elements, over the limit of {MAX_ELEMENTS}")
@@ -403,6 +415,30 @@ class _Policy:
             path = " -> ".join(ident if ident == "..." else f"#{ident}" for ident in shown)
             self.problem(element, f"a reference cycle ({path}) cannot be drawn: break it")
 
+    def check_filter(self, element: ET.Element) -> None:
+        """A filter's bounds: few primitives (a chain of thousands is a bomb), blurs of a
+        bounded radius."""
+        primitives = [child for child in element if child.tag in FILTER_PRIMITIVES]
+        if len(primitives) > MAX_FILTER_PRIMITIVES:
+            self.problem(
+                element,
+                f"{len(primitives)} filter primitives, over the limit of {MAX_FILTER_PRIMITIVES}",
+            )
+        for primitive in primitives:
+            deviation = primitive.get("stdDeviation")
+            if deviation is None:
+                continue
+            parts = re.split(r"[\s,]+", deviation.strip())
+            if not 1 <= len(parts) <= 2 or not all(re.fullmatch(NUMBER, p) for p in parts):
+                self.problem(
+                    primitive, f"stdDeviation={deviation[:40]!r} is not one or two numbers"
+                )
+            elif max(abs(float(p)) for p in parts) > MAX_BLUR_DEVIATION:
+                self.problem(
+                    primitive,
+                    f"a blur of stdDeviation {deviation}, over the limit of {MAX_BLUR_DEVIATION:g}",
+                )
+
     def check_attributes(self, element: ET.Element) -> None:
         for name, value in element.attrib.items():
             local = name.rpartition("}")[2]
@@ -441,6 +477,30 @@ class _Policy:
                 )
         if re.search(r"expression\s*\(|javascript:", css, re.IGNORECASE):
             self.problem(element, "CSS with script is not allowed")
+
+
+_FILTER_REFERENCE = re.compile(r"none|url\(\s*(['\"]?)#[^'\")]+\1\s*\)", re.IGNORECASE)
+
+
+def check_filter_references(root: ET.Element, lines: Lines, problems: list[TemplateProblem]):
+    """A problem for each filter given as CSS filter functions (blur(), drop-shadow(), ...),
+    which are not drawn: a filter must be one <filter> of the document. Run once style sheets
+    are applied, so that a rule's filter is seen."""
+    for element, _ in walk(root):
+        values = [element.get("filter")] + [
+            value for name, value in style_declarations(element) if name == "filter"
+        ]
+        for value in values:
+            if value is not None and not _FILTER_REFERENCE.fullmatch(value.strip()):
+                problems.append(
+                    TemplateProblem(
+                        lines.get(element, 0),
+                        element.tag,
+                        f"filter: {value[:80]} is not drawn: CSS filter functions are not "
+                        "supported; use an SVG <filter> (design tools export shadows and blurs "
+                        "as one)",
+                    )
+                )
 
 
 # Left out of the search: cairosvg follows a gradient's href chain without recursing, cycles

@@ -29,6 +29,7 @@ from renderfarm_dagster.render.svg_document import (
     MAX_DESIGN_SIZE,
     RF_NS,
     Lines,
+    check_filter_references,
     check_policy,
     floats,
     parse_untrusted_svg,
@@ -122,6 +123,7 @@ def parse_template(
     ids = check_policy(root, lines, problems, warnings)
     if not problems:
         apply_stylesheets(root, lines, warnings)
+        check_filter_references(root, lines, problems)
     embedded = embed_images(root, lines, problems) if not problems else {}
     layers = _layers(root, ElementReader(lines, problems, ids))
     if brand_families is not None:

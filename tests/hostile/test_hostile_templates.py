@@ -12,6 +12,7 @@ from renderfarm_dagster.render.svg_document import (
     MAX_TEMPLATE_BYTES,
     MAX_USE_ELEMENTS,
 )
+from renderfarm_dagster.render.svg_filters import MAX_BLUR_DEVIATION, MAX_FILTER_PRIMITIVES
 from renderfarm_dagster.render.template import parse_template
 
 HEAD = (
@@ -244,6 +245,37 @@ HOSTILE = {
         2,
         "rect",
         "not one of color, image, text",
+    ),
+    "filter image from outside": (
+        HEAD + '<filter id="f">\n<feImage href="http://169.254.169.254/x.png"/></filter>\n'
+        '<rect width="10" height="10" filter="url(#f)"/></svg>',
+        3,
+        "feImage",
+        "<feImage> is not allowed",
+    ),
+    "a filter primitive that is not drawn": (
+        HEAD + '<filter id="f">\n<feTurbulence baseFrequency="0.05"/></filter></svg>',
+        3,
+        "feTurbulence",
+        "flatten this effect in the design tool",
+    ),
+    "a huge blur radius": (
+        HEAD + '<filter id="f">\n<feGaussianBlur stdDeviation="5 100000"/></filter></svg>',
+        3,
+        "feGaussianBlur",
+        f"over the limit of {MAX_BLUR_DEVIATION:g}",
+    ),
+    "a filter chain of thousands of primitives": (
+        HEAD + '<filter id="f">\n' + '<feOffset dx="1"/>' * 5000 + "</filter></svg>",
+        2,
+        "filter",
+        f"5000 filter primitives, over the limit of {MAX_FILTER_PRIMITIVES}",
+    ),
+    "filter functions in a sheet": (
+        HEAD + "<style>rect { filter: blur(9999px) }</style>\n" + RECT + "</svg>",
+        3,
+        "rect",
+        "CSS filter functions are not supported",
     ),
     "text layer without a box": (
         HEAD + '<text id="t" rf:layer="text" rf:box="0 0 nope" font-family="DejaVu Sans" '

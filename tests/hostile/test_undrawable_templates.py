@@ -179,12 +179,16 @@ def test_a_design_smaller_than_any_output_is_previewed_at_the_smallest_output_si
     ("element", "fix"),
     [
         (
-            '<filter id="f"><feGaussianBlur stdDeviation="4"/></filter>',
-            "Figma: Flatten or export that layer as a PNG",
+            '<filter id="f"><feTurbulence baseFrequency="0.1"/></filter>',
+            "Figma: Flatten, or export that layer as a PNG and embed it",
+        ),
+        (
+            '<foreignObject width="1" height="1"/>',
+            "Figma writes it for a 'Background blur' effect, which cannot be drawn",
         ),
         (
             '<switch><foreignObject width="1" height="1"/></switch>',
-            "'Preserve Illustrator Editing Capabilities'; save or export the SVG without it",
+            "'Preserve Illustrator Editing Capabilities'",
         ),
     ],
 )

@@ -1,0 +1,558 @@
+"""SVG filter effects, which cairosvg leaves undrawn: the primitives design tools write for
+shadows and tints, drawn on the element's pixels with cairo's own compositing operators, Pillow's
+blur and libvips' colour matrices.
+
+An element with a filter is drawn alone onto a surface of its own; the filter region (SVG's
+default: the element's bounding box grown by 10% each side) is cut out of that drawing, the
+primitives run on it in device pixels, and the result is painted where the element would have
+been, with the element's opacity. Colours are interpolated in linearRGB unless the filter says
+sRGB (as Figma's and Inkscape's do), like browsers and resvg.
+
+Cost is bounded whatever the document says: the work area is the output grown by at most
+_MAX_MARGIN_PX, a blur's cost does not grow with its radius (Pillow's is three box blurs), a
+filter holds at most MAX_FILTER_PRIMITIVES primitives, and one drawing applies at most
+MAX_FILTERED_DRAWS filters (reuse through <use> included).
+
+Deliberate differences from the specification (docs/templates-and-specs.md): a primitive's own
+subregion (its x, y, width and height) is the filter region; the element's clip-path and mask
+apply before the filter rather than after; filters inside patterns, masks and markers are not
+drawn (cairosvg draws those through surfaces of its own).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import cairocffi
+import pyvips
+from cairosvg.bounding_box import calculate_bounding_box
+from cairosvg.colors import color
+from cairosvg.helpers import size, transform
+from cairosvg.surface import PNGSurface
+from cairosvg.url import parse_url
+from PIL import Image, ImageFilter
+
+# The primitives drawn; any other is refused when a template is parsed (svg_document).
+FILTER_PRIMITIVES = frozenset(
+    {
+        "feGaussianBlur",
+        "feOffset",
+        "feFlood",
+        "feComposite",
+        "feBlend",
+        "feColorMatrix",
+        "feMerge",
+        "feDropShadow",
+    }
+)
+FILTER_ELEMENTS = FILTER_PRIMITIVES | {"filter", "feMergeNode"}
+# Documented limits (docs/templates-and-specs.md). A drop shadow is 2 to 7 primitives (Figma
+# writes 7); a chain of thousands is a bomb.
+MAX_FILTER_PRIMITIVES = 16
+# In the template's units; a shadow's blur is a few units, a frosted backdrop a few dozen.
+MAX_BLUR_DEVIATION = 100.0
+MAX_FILTERED_DRAWS = 64
+# How far beyond the output the work area reaches, so that what lies just outside still blurs
+# into view: three standard deviations, at most this.
+_MAX_MARGIN_PX = 256
+
+if sys.byteorder != "little":  # cairo's ARGB32 is B,G,R,A in memory only on little-endian
+    raise ImportError("render/svg_filters.py reads cairo's pixels as little-endian B,G,R,A")
+
+_OPERATORS = {
+    "over": cairocffi.OPERATOR_OVER,
+    "in": cairocffi.OPERATOR_IN,
+    "out": cairocffi.OPERATOR_OUT,
+    "atop": cairocffi.OPERATOR_ATOP,
+    "xor": cairocffi.OPERATOR_XOR,
+    "lighter": cairocffi.OPERATOR_ADD,
+}
+_BLEND_MODES = {
+    "normal": cairocffi.OPERATOR_OVER,
+    "multiply": cairocffi.OPERATOR_MULTIPLY,
+    "screen": cairocffi.OPERATOR_SCREEN,
+    "overlay": cairocffi.OPERATOR_OVERLAY,
+    "darken": cairocffi.OPERATOR_DARKEN,
+    "lighten": cairocffi.OPERATOR_LIGHTEN,
+    "color-dodge": cairocffi.OPERATOR_COLOR_DODGE,
+    "color-burn": cairocffi.OPERATOR_COLOR_BURN,
+    "hard-light": cairocffi.OPERATOR_HARD_LIGHT,
+    "soft-light": cairocffi.OPERATOR_SOFT_LIGHT,
+    "difference": cairocffi.OPERATOR_DIFFERENCE,
+    "exclusion": cairocffi.OPERATOR_EXCLUSION,
+    "hue": cairocffi.OPERATOR_HSL_HUE,
+    "saturation": cairocffi.OPERATOR_HSL_SATURATION,
+    "color": cairocffi.OPERATOR_HSL_COLOR,
+    "luminosity": cairocffi.OPERATOR_HSL_LUMINOSITY,
+}
+# What a filter may name as an input that the farm does not have: transparent, as in browsers.
+_TRANSPARENT_INPUTS = frozenset({"BackgroundImage", "BackgroundAlpha", "FillPaint", "StrokePaint"})
+
+
+class FilterError(ValueError):
+    """A filter that cannot be drawn within the limits."""
+
+
+def _srgb_to_linear(value: int) -> int:
+    c = value / 255
+    c = c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    return round(c * 255)
+
+
+def _linear_to_srgb(value: int) -> int:
+    c = value / 255
+    c = c * 12.92 if c <= 0.0031308 else 1.055 * c ** (1 / 2.4) - 0.055
+    return round(c * 255)
+
+
+# Eight-bit tables, as resvg converts: colour channels mapped, alpha (the fourth band) kept.
+_TO_LINEAR = [_srgb_to_linear(v) for v in range(256)] * 3 + list(range(256))
+_TO_SRGB = [_linear_to_srgb(v) for v in range(256)] * 3 + list(range(256))
+
+
+class FilteringSurface(PNGSurface):
+    """cairosvg's PNG surface, drawing the filters of FILTER_PRIMITIVES (see above)."""
+
+    filtered_draws = 0
+
+    def draw(self, node) -> None:
+        name = parse_url(node.get("filter")).fragment if node.get("filter") else None
+        filter_node = self.filters.get(name) if name else None
+        if filter_node is None:
+            super().draw(node)
+            return
+        self.filtered_draws += 1
+        if self.filtered_draws > MAX_FILTERED_DRAWS:
+            raise FilterError(f"more than {MAX_FILTERED_DRAWS} filtered elements in one drawing")
+        # Drawn alone without them; the filter runs on the drawing, the opacity applies to its
+        # result (as SVG orders them).
+        kept = {key: node.pop(key) for key in ("filter", "opacity") if key in node}
+        try:
+            self._draw_filtered(node, filter_node, float(kept.get("opacity", 1)))
+        finally:
+            node.update(kept)
+
+    def _draw_filtered(self, node, filter_node, opacity: float) -> None:
+        self.context.save()
+        transform(self, node.get("transform"), transform_origin=node.get("transform-origin"))
+        matrix = self.context.get_matrix()
+        self.context.restore()
+        primitives = [child for child in filter_node.children if child.tag in FILTER_PRIMITIVES]
+        if len(primitives) > MAX_FILTER_PRIMITIVES:
+            raise FilterError(f"a filter of more than {MAX_FILTER_PRIMITIVES} primitives")
+        if not primitives:
+            return  # an empty filter draws nothing, by the specification
+        margin = min(_MAX_MARGIN_PX, math.ceil(3 * _largest_blur(self, primitives, matrix)))
+        area = (
+            -margin,
+            -margin,
+            self.cairo.get_width() + 2 * margin,
+            self.cairo.get_height() + 2 * margin,
+        )
+        source = self._draw_alone(node, area)
+        box = calculate_bounding_box(self, node) or _drawn_box(source, area, matrix)
+        if box is None:
+            return
+        filter_region = _filter_region(self, filter_node, box)
+        region = _device_rectangle(filter_region, matrix, area)
+        if region is None:
+            return
+        x, y, width, height = region
+        cut = _blank(width, height)
+        _paint(cut, source, area[0] - x, area[1] - y)
+        by_box = filter_node.get("primitiveUnits") == "objectBoundingBox"
+        cut_matrix = matrix.multiply(cairocffi.Matrix(x0=-x, y0=-y))
+        result = _Chain(self, cut, cut_matrix, box if by_box else None, filter_region).run(
+            primitives
+        )
+        self.context.save()
+        self.context.identity_matrix()
+        self.context.set_source_surface(result, x, y)
+        self.context.paint_with_alpha(opacity)
+        self.context.restore()
+
+    def _draw_alone(self, node, area: tuple[int, int, int, int]) -> cairocffi.ImageSurface:
+        """The element drawn without its filter onto a surface of its own covering `area`."""
+        surface = _blank(area[2], area[3])
+        context = cairocffi.Context(surface)
+        context.translate(-area[0], -area[1])
+        context.transform(self.context.get_matrix())
+        drawing_context, self.context = self.context, context
+        try:
+            super().draw(node)
+        finally:
+            self.context = drawing_context
+        surface.flush()
+        return surface
+
+
+class _Chain:
+    """The primitives of one filter run on one cut of pixels, results by name."""
+
+    def __init__(self, drawing, source, matrix, box, region):
+        self.drawing = drawing
+        self.source = source
+        self.matrix = matrix  # element units to the cut's pixels
+        self.box = box  # the bounding box, for primitiveUnits="objectBoundingBox"
+        self.region = region  # the filter region, in element units
+        self.results: dict[str, cairocffi.ImageSurface] = {}
+        self.previous = source
+        self.width, self.height = source.get_width(), source.get_height()
+
+    def run(self, primitives) -> cairocffi.ImageSurface:
+        for primitive in primitives:
+            linear = primitive.get("color-interpolation-filters", "linearRGB") != "sRGB"
+            result = self.within_subregion(
+                primitive, getattr(self, primitive.tag)(primitive, linear)
+            )
+            self.previous = result
+            if primitive.get("result"):
+                self.results[primitive["result"]] = result
+        return self.previous
+
+    def input(self, primitive, attribute: str = "in", linear: bool = False):
+        name = primitive.get(attribute)
+        if name == "SourceGraphic":
+            image = self.source
+        elif name == "SourceAlpha":
+            image = _alpha(self.source)
+        elif name in _TRANSPARENT_INPUTS:
+            image = _blank(self.width, self.height)
+        else:
+            image = self.results.get(name, self.previous) if name else self.previous
+        return _converted(image, _TO_LINEAR) if linear else image
+
+    def output(self, image, linear: bool):
+        return _converted(image, _TO_SRGB) if linear else image
+
+    def length(self, value, axis: int) -> float:
+        """A length of the filter, in the element's units (objectBoundingBox: a fraction)."""
+        number = size(self.drawing, value, 1)
+        return number * self.box[2 + axis] if self.box else number
+
+    def within_subregion(self, primitive, image):
+        """The result cut to the primitive's own x, y, width and height, where it sets any
+        (each one it leaves out is the filter region's)."""
+        if not any(key in primitive for key in ("x", "y", "width", "height")):
+            return image
+        bounds = list(self.region)
+        for index, key in enumerate(("x", "y", "width", "height")):
+            if key not in primitive:
+                continue
+            if self.box:
+                start = self.box[index] if index < 2 else 0
+                bounds[index] = (
+                    start + size(self.drawing, primitive[key], 1) * self.box[2 + index % 2]
+                )
+            else:
+                bounds[index] = size(self.drawing, primitive[key], "xy"[index % 2])
+        result = _blank(self.width, self.height)
+        context = cairocffi.Context(result)
+        context.set_matrix(self.matrix)
+        context.rectangle(*bounds)
+        context.identity_matrix()
+        context.clip()
+        context.set_source_surface(image, 0, 0)
+        context.paint()
+        result.flush()
+        return result
+
+    def feFlood(self, primitive, linear):
+        result = _blank(self.width, self.height)
+        context = cairocffi.Context(result)
+        context.set_source_rgba(
+            *color(primitive.get("flood-color", "black"), float(primitive.get("flood-opacity", 1)))
+        )
+        context.paint()
+        return result
+
+    def feOffset(self, primitive, linear):
+        dx, dy = self.matrix.transform_distance(
+            self.length(primitive.get("dx", 0), 0), self.length(primitive.get("dy", 0), 1)
+        )
+        result = _blank(self.width, self.height)
+        _paint(result, self.input(primitive), dx, dy)
+        return result
+
+    def feGaussianBlur(self, primitive, linear):
+        sx, sy = self.deviations(primitive.get("stdDeviation", "0"))
+        return self.output(_blurred(self.input(primitive, linear=linear), sx, sy), linear)
+
+    def deviations(self, text: str) -> tuple[float, float]:
+        parts = text.replace(",", " ").split()
+        if not 1 <= len(parts) <= 2:
+            raise FilterError(f"stdDeviation {text!r} is not one or two numbers")
+        sx = self.length(parts[0], 0)
+        sy = self.length(parts[-1], 1)
+        m = self.matrix
+        return sx * math.hypot(m.xx, m.yx), sy * math.hypot(m.xy, m.yy)
+
+    def feComposite(self, primitive, linear):
+        operator = primitive.get("operator", "over")
+        top = self.input(primitive, linear=linear)
+        bottom = self.input(primitive, "in2", linear=linear)
+        if operator == "arithmetic":
+            k1, k2, k3, k4 = (float(primitive.get(f"k{i}", 0)) for i in range(1, 5))
+            return self.output(_arithmetic(top, bottom, k1, k2, k3, k4), linear)
+        if operator not in _OPERATORS:
+            raise FilterError(
+                f"feComposite operator {operator!r} is not one of {sorted(_OPERATORS)}"
+            )
+        return self.output(_composited(bottom, top, _OPERATORS[operator]), linear)
+
+    def feBlend(self, primitive, linear):
+        mode = primitive.get("mode", "normal")
+        if mode not in _BLEND_MODES:
+            raise FilterError(f"feBlend mode {mode!r} is not one of {sorted(_BLEND_MODES)}")
+        top = self.input(primitive, linear=linear)
+        bottom = self.input(primitive, "in2", linear=linear)
+        return self.output(_composited(bottom, top, _BLEND_MODES[mode]), linear)
+
+    def feMerge(self, primitive, linear):
+        result = _blank(self.width, self.height)
+        for node in primitive.children:
+            if node.tag == "feMergeNode":
+                _paint(result, self.input(node, linear=linear), 0, 0)
+        return self.output(result, linear)
+
+    def feColorMatrix(self, primitive, linear):
+        matrix = _color_matrix(primitive.get("type", "matrix"), primitive.get("values"))
+        return self.output(_recombined(self.input(primitive, linear=linear), matrix), linear)
+
+    def feDropShadow(self, primitive, linear):
+        image = self.input(primitive, linear=linear)
+        sx, sy = self.deviations(primitive.get("stdDeviation", "2"))
+        dx, dy = self.matrix.transform_distance(
+            self.length(primitive.get("dx", 2), 0), self.length(primitive.get("dy", 2), 1)
+        )
+        shadow = _blank(self.width, self.height)
+        _paint(shadow, _blurred(_alpha(image), sx, sy), dx, dy)
+        flood = self.feFlood(primitive, linear)
+        if linear:  # the shadow is composed in linearRGB, its colour too
+            flood = _converted(flood, _TO_LINEAR)
+        shadow = _composited(shadow, flood, cairocffi.OPERATOR_IN)
+        _paint(shadow, image, 0, 0)
+        return self.output(shadow, linear)
+
+
+def _largest_blur(drawing, primitives, matrix) -> float:
+    """The largest blur deviation of a filter in device pixels (for the work area's margin;
+    objectBoundingBox units are not known yet and count as the output's size)."""
+    largest = 0.0
+    scale = max(math.hypot(matrix.xx, matrix.yx), math.hypot(matrix.xy, matrix.yy))
+    for primitive in primitives:
+        text = primitive.get("stdDeviation")
+        if text is None:
+            continue
+        for part in text.replace(",", " ").split():
+            largest = max(largest, abs(size(drawing, part, 1)) * scale)
+    return largest
+
+
+def _filter_region(drawing, filter_node, box) -> tuple[float, float, float, float]:
+    """The filter region in the element's units: x, y, width, height."""
+    x, y, width, height = box
+    if filter_node.get("filterUnits") == "userSpaceOnUse":
+        return (
+            size(drawing, filter_node.get("x", "-10%"), "x"),
+            size(drawing, filter_node.get("y", "-10%"), "y"),
+            size(drawing, filter_node.get("width", "120%"), "x"),
+            size(drawing, filter_node.get("height", "120%"), "y"),
+        )
+    return (
+        x + size(drawing, filter_node.get("x", "-10%"), 1) * width,
+        y + size(drawing, filter_node.get("y", "-10%"), 1) * height,
+        size(drawing, filter_node.get("width", "120%"), 1) * width,
+        size(drawing, filter_node.get("height", "120%"), 1) * height,
+    )
+
+
+def _device_rectangle(rectangle, matrix, area) -> tuple[int, int, int, int] | None:
+    """The whole pixels covering `rectangle` (element units) within `area`, or None if empty."""
+    x, y, width, height = rectangle
+    if width <= 0 or height <= 0:
+        return None
+    corners = [matrix.transform_point(cx, cy) for cx in (x, x + width) for cy in (y, y + height)]
+    left = max(area[0], math.floor(min(px for px, _ in corners)))
+    top = max(area[1], math.floor(min(py for _, py in corners)))
+    right = min(area[0] + area[2], math.ceil(max(px for px, _ in corners)))
+    bottom = min(area[1] + area[3], math.ceil(max(py for _, py in corners)))
+    if right <= left or bottom <= top:
+        return None
+    return left, top, right - left, bottom - top
+
+
+def _drawn_box(surface, area, matrix) -> tuple[float, float, float, float] | None:
+    """Where the element's pixels are, in its own units: the bounding box of what cairosvg
+    cannot measure (text, images)."""
+    box = _pillow(surface).getchannel("A").getbbox()
+    if box is None:
+        return None
+    inverse = cairocffi.Matrix(*matrix.as_tuple())
+    inverse.invert()
+    corners = [
+        inverse.transform_point(area[0] + px, area[1] + py)
+        for px in (box[0], box[2])
+        for py in (box[1], box[3])
+    ]
+    left, top = min(c[0] for c in corners), min(c[1] for c in corners)
+    return left, top, max(c[0] for c in corners) - left, max(c[1] for c in corners) - top
+
+
+def _blank(width: int, height: int) -> cairocffi.ImageSurface:
+    return cairocffi.ImageSurface(cairocffi.FORMAT_ARGB32, width, height)
+
+
+def _paint(target, image, x: float, y: float, operator=cairocffi.OPERATOR_OVER) -> None:
+    context = cairocffi.Context(target)
+    context.set_operator(operator)
+    context.set_source_surface(image, x, y)
+    context.paint()
+    target.flush()
+
+
+def _composited(bottom, top, operator) -> cairocffi.ImageSurface:
+    """`top` drawn onto a copy of `bottom` with a cairo operator (Porter-Duff or blend mode:
+    cairo's are those of SVG's feComposite and feBlend, on premultiplied pixels)."""
+    result = _blank(bottom.get_width(), bottom.get_height())
+    _paint(result, bottom, 0, 0, cairocffi.OPERATOR_SOURCE)
+    _paint(result, top, 0, 0, operator)
+    return result
+
+
+def _alpha(image) -> cairocffi.ImageSurface:
+    """Black with the image's alpha (SVG's SourceAlpha)."""
+    result = _blank(image.get_width(), image.get_height())
+    context = cairocffi.Context(result)
+    context.set_source_rgb(0, 0, 0)
+    context.mask_surface(image, 0, 0)
+    result.flush()
+    return result
+
+
+def _pillow(surface) -> Image.Image:
+    """The surface's bytes as a Pillow image: channels B, G, R and premultiplied A, for work
+    that treats the three colour channels alike."""
+    surface.flush()
+    size_ = (surface.get_width(), surface.get_height())
+    return Image.frombuffer("RGBA", size_, bytes(surface.get_data()), "raw", "RGBA", 0, 1)
+
+
+def _from_pillow(image: Image.Image) -> cairocffi.ImageSurface:
+    data = bytearray(image.tobytes())
+    return cairocffi.ImageSurface.create_for_data(
+        data, cairocffi.FORMAT_ARGB32, image.width, image.height, image.width * 4
+    )
+
+
+def _converted(surface, table: list[int]) -> cairocffi.ImageSurface:
+    """The surface's colours through `table` (sRGB to linearRGB or back), on unpremultiplied
+    values."""
+    surface.flush()
+    premultiplied = Image.frombuffer(
+        "RGBa",
+        (surface.get_width(), surface.get_height()),
+        bytes(surface.get_data()),
+        "raw",
+        "RGBa",
+        0,
+        1,
+    )
+    return _from_pillow(premultiplied.convert("RGBA").point(table).convert("RGBa"))
+
+
+def _blurred(surface, sx: float, sy: float) -> cairocffi.ImageSurface:
+    """A Gaussian blur of deviations `sx`, `sy` (pixels), transparent beyond the edges. Pillow's
+    is three box blurs, as the specification suggests: its cost does not grow with the radius."""
+    if sx <= 0 and sy <= 0:
+        return surface
+    if sx < 0 or sy < 0:
+        raise FilterError("a negative stdDeviation")
+    image = _pillow(surface)
+    pad_x, pad_y = math.ceil(3 * sx), math.ceil(3 * sy)
+    padded = Image.new("RGBA", (image.width + 2 * pad_x, image.height + 2 * pad_y))
+    padded.paste(image, (pad_x, pad_y))
+    blurred = padded.filter(ImageFilter.GaussianBlur((sx, sy)))
+    return _from_pillow(blurred.crop((pad_x, pad_y, pad_x + image.width, pad_y + image.height)))
+
+
+def _vips(surface) -> pyvips.Image:
+    """The surface as an R, G, B, A float image, premultiplied, 0-255."""
+    surface.flush()
+    bgra = pyvips.Image.new_from_memory(
+        bytes(surface.get_data()), surface.get_width(), surface.get_height(), 4, "uchar"
+    )
+    return bgra[2].bandjoin([bgra[1], bgra[0], bgra[3]]).cast("float")
+
+
+def _from_vips(image: pyvips.Image) -> cairocffi.ImageSurface:
+    """A premultiplied R, G, B, A float image back as a cairo surface (rounded and clamped)."""
+    rgba = (image + 0.5).cast("uchar")
+    bgra = rgba[2].bandjoin([rgba[1], rgba[0], rgba[3]])
+    data = bytearray(bgra.write_to_memory())
+    return cairocffi.ImageSurface.create_for_data(
+        data, cairocffi.FORMAT_ARGB32, image.width, image.height, image.width * 4
+    )
+
+
+def _clamped(image: pyvips.Image) -> pyvips.Image:
+    """Values within 0-255 and colours within their alpha: valid premultiplied pixels."""
+    image = (image < 0).ifthenelse(0, (image > 255).ifthenelse(255, image))
+    colours, alpha = image[0:3], image[3]
+    colours = (colours > alpha).ifthenelse(alpha, colours)
+    return colours.bandjoin(alpha)
+
+
+def _arithmetic(top, bottom, k1, k2, k3, k4) -> cairocffi.ImageSurface:
+    """feComposite's arithmetic operator on premultiplied values, as the specification has it."""
+    i1, i2 = _vips(top) / 255, _vips(bottom) / 255
+    result = (i1 * i2 * k1 + i1 * k2 + i2 * k3 + k4) * 255
+    return _from_vips(_clamped(result))
+
+
+def _recombined(surface, matrix: list[list[float]]) -> cairocffi.ImageSurface:
+    """A 4x5 colour matrix applied to the unpremultiplied colours (values 0-1)."""
+    image = _vips(surface)
+    straight = image.unpremultiply() / 255
+    linear = straight.recomb([row[:4] for row in matrix])
+    result = (linear + [row[4] for row in matrix]) * 255
+    result = (result < 0).ifthenelse(0, (result > 255).ifthenelse(255, result))
+    return _from_vips(result.premultiply())
+
+
+def _color_matrix(kind: str, values: str | None) -> list[list[float]]:
+    """feColorMatrix's matrix (4 rows of 5) for its type and values."""
+    numbers = [float(v) for v in (values or "").replace(",", " ").split()]
+    identity = [[1.0 if c == r else 0.0 for c in range(5)] for r in range(4)]
+    if kind == "matrix":
+        if values is None:
+            return identity
+        if len(numbers) != 20:
+            raise FilterError(f"feColorMatrix values hold {len(numbers)} numbers, not 20")
+        return [numbers[r * 5 : r * 5 + 5] for r in range(4)]
+    if kind == "saturate":
+        s = numbers[0] if numbers else 1.0
+        return [
+            [0.213 + 0.787 * s, 0.715 - 0.715 * s, 0.072 - 0.072 * s, 0, 0],
+            [0.213 - 0.213 * s, 0.715 + 0.285 * s, 0.072 - 0.072 * s, 0, 0],
+            [0.213 - 0.213 * s, 0.715 - 0.715 * s, 0.072 + 0.928 * s, 0, 0],
+            [0, 0, 0, 1, 0],
+        ]
+    if kind == "hueRotate":
+        angle = math.radians(numbers[0] if numbers else 0.0)
+        c, s = math.cos(angle), math.sin(angle)
+        return [
+            [0.213 + c * 0.787 - s * 0.213, 0.715 - c * 0.715 - s * 0.715,
+             0.072 - c * 0.072 + s * 0.928, 0, 0],
+            [0.213 - c * 0.213 + s * 0.143, 0.715 + c * 0.285 + s * 0.140,
+             0.072 - c * 0.072 - s * 0.283, 0, 0],
+            [0.213 - c * 0.213 - s * 0.787, 0.715 - c * 0.715 + s * 0.715,
+             0.072 + c * 0.928 + s * 0.072, 0, 0],
+            [0, 0, 0, 1, 0],
+        ]  # fmt: skip
+    if kind == "luminanceToAlpha":
+        return [[0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [0.2125, 0.7154, 0.0721, 0, 0]]
+    raise FilterError(
+        f"feColorMatrix type {kind!r} is not matrix, saturate, hueRotate or luminanceToAlpha"
+    )
