@@ -470,11 +470,12 @@ def _blurred(surface, sx: float, sy: float) -> cairocffi.ImageSurface:
     if sx < 0 or sy < 0:
         raise FilterError("a negative stdDeviation")
     image = _pillow(surface)
-    pad_x, pad_y = math.ceil(3 * sx), math.ceil(3 * sy)
-    padded = Image.new("RGBA", (image.width + 2 * pad_x, image.height + 2 * pad_y))
-    padded.paste(image, (pad_x, pad_y))
+    # Pillow's blur repeats the edge pixels beyond the edge: one transparent pixel around makes
+    # that transparency, whatever the radius.
+    padded = Image.new("RGBA", (image.width + 2, image.height + 2))
+    padded.paste(image, (1, 1))
     blurred = padded.filter(ImageFilter.GaussianBlur((sx, sy)))
-    return _from_pillow(blurred.crop((pad_x, pad_y, pad_x + image.width, pad_y + image.height)))
+    return _from_pillow(blurred.crop((1, 1, 1 + image.width, 1 + image.height)))
 
 
 def _vips(surface) -> pyvips.Image:
