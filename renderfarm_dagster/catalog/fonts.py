@@ -25,7 +25,12 @@ from renderfarm_dagster.render.fonts import (
     inspect_font,
 )
 from renderfarm_dagster.render.kinds.text import TextLayer
-from renderfarm_dagster.render.template import Template, unavailable_font_families
+from renderfarm_dagster.render.static_text import CSS_GENERIC_FAMILIES
+from renderfarm_dagster.render.template import (
+    Template,
+    unavailable_font_families,
+    unavailable_static_fonts,
+)
 from renderfarm_dagster.storage import ObjectNotFoundError, ObjectStore
 
 # Uploaded fonts kept parsed, with their bytes, per object store: a run's products share them.
@@ -84,14 +89,18 @@ class FontCatalog:
 
 
 def brand_families(template: Template) -> frozenset[str]:
-    """The families the template's text layers name that are neither bundled nor generic."""
-    built_in = {*bundled_families(), *GENERIC_FAMILIES}
-    return frozenset(
+    """The families the template's text (its layers and its own) names that are neither
+    bundled nor generic."""
+    built_in = {*bundled_families(), *GENERIC_FAMILIES, *CSS_GENERIC_FAMILIES}
+    layer_families = [
         family
         for layer in template.layers.values()
         if isinstance(layer, TextLayer)
         for family in layer.families
-        if family not in built_in
+    ]
+    static_families = [family for use in template.static_fonts for family in use.families]
+    return frozenset(
+        family for family in (*layer_families, *static_families) if family not in built_in
     )
 
 
@@ -99,7 +108,9 @@ def check_families(template: Template, catalog_of: Callable[[], FontCatalog], so
     """Raise TemplateError when the template names a family no font provides; fonts/ is only
     listed (`catalog_of`) for a template that names a brand family."""
     if brand_families(template):
-        problems = unavailable_font_families(template.layers.values(), catalog_of().families)
+        families = catalog_of().families
+        problems = unavailable_font_families(template.layers.values(), families)
+        problems += unavailable_static_fonts(template.static_fonts, families)
         if problems:
             raise TemplateError(source, problems)
 

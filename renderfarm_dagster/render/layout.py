@@ -18,6 +18,7 @@ from xml.etree import ElementTree as ET
 from renderfarm_dagster.layers import LayerValue
 from renderfarm_dagster.render.kinds import KINDS
 from renderfarm_dagster.render.kinds.base import LayoutDocument, TemplateLayer, number_text
+from renderfarm_dagster.render.static_text import set_static_text
 from renderfarm_dagster.render.svg_document import SVG_NS
 from renderfarm_dagster.render.template import Template
 from renderfarm_dagster.render.typeset import FontSet, SetText, font_set
@@ -28,12 +29,15 @@ class Layout:
     svg: bytes
     # Each shown text layer as it was set: its glyphs, fonts and the characters none has.
     text: dict[str, SetText]
+    # The runs of the template's own text (render/static_text.py).
+    static_text: tuple[SetText, ...] = ()
 
     @property
     def outlines(self) -> dict[str, object]:
-        """Each text layer's path data -> the same outline as cairo's path (rasterize's fast
-        path for glyph outlines)."""
-        return {text.path: text.outline for text in self.text.values()}
+        """Each text layer's and run's path data -> the same outline as cairo's path
+        (rasterize's fast path for glyph outlines)."""
+        runs = (*self.text.values(), *self.static_text)
+        return {text.path: text.outline for text in runs}
 
     @property
     def uncovered(self) -> dict[str, str]:
@@ -53,7 +57,8 @@ def layout(
     """The SVG document of `template` with `values` applied, for an output of `aspect`.
 
     Text is set in `fonts` (the bundled set when None) with `language`'s conventions, and
-    placed as glyph outlines: the document has no <text> left for cairosvg's text API.
+    placed as glyph outlines, the layers' and the template's own: the document has no <text>
+    left for cairosvg's text API.
     """
     document = LayoutDocument(copy.deepcopy(template.root), fonts or font_set(), language)
     by_kind: dict[str, list[TemplateLayer]] = defaultdict(list)
@@ -61,6 +66,7 @@ def layout(
         by_kind[layer.kind].append(layer)
     for name, kind in KINDS.items():
         kind.lay_out(by_kind[name], values, document)
+    static_text = set_static_text(document)
 
     root = document.root
     x, y, width, height = (number_text(n) for n in template.view_box(aspect))
@@ -73,4 +79,4 @@ def layout(
     root.set("height", height)
     backdrop = {"x": x, "y": y, "width": width, "height": height, "fill": template.backdrop}
     root.insert(0, ET.Element("rect", backdrop))
-    return Layout(ET.tostring(root, encoding="utf-8"), document.text)
+    return Layout(ET.tostring(root, encoding="utf-8"), document.text, tuple(static_text))

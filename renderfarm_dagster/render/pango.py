@@ -74,6 +74,7 @@ ffi.cdef(
     PangoFontDescription *pango_font_description_new(void);
     void pango_font_description_set_family(PangoFontDescription *desc, const char *family);
     void pango_font_description_set_weight(PangoFontDescription *desc, int weight);
+    void pango_font_description_set_style(PangoFontDescription *desc, int style);
     void pango_font_description_set_absolute_size(PangoFontDescription *desc, double size);
     void pango_font_description_free(PangoFontDescription *desc);
 
@@ -149,6 +150,7 @@ PANGO_ELLIPSIZE_END = 3
 PANGO_ALIGN_LEFT, PANGO_ALIGN_CENTER, PANGO_ALIGN_RIGHT = 0, 1, 2
 PANGO_DIRECTION_LTR, PANGO_DIRECTION_RTL = 0, 1
 PANGO_WEIGHT_NORMAL, PANGO_WEIGHT_BOLD = 400, 700
+PANGO_STYLE_NORMAL, PANGO_STYLE_ITALIC = 0, 2
 PANGO_GLYPH_EMPTY = 0x0FFFFFFF
 PANGO_GLYPH_UNKNOWN_FLAG = 0x10000000
 

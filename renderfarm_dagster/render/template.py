@@ -24,6 +24,7 @@ from renderfarm_dagster.render.fonts import GENERIC_FAMILIES, bundled_families
 from renderfarm_dagster.render.kinds import KINDS
 from renderfarm_dagster.render.kinds.base import ElementReader, TemplateLayer
 from renderfarm_dagster.render.kinds.text import TextLayer
+from renderfarm_dagster.render.static_text import CSS_GENERIC_FAMILIES, FontUse, static_font_uses
 from renderfarm_dagster.render.svg_css import apply_stylesheets
 from renderfarm_dagster.render.svg_document import (
     MAX_DESIGN_SIZE,
@@ -75,6 +76,8 @@ class Template:
     warnings: tuple[TemplateProblem, ...] = ()
     # The bitmaps it embeds, checked and as PNG, by the URL their <image> now names.
     embedded_images: Mapping[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    # The fonts its own text (not its layers) is set in.
+    static_fonts: tuple[FontUse, ...] = ()
 
     @property
     def aspect(self) -> float:
@@ -126,8 +129,10 @@ def parse_template(
         check_filter_references(root, lines, problems)
     embedded = embed_images(root, lines, problems) if not problems else {}
     layers = _layers(root, ElementReader(lines, problems, ids))
+    static_fonts = static_font_uses(root, lines)
     if brand_families is not None:
         problems += unavailable_font_families(layers.values(), brand_families)
+        problems += unavailable_static_fonts(static_fonts, brand_families)
     view = _view_box(root, lines, problems)
     fit = _design_fit(root, lines, problems)
     backdrop = root.get(f"{{{RF_NS}}}backdrop", "#ffffff")
@@ -149,6 +154,7 @@ def parse_template(
         fit=fit,
         warnings=tuple(warnings),
         embedded_images=embedded,
+        static_fonts=static_fonts,
     )
     # Imported here: the trial lays the template out, and the layout reads templates.
     from renderfarm_dagster.render.trial import drawing_problems
@@ -215,6 +221,30 @@ def unavailable_font_families(
         for family in layer.families
         if family not in available
     ]
+
+
+def unavailable_static_fonts(
+    uses: Iterable[FontUse], brand_families: frozenset[str]
+) -> list[TemplateProblem]:
+    """A problem, at its first use, for each family the template's own text was designed in (a
+    run's first) that is neither bundled, generic nor uploaded: drawn in another font, it
+    would not be the design."""
+    available = {*bundled_families(), *CSS_GENERIC_FAMILIES, *brand_families}
+    problems: dict[str, TemplateProblem] = {}
+    for use in uses:
+        family = use.families[0]
+        if family in available or family in problems:
+            continue
+        problems[family] = TemplateProblem(
+            use.line,
+            use.element,
+            f'font family "{family}" is not in the catalog: upload it first, as '
+            f"{_font_file_for(family, use.bold)} (or .otf), or outline the text in the design "
+            "tool (Inkscape: Path > Object to Path; Figma: Flatten; Illustrator: Type > "
+            "Create Outlines)",
+            missing_font=_font_file_for(family, use.bold),
+        )
+    return list(problems.values())
 
 
 def _design_fit(root: ET.Element, lines: Lines, problems: list[TemplateProblem]) -> DesignFit:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import math
 import shutil
 import tempfile
 import threading
@@ -37,6 +38,7 @@ SHRINK_STEP = 0.08
 PATH_UNITS = 100
 # Baseline to baseline, in font sizes: the same for every line, whichever fonts it falls back to.
 LINE_HEIGHT = 1.2
+_LARGEST_FREETYPE_PX = 60_000
 # Pango lays out one thread at a time here: a font map is not safe to share between threads.
 _lock = threading.Lock()
 
@@ -161,8 +163,9 @@ def set_text(
         pg.pango.pango_layout_set_wrap(layout, pg.PANGO_WRAP_WORD_CHAR)
         rtl = _paragraph_rtl(layout, encoded, style, fonts)
         size = max_size
+        weight = pg.PANGO_WEIGHT_BOLD if style.bold else pg.PANGO_WEIGHT_NORMAL
         while True:
-            _set_font(layout, style, size)
+            _set_font(layout, style.families, style.language, weight, False, size)
             lines = pg.pango.pango_layout_get_line_count(layout)
             if lines <= max_lines or size <= min_size:
                 break
@@ -170,6 +173,31 @@ def set_text(
         if lines > max_lines:
             pg.pango.pango_layout_set_height(layout, -max_lines)
             pg.pango.pango_layout_set_ellipsize(layout, pg.PANGO_ELLIPSIZE_END)
+        return _result(layout, text, size, rtl)
+
+
+@dataclass(frozen=True)
+class RunStyle:
+    """How a run of a template's own text (a <text> or <tspan>, not a layer) is set."""
+
+    families: tuple[str, ...]
+    weight: int = pg.PANGO_WEIGHT_NORMAL  # CSS's 100-900
+    italic: bool = False
+    language: str = "en"
+
+
+@functools.lru_cache(maxsize=1024)
+def set_run(text: str, style: RunStyle, fonts: FontSet, size: float) -> SetText:
+    """`text` set on one line at `size`, as SVG sets a run of a <text>: no wrapping, no
+    shrinking. The path's origin is the run's start on its baseline; `widest` is its advance."""
+    with _lock:
+        layout = pg.ffi.gc(
+            pg.pango.pango_layout_new(fonts.context(style.language)), pg.gobject.g_object_unref
+        )
+        encoded = text.encode("utf-8")
+        pg.pango.pango_layout_set_text(layout, encoded, len(encoded))
+        rtl = pg.pango.pango_find_base_dir(encoded, len(encoded)) == pg.PANGO_DIRECTION_RTL
+        _set_font(layout, style.families, style.language, style.weight, style.italic, size)
         return _result(layout, text, size, rtl)
 
 
@@ -201,14 +229,16 @@ _ALIGNMENTS = {
 }
 
 
-def _set_font(layout, style: TextStyle, size: float) -> None:
+def _set_font(
+    layout, families: tuple[str, ...], language: str, weight: int, italic: bool, size: float
+) -> None:
     description = pg.pango.pango_font_description_new()
-    families = [DEFAULT_FAMILY if f in GENERIC_FAMILIES else f for f in style.families]
-    stack = list(dict.fromkeys([*families, *fallback_order(style.language)]))
+    named = [DEFAULT_FAMILY if f in GENERIC_FAMILIES else f for f in families]
+    stack = list(dict.fromkeys([*named, *fallback_order(language)]))
     pg.pango.pango_font_description_set_family(description, ",".join(stack).encode())
-    pg.pango.pango_font_description_set_weight(
-        description, pg.PANGO_WEIGHT_BOLD if style.bold else pg.PANGO_WEIGHT_NORMAL
-    )
+    pg.pango.pango_font_description_set_weight(description, weight)
+    if italic:
+        pg.pango.pango_font_description_set_style(description, pg.PANGO_STYLE_ITALIC)
     pg.pango.pango_font_description_set_absolute_size(description, size * P)
     pg.pango.pango_layout_set_font_description(layout, description)
     pg.pango.pango_font_description_free(description)
@@ -226,7 +256,10 @@ def _result(layout, text: str, size: float, rtl: bool) -> SetText:
     surface = cairocffi.RecordingSurface(cairocffi.CONTENT_ALPHA, None)
     context = cairocffi.Context(surface)
     # Drawn in user units, kept in PATH_UNITS: the path is copied at the identity matrix.
-    context.scale(PATH_UNITS, PATH_UNITS)
+    # FreeType takes glyphs below 2^16 pixels: a larger one is drawn smaller, its path scaled
+    # back up (outlines are unhinted, so they scale exactly).
+    shrink = max(1, math.ceil(size * PATH_UNITS / _LARGEST_FREETYPE_PX))
+    context.scale(PATH_UNITS / shrink, PATH_UNITS / shrink)
     cairo_context = pg.ffi.cast("cairo_t *", int(cairocffi.ffi.cast("uintptr_t", context._pointer)))
     runs: list[GlyphRun] = []
     uncovered: dict[str, None] = {}
@@ -255,7 +288,7 @@ def _result(layout, text: str, size: float, rtl: bool) -> SetText:
     finally:
         pg.pango.pango_layout_iter_free(iterator)
     context.identity_matrix()
-    path, outline = _outline(context)
+    path, outline = _outline(context, shrink)
     iterator = pg.pango.pango_layout_get_iter(layout)
     line, run_line = None, -1
     try:
@@ -326,9 +359,10 @@ def _glyph_run(run, x0: int, baseline: int, char_at, uncovered, used) -> GlyphRu
     )
 
 
-def _outline(context: cairocffi.Context) -> tuple[str, object]:
-    """The context's path (in PATH_UNITS of a user unit) as SVG path data, and as cairo's own
-    path with each point rounded to the same integers, so both draw exactly the same shape.
+def _outline(context: cairocffi.Context, scale: int) -> tuple[str, object]:
+    """The context's path, times `scale` (in PATH_UNITS of a user unit), as SVG path data, and
+    as cairo's own path with each point rounded to the same integers, so both draw exactly the
+    same shape.
 
     cairo's path is what render/raster.py appends for a <path> with this data, instead of
     cairosvg parsing the string again: glyph outlines are long (3,000 numbers for a title).
@@ -344,7 +378,7 @@ def _outline(context: cairocffi.Context) -> tuple[str, object]:
         numbers = []
         for offset in range(1, header.length):
             point = data[index + offset].point
-            point.x, point.y = round(point.x), round(point.y)
+            point.x, point.y = round(point.x * scale), round(point.y * scale)
             numbers += (int(point.x), int(point.y))
         letter = _PATH_LETTERS[header.type]
         parts.append(letter + " ".join(map(str, numbers)))

@@ -2,14 +2,13 @@
 the fidelity tolerance of resvg, an independent renderer, and the bounds that keep a filter's
 cost in hand."""
 
-import io
 from fractions import Fraction
 
 import pytest
 import resvg_py
 from PIL import Image
 
-from bench.fidelity import within_tolerance
+from bench.fidelity import over_white, within_tolerance
 from renderfarm_dagster.render.errors import TemplateError
 from renderfarm_dagster.render.layout import layout
 from renderfarm_dagster.render.raster import rasterize
@@ -80,7 +79,7 @@ def drawn(document: str, size=(200, 200)) -> Image.Image:
 
 def drawn_by_resvg(document: str, size=(200, 200)) -> Image.Image:
     png = bytes(resvg_py.svg_to_bytes(svg_string=document, width=size[0], height=size[1]))
-    return Image.open(io.BytesIO(png)).convert("RGB")
+    return over_white(png, size)
 
 
 @pytest.mark.parametrize("tool", SHADOWS)

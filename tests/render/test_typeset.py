@@ -4,6 +4,7 @@ glyphs at the same positions. Then line breaking, fitting, direction and fallbac
 """
 
 import itertools
+import re
 import unicodedata
 
 import pytest
@@ -272,3 +273,15 @@ def test_han_characters_take_the_forms_of_the_variants_language(language, family
     if family.endswith(("SC", "TC")):
         # Simplified and Traditional Chinese draw 骨 in forms of their own.
         assert run.glyphs[1] != one_line("直骨", "Noto Sans", "ja").runs[0].glyphs[1]
+
+
+def test_a_size_beyond_freetypes_largest_glyph_is_set_scaled_exactly():
+    """FreeType refuses glyphs of 2^16 pixels and more (a size over 655 in PATH_UNITS): a
+    layer's font-size may be 1000. Such text is drawn smaller and its outline scaled back."""
+    style = TextStyle(("DejaVu Sans",))
+    large = set_text("H", style, font_set(), 5000.0, 1, 1000.0, 1000.0)
+    small = set_text("H", style, font_set(), 5000.0, 1, 100.0, 100.0)
+    large_numbers = [int(n) for n in re.findall(r"-?\d+", large.path)]
+    small_numbers = [int(n) for n in re.findall(r"-?\d+", small.path)]
+    assert len(large_numbers) == len(small_numbers)
+    assert all(abs(a - 10 * b) <= 20 for a, b in zip(large_numbers, small_numbers, strict=True))

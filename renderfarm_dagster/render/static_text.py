@@ -1,0 +1,327 @@
+"""A template's own text (headings and labels that are not layers: <text> with <tspan> runs, as
+every design tool writes them), set by Pango like the layers' text and placed as glyph outlines,
+so no text anywhere reaches cairosvg's toy text API (no shaping, no kerning, no fallback).
+
+SVG's text layout as design tools use it: each run starts where the previous one ended; an
+absolute `x` or `y` (the first of a list, or each character's of a list) starts a new text chunk,
+`dx`/`dy` shift the pen, and `text-anchor` aligns each chunk; whitespace is collapsed unless
+`xml:space="preserve"` or `white-space: pre` says otherwise; `font-family`, `font-size` (in px,
+pt, em, % or keywords), `font-weight` and `font-style` are inherited as in CSS. What is not
+followed (docs/templates-and-specs.md): `rotate`, `textLength`, `letter-spacing`,
+`word-spacing`, `text-decoration`, baseline shifts and vertical writing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from xml.etree import ElementTree as ET
+
+from renderfarm_dagster.render.fonts import DEFAULT_FAMILY
+from renderfarm_dagster.render.kinds.base import LayoutDocument, number_text
+from renderfarm_dagster.render.svg_document import (
+    MAX_DESIGN_SIZE,
+    NUMBER,
+    RF_NS,
+    XML_NS,
+    Lines,
+    style_declarations,
+)
+from renderfarm_dagster.render.typeset import PATH_UNITS, RunStyle, SetText, set_run
+
+# Inherited into every run; read from style="" first, then the attribute.
+_FONT_PROPERTIES = ("font-family", "font-size", "font-weight", "font-style", "text-anchor")
+# What only positions a run, never copied onto its outlines.
+_TEXT_ONLY = frozenset(
+    {"x", "y", "dx", "dy", "rotate", "textLength", "lengthAdjust", "id", "class"}
+)
+_DEFAULT_SIZE = 16.0  # CSS's medium
+_SIZE_KEYWORDS = {
+    "xx-small": 9.0, "x-small": 10.0, "small": 13.0, "medium": 16.0, "large": 18.0,
+    "x-large": 24.0, "xx-large": 32.0, "xxx-large": 48.0,
+}  # fmt: skip
+_UNITS = {
+    "": 1.0,
+    "px": 1.0,
+    "pt": 4 / 3,
+    "pc": 16.0,
+    "in": 96.0,
+    "cm": 96 / 2.54,
+    "mm": 9.6 / 2.54,
+}
+_LENGTH = re.compile(rf"({NUMBER})\s*(px|pt|pc|in|cm|mm|em|ex|rem|%)?", re.IGNORECASE)
+_WEIGHTS = {"normal": 400, "bold": 700, "lighter": 300, "bolder": 700}
+_CONTAINERS = frozenset({"tspan", "a"})
+# CSS's generic families: the text is drawn in the bundled fonts (render/fonts.py).
+CSS_GENERIC_FAMILIES = frozenset(
+    {"serif", "sans-serif", "monospace", "cursive", "fantasy", "system-ui"}
+)
+_RF_LAYER = f"{{{RF_NS}}}layer"
+
+
+@dataclass
+class _Char:
+    char: str
+    style: RunStyle
+    size: float
+    anchor: str
+    owners: tuple[ET.Element, ...]  # the runs it is inside, outermost first (not the <text>)
+    x: float | None = None
+    y: float | None = None
+    dx: float = 0.0
+    dy: float = 0.0
+
+
+@dataclass
+class _Segment:
+    text: str
+    style: RunStyle
+    size: float
+    owners: tuple[ET.Element, ...]
+    anchor: str  # its chunk's alignment, if it starts one
+    x: float
+    y: float
+    set: SetText | None = field(default=None, repr=False)
+
+
+def set_static_text(document: LayoutDocument) -> list[SetText]:
+    """Replace every <text> left in the document (the layers' are already outlines) with a
+    group of glyph outlines; returns what was set, for the rasteriser's fast path."""
+    results: list[SetText] = []
+    stack: list[tuple[ET.Element, dict[str, str]]] = [(document.root, {})]
+    while stack:
+        element, inherited = stack.pop()
+        computed = _computed(element, inherited)
+        if element.tag == "text":
+            group = _outlines(element, computed, document, results)
+            document.replace(element, group)
+            continue
+        stack.extend((child, computed) for child in reversed(element))
+    return results
+
+
+@dataclass(frozen=True)
+class FontUse:
+    """A family stack the template's own text is set in, where first asked for."""
+
+    families: tuple[str, ...]  # first choice first: the family it was designed in
+    bold: bool
+    line: int
+    element: str
+
+
+def static_font_uses(root: ET.Element, lines: Lines) -> tuple[FontUse, ...]:
+    """Each distinct font the template's own text (not its layers) asks for, at its first
+    line: for validation (is it in the catalog?) and for loading brand fonts to render it."""
+    uses: dict[tuple[tuple[str, ...], bool], FontUse] = {}
+    stack: list[tuple[ET.Element, dict[str, str], bool]] = [(root, {}, False)]
+    while stack:
+        element, inherited, in_text = stack.pop()
+        if element.tag == "text" and element.get(_RF_LAYER) is not None:
+            continue
+        computed = _computed(element, inherited)
+        in_text = in_text or element.tag == "text"
+        if in_text and element.tag in ("text", *_CONTAINERS) and _has_text(element):
+            style = _run_style(computed, "en")
+            use = FontUse(style.families, style.weight >= 600, lines.get(element, 0), element.tag)
+            known = uses.get((use.families, use.bold))
+            if known is None or use.line < known.line:
+                uses[(use.families, use.bold)] = use
+        stack.extend((child, computed, in_text) for child in reversed(element))
+    return tuple(sorted(uses.values(), key=lambda use: use.line))
+
+
+def _has_text(element: ET.Element) -> bool:
+    return bool((element.text or "").strip()) or any(
+        (child.tail or "").strip() for child in element
+    )
+
+
+def _computed(element: ET.Element, inherited: dict[str, str]) -> dict[str, str]:
+    """The font properties an element has, its own over those it inherits; font-size resolved
+    to a number of user units (em and % are relative to the inherited size)."""
+    own = dict(inherited)
+    declared = dict(style_declarations(element))
+    for name in (*_FONT_PROPERTIES, "white-space"):
+        value = declared.get(name, element.get(name))
+        if value is not None and value.strip() and value.strip() != "inherit":
+            own[name] = value.strip()
+    parent_size = float(inherited.get("font-size", _DEFAULT_SIZE))
+    own["font-size"] = str(_font_size(own.get("font-size"), parent_size))
+    space = element.get(f"{{{XML_NS}}}space")
+    if space is not None:
+        own["xml:space"] = space
+    return own
+
+
+def _font_size(value: str | None, parent: float) -> float:
+    if value is None:
+        return parent
+    value = value.strip().lower()
+    if value in _SIZE_KEYWORDS:
+        return _SIZE_KEYWORDS[value]
+    match = _LENGTH.fullmatch(value)
+    if not match:
+        return parent
+    number, unit = float(match.group(1)), (match.group(2) or "").lower()
+    if number < 0:
+        return parent  # an invalid value, ignored as CSS ignores it
+    if unit in ("em", "rem"):
+        size = number * parent
+    elif unit == "ex":
+        size = number * parent / 2
+    elif unit == "%":
+        size = number * parent / 100
+    else:
+        size = number * _UNITS[unit]
+    # Nothing larger than the largest design can show; Pango's sizes are bounded integers.
+    return min(size, MAX_DESIGN_SIZE)
+
+
+def _run_style(computed: dict[str, str], language: str) -> RunStyle:
+    families = tuple(
+        family
+        for family in (
+            entry.strip().strip("'\"").strip()
+            for entry in computed.get("font-family", DEFAULT_FAMILY).split(",")
+        )
+        if family
+    )
+    weight_text = computed.get("font-weight", "normal").lower()
+    weight = _WEIGHTS.get(weight_text) or (
+        int(weight_text) if weight_text.isdigit() and 1 <= int(weight_text) <= 1000 else 400
+    )
+    italic = computed.get("font-style", "normal").lower() in ("italic", "oblique")
+    return RunStyle(families or (DEFAULT_FAMILY,), weight, italic, language)
+
+
+def _numbers(text: str | None) -> list[float]:
+    if not text:
+        return []
+    numbers = []
+    for part in re.split(r"[\s,]+", text.strip()):
+        match = _LENGTH.fullmatch(part)
+        if match and (match.group(2) or "").lower() in _UNITS:
+            numbers.append(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])
+    return numbers
+
+
+def _characters(text: ET.Element, computed: dict[str, str], language: str) -> list[_Char]:
+    """The <text>'s characters in document order, each with its run's style, whitespace
+    handled as SVG 1.1 says (collapsed unless preserved)."""
+    chars: list[_Char] = []
+
+    def add(content: str | None, style: dict[str, str], owners: tuple[ET.Element, ...]) -> None:
+        if not content:
+            return
+        run_style = _run_style(style, language)
+        size = float(style["font-size"])
+        anchor = style.get("text-anchor", "start")
+        preserve = style.get("xml:space") == "preserve" or style.get("white-space", "").startswith(
+            "pre"
+        )
+        if preserve:
+            content = content.replace("\n", " ").replace("\t", " ").replace("\r", " ")
+        else:
+            content = re.sub(r"[\n\r]", "", content).replace("\t", " ")
+        for char in content:
+            if not preserve and char == " " and (not chars or chars[-1].char == " "):
+                continue  # collapsed, and none at the start
+            chars.append(_Char(char, run_style, size, anchor, owners))
+
+    def visit(element: ET.Element, style: dict[str, str], owners: tuple[ET.Element, ...]) -> None:
+        add(element.text, style, owners)
+        for child in element:
+            if child.tag in _CONTAINERS:
+                visit(child, _computed(child, style), (*owners, child))
+            add(child.tail, style, owners)
+
+    visit(text, computed, ())
+    if computed.get("xml:space") != "preserve":
+        while chars and chars[-1].char == " ":
+            chars.pop()
+    _assign_positions(text, chars)
+    return chars
+
+
+def _assign_positions(text: ET.Element, chars: list[_Char]) -> None:
+    """x, y, dx and dy lists go to the characters of their element, in order; a run's own
+    values win over its ancestors' (they are assigned after)."""
+    for element in [text, *[e for e in text.iter() if e.tag in _CONTAINERS]]:
+        mine = chars if element is text else [c for c in chars if element in c.owners]
+        for name in ("x", "y", "dx", "dy"):
+            for char, value in zip(mine, _numbers(element.get(name)), strict=False):
+                setattr(char, name, value)
+
+
+def _segments(chars: list[_Char], setter: Callable[[_Segment], SetText]) -> list[list[_Segment]]:
+    """The characters as runs of one style, grouped in text chunks (each starts at an absolute
+    position), each run set by `setter` and placed at the pen, which it then advances."""
+    chunks: list[list[_Segment]] = []
+    pen_x = pen_y = 0.0
+    current: _Segment | None = None
+    for char in chars:
+        new_chunk = not chunks or char.x is not None or char.y is not None
+        shifted = bool(char.dx or char.dy)
+        same_run = current is not None and (current.style, current.size, current.owners) == (
+            char.style,
+            char.size,
+            char.owners,
+        )
+        if current is not None and not (same_run and not new_chunk and not shifted):
+            current.set = setter(current)
+            pen_x = current.x + current.set.widest
+            current = None
+        pen_x = (char.x if char.x is not None else pen_x) + char.dx
+        pen_y = (char.y if char.y is not None else pen_y) + char.dy
+        if new_chunk:
+            chunks.append([])
+        if current is None:
+            current = _Segment(
+                char.char, char.style, char.size, char.owners, char.anchor, pen_x, pen_y
+            )
+            chunks[-1].append(current)
+        else:
+            current.text += char.char
+    if current is not None:
+        current.set = setter(current)
+    return chunks
+
+
+def _outlines(
+    text: ET.Element, computed: dict[str, str], document: LayoutDocument, results: list[SetText]
+) -> ET.Element:
+    """The <text> as a group (its own attributes but positions) of one outline per run."""
+    group = ET.Element(
+        "g", {name: value for name, value in text.attrib.items() if name not in _TEXT_ONLY}
+    )
+    if text.get("id"):
+        group.set("id", text.get("id"))
+
+    def setter(segment: _Segment) -> SetText:
+        return set_run(segment.text, segment.style, document.fonts, segment.size)
+
+    chars = _characters(text, computed, document.language)
+    for chunk in _segments(chars, setter):
+        width = chunk[-1].x + chunk[-1].set.widest - chunk[0].x
+        shift = {"middle": width / 2, "end": width}.get(chunk[0].anchor, 0.0)
+        for segment in chunk:
+            attributes = {}
+            for owner in segment.owners:
+                attributes.update(
+                    (name, value) for name, value in owner.attrib.items() if name not in _TEXT_ONLY
+                )
+            results.append(segment.set)
+            attributes.update(
+                {
+                    "d": segment.set.path,
+                    "transform": (
+                        f"translate({number_text(segment.x - shift)} {number_text(segment.y)}) "
+                        f"scale({1 / PATH_UNITS})"
+                    ),
+                    "fill-rule": "nonzero",
+                }
+            )
+            ET.SubElement(group, "path", attributes)
+    return group

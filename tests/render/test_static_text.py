@@ -1,0 +1,110 @@
+"""A template's own text, <text> with <tspan> runs as design tools write it, set by Pango like the
+layers (issue 27, point 1): none reaches cairosvg's toy text API, runs follow SVG's text layout,
+and a family the catalog lacks is named with the file to upload."""
+
+from fractions import Fraction
+
+import pytest
+import resvg_py
+
+from bench.fidelity import over_white, within_tolerance
+from renderfarm_dagster.catalog.fonts import brand_families
+from renderfarm_dagster.render.errors import TemplateError
+from renderfarm_dagster.render.layout import layout
+from renderfarm_dagster.render.raster import rasterize
+from renderfarm_dagster.render.template import parse_template
+
+HEAD = (
+    '<svg xmlns="http://www.w3.org/2000/svg" xmlns:rf="urn:renderfarm:template:1" '
+    'width="400" height="200" viewBox="0 0 400 200">\n'
+)
+# As Figma, Inkscape and Illustrator write headings: runs in <tspan>s, styles in classes,
+# style="" and attributes, positions on the runs.
+DESIGN = (
+    HEAD + "<style>.heading { font-size: 30px; font-weight: bold; fill: #1d3557 }</style>\n"
+    '<text class="heading" x="200" y="60" text-anchor="middle" font-family="DejaVu Sans">'
+    'Summer <tspan style="fill:#e63946">Sale</tspan></text>\n'
+    '<text font-family="DejaVu Sans" font-size="12pt" fill="#333333" xml:space="preserve">'
+    '<tspan x="20" y="120">Line one</tspan><tspan x="20" y="145">Line  two</tspan></text>\n'
+    '<text x="380" y="185" text-anchor="end" font-family="DejaVu Sans" font-size="1.25em">'
+    "  collapsed \n   spaces  </text>\n</svg>"
+)
+
+
+def laid_out(document: str, size=(400, 200)):
+    template = parse_template(document.encode(), "templates/t.svg", "t")
+    return layout(template, {}, Fraction(*size))
+
+
+def test_no_text_reaches_cairosvgs_text_api():
+    result = laid_out(DESIGN)
+    assert b"<text" not in result.svg and b"<tspan" not in result.svg
+    assert [run.text for run in result.static_text] == [
+        "Summer ",
+        "Sale",
+        "Line one",
+        "Line  two",
+        "collapsed spaces",
+    ]
+
+
+def test_sizes_resolve_as_css_does():
+    sizes = [run.size for run in laid_out(DESIGN).static_text]
+    assert sizes == [30, 30, 16, 16, 20]  # px; 12pt = 16px; 1.25em of the 16px default
+
+
+@pytest.mark.parametrize("size", [(400, 200), (1200, 600)])
+def test_static_text_is_drawn_as_resvg_draws_it(size):
+    result = laid_out(DESIGN, size)
+    ours = rasterize(result.svg, *size, outlines=result.outlines)
+    png = resvg_py.svg_to_bytes(svg_string=DESIGN, width=size[0], height=size[1])
+    assert within_tolerance(ours, over_white(bytes(png), size))
+
+
+def test_anchors_align_each_chunk():
+    result = laid_out(DESIGN)
+    image = rasterize(result.svg, 400, 200, outlines=result.outlines)
+    heading = image.crop((0, 30, 400, 65)).convert("L").point(lambda v: 255 if v < 128 else 0)
+    left, _, right, _ = heading.getbbox()
+    assert abs((left + right) / 2 - 200) <= 2  # middle
+    footer = image.crop((0, 165, 400, 190)).convert("L").point(lambda v: 255 if v < 128 else 0)
+    assert abs(footer.getbbox()[2] - 380) <= 2  # end
+
+
+def test_each_character_of_a_position_list_starts_a_chunk():
+    document = (
+        HEAD + '<text x="10 100 200" y="50" font-family="DejaVu Sans" font-size="20">abcd</text>'
+        "\n</svg>"
+    )
+    runs = laid_out(document).static_text
+    assert [run.text for run in runs] == ["a", "b", "cd"]
+
+
+def test_a_family_the_catalog_lacks_is_named_with_the_file_to_upload():
+    document = DESIGN.replace('font-family="DejaVu Sans" font-size="12pt"', 'font-family="Inter"')
+    with pytest.raises(TemplateError) as refused:
+        parse_template(document.encode(), "templates/t.svg", "t")
+    (problem,) = refused.value.problems
+    assert (problem.line, problem.element) == (4, "tspan")
+    assert problem.missing_font == "fonts/inter-regular.ttf"
+    assert "Type > Create Outlines" in problem.message
+
+
+def test_a_generic_family_is_drawn_in_the_bundled_fonts():
+    document = DESIGN.replace('font-family="DejaVu Sans"', 'font-family="serif"')
+    parse_template(document.encode(), "templates/t.svg", "t")
+
+
+def test_a_brand_family_of_the_templates_own_text_is_loaded_to_render_it():
+    document = DESIGN.replace('font-family="DejaVu Sans" font-size="12pt"', 'font-family="Inter"')
+    template = parse_template(document.encode(), "templates/t.svg", "t", brand_families=None)
+    assert brand_families(template) == {"Inter"}
+
+
+def test_a_negative_or_huge_font_size_is_drawn_without_failing():
+    document = (
+        HEAD + '<text x="10" y="50" font-size="-5" font-family="DejaVu Sans">a<tspan '
+        'font-size="1e12">b</tspan></text>\n</svg>'
+    )
+    runs = laid_out(document).static_text
+    assert [run.size for run in runs] == [16, 10_000]
