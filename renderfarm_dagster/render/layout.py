@@ -77,6 +77,14 @@ def layout(
     root.set("preserveAspectRatio", "none" if template.stretched else "xMidYMid meet")
     root.set("width", width)
     root.set("height", height)
+    if template.blends:
+        # The design blends with itself, as in a browser (the root is a group of its own), never
+        # with the backdrop the farm paints under it.
+        design = ET.Element("g", {"isolation": "isolate"})
+        design.extend(list(root))
+        for child in list(root):
+            root.remove(child)
+        root.append(design)
     backdrop = {"x": x, "y": y, "width": width, "height": height, "fill": template.backdrop}
     root.insert(0, ET.Element("rect", backdrop))
     return Layout(ET.tostring(root, encoding="utf-8"), document.text, tuple(static_text))

@@ -17,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from renderfarm_dagster.formats import FORMATS
 from renderfarm_dagster.render.svg_filters import FilteringSurface
+from renderfarm_dagster.render.svg_masking import MaskingSurface
 
 # cairo's ARGB32 is a native-endian 32-bit word; in memory that is B,G,R,A on little-endian.
 _CAIRO_RAW_MODE = "BGRX" if sys.byteorder == "little" else "XRGB"
@@ -48,6 +49,11 @@ def _path_or_outline(surface, node) -> None:
 cairosvg_surface.TAGS["path"] = _path_or_outline
 
 
+class _Surface(FilteringSurface, MaskingSurface):
+    """cairosvg's PNG surface with what the farm draws where cairosvg does not: filters first,
+    then clip paths, masks, opacity and blend modes, in SVG's order."""
+
+
 class ExternalResourceError(ValueError):
     """The SVG asked for something outside itself (a file, a URL, a data: image)."""
 
@@ -68,7 +74,7 @@ def rasterize(
     a path is appended as it is instead of parsed from its text, the same shape in a fraction
     of the time (glyph outlines are most of a card's path data).
     """
-    cairo_surface = _draw(svg, width, height, images, outlines, FilteringSurface).cairo
+    cairo_surface = _draw(svg, width, height, images, outlines, _Surface).cairo
     cairo_surface.flush()
     image = Image.frombuffer(
         "RGB",
@@ -89,8 +95,8 @@ def _draw(
     height: int,
     images: Mapping[str, bytes] | None,
     outlines: Mapping[str, object] | None,
-    surface_class: type[FilteringSurface],
-) -> FilteringSurface:
+    surface_class: type[_Surface],
+) -> _Surface:
     available = dict(images or {})
     known_outlines = _outlines.set(outlines or {})
 
@@ -130,8 +136,8 @@ DRAWING_ERRORS = (
 _failed_at: contextvars.ContextVar[list] = contextvars.ContextVar("renderfarm_failed_at")
 
 
-class _TracingSurface(FilteringSurface):
-    """A FilteringSurface that records the elements it was drawing when drawing failed (an element
+class _TracingSurface(_Surface):
+    """A _Surface that records the elements it was drawing when drawing failed (an element
     drawn through a pattern or mask is reported as the element using it)."""
 
     def draw(self, node) -> None:

@@ -24,6 +24,7 @@ from renderfarm_dagster.render.svg_document import (
     MAX_DESIGN_SIZE,
     NUMBER,
     RF_NS,
+    TEXT_OUTLINES,
     XML_NS,
     Lines,
     style_declarations,
@@ -298,6 +299,7 @@ def _outlines(
     )
     if text.get("id"):
         group.set("id", text.get("id"))
+    group.set(TEXT_OUTLINES, "outlines")
 
     def setter(segment: _Segment) -> SetText:
         return set_run(segment.text, segment.style, document.fonts, segment.size)

@@ -18,11 +18,18 @@ from renderfarm_dagster.render.errors import TemplateProblem
 from renderfarm_dagster.render.svg_document import Lines, set_style, style_declarations, walk
 
 _PAINTS = ("fill", "stroke", "stop-color", "flood-color", "lighting-color")
+# CSS properties that SVG does not take as attributes: browsers ignore such an attribute, and so
+# does the farm (cairosvg reads attributes and style="" alike, so they are removed).
+_NOT_PRESENTATION_ATTRIBUTES = ("mix-blend-mode", "isolation")
 
 
 def apply_stylesheets(root: ET.Element, lines: Lines, warnings: list[TemplateProblem]) -> None:
     """Write the document's `<style>` rules into the `style=""` of the elements they match, in
-    CSS's cascade order, remove the sheets, and resolve `currentColor`."""
+    CSS's cascade order, remove the sheets, and resolve `currentColor`. Attributes of CSS
+    properties that are not presentation attributes are removed: they do nothing in browsers."""
+    for element in root.iter():
+        for name in _NOT_PRESENTATION_ATTRIBUTES:
+            element.attrib.pop(name, None)
     # A sheet of another type than CSS is not read, as in browsers.
     styles = [element for element, _ in walk(root) if element.tag == "style"]
     sheets = [s for s in styles if s.get("type", "text/css").strip() in ("text/css", "")]

@@ -28,6 +28,8 @@ SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 RF_NS = "urn:renderfarm:template:1"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
+# Marks the group of outlines a <text> became (render/static_text.py): text, for a clip path.
+TEXT_OUTLINES = f"{{{RF_NS}}}text"
 
 # Documented limits (docs/templates-and-specs.md): a template is a layout, not an illustration
 # archive.

@@ -22,7 +22,6 @@ drawn (cairosvg draws those through surfaces of its own).
 from __future__ import annotations
 
 import math
-import sys
 
 import cairocffi
 import pyvips
@@ -32,6 +31,20 @@ from cairosvg.helpers import size, transform
 from cairosvg.surface import PNGSurface
 from cairosvg.url import parse_url
 from PIL import Image, ImageFilter
+
+from renderfarm_dagster.render.surface_pixels import (
+    BLEND_MODES,
+    TO_LINEAR,
+    TO_SRGB,
+    blank,
+    composited,
+    converted,
+    from_pillow,
+    from_vips_rgba,
+    paint,
+    pillow_view,
+    vips_rgba,
+)
 
 # The primitives drawn; any other is refused when a template is parsed (svg_document).
 FILTER_PRIMITIVES = frozenset(
@@ -57,9 +70,6 @@ MAX_FILTERED_DRAWS = 64
 # into view: three standard deviations, at most this.
 _MAX_MARGIN_PX = 256
 
-if sys.byteorder != "little":  # cairo's ARGB32 is B,G,R,A in memory only on little-endian
-    raise ImportError("render/svg_filters.py reads cairo's pixels as little-endian B,G,R,A")
-
 _OPERATORS = {
     "over": cairocffi.OPERATOR_OVER,
     "in": cairocffi.OPERATOR_IN,
@@ -68,47 +78,12 @@ _OPERATORS = {
     "xor": cairocffi.OPERATOR_XOR,
     "lighter": cairocffi.OPERATOR_ADD,
 }
-_BLEND_MODES = {
-    "normal": cairocffi.OPERATOR_OVER,
-    "multiply": cairocffi.OPERATOR_MULTIPLY,
-    "screen": cairocffi.OPERATOR_SCREEN,
-    "overlay": cairocffi.OPERATOR_OVERLAY,
-    "darken": cairocffi.OPERATOR_DARKEN,
-    "lighten": cairocffi.OPERATOR_LIGHTEN,
-    "color-dodge": cairocffi.OPERATOR_COLOR_DODGE,
-    "color-burn": cairocffi.OPERATOR_COLOR_BURN,
-    "hard-light": cairocffi.OPERATOR_HARD_LIGHT,
-    "soft-light": cairocffi.OPERATOR_SOFT_LIGHT,
-    "difference": cairocffi.OPERATOR_DIFFERENCE,
-    "exclusion": cairocffi.OPERATOR_EXCLUSION,
-    "hue": cairocffi.OPERATOR_HSL_HUE,
-    "saturation": cairocffi.OPERATOR_HSL_SATURATION,
-    "color": cairocffi.OPERATOR_HSL_COLOR,
-    "luminosity": cairocffi.OPERATOR_HSL_LUMINOSITY,
-}
 # What a filter may name as an input that the farm does not have: transparent, as in browsers.
 _TRANSPARENT_INPUTS = frozenset({"BackgroundImage", "BackgroundAlpha", "FillPaint", "StrokePaint"})
 
 
 class FilterError(ValueError):
     """A filter that cannot be drawn within the limits."""
-
-
-def _srgb_to_linear(value: int) -> int:
-    c = value / 255
-    c = c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-    return round(c * 255)
-
-
-def _linear_to_srgb(value: int) -> int:
-    c = value / 255
-    c = c * 12.92 if c <= 0.0031308 else 1.055 * c ** (1 / 2.4) - 0.055
-    return round(c * 255)
-
-
-# Eight-bit tables, as resvg converts: colour channels mapped, alpha (the fourth band) kept.
-_TO_LINEAR = [_srgb_to_linear(v) for v in range(256)] * 3 + list(range(256))
-_TO_SRGB = [_linear_to_srgb(v) for v in range(256)] * 3 + list(range(256))
 
 
 class FilteringSurface(PNGSurface):
@@ -159,8 +134,8 @@ class FilteringSurface(PNGSurface):
         if region is None:
             return
         x, y, width, height = region
-        cut = _blank(width, height)
-        _paint(cut, source, area[0] - x, area[1] - y)
+        cut = blank(width, height)
+        paint(cut, source, area[0] - x, area[1] - y)
         by_box = filter_node.get("primitiveUnits") == "objectBoundingBox"
         cut_matrix = matrix.multiply(cairocffi.Matrix(x0=-x, y0=-y))
         result = _Chain(self, cut, cut_matrix, box if by_box else None, filter_region).run(
@@ -174,7 +149,7 @@ class FilteringSurface(PNGSurface):
 
     def _draw_alone(self, node, area: tuple[int, int, int, int]) -> cairocffi.ImageSurface:
         """The element drawn without its filter onto a surface of its own covering `area`."""
-        surface = _blank(area[2], area[3])
+        surface = blank(area[2], area[3])
         context = cairocffi.Context(surface)
         context.translate(-area[0], -area[1])
         context.transform(self.context.get_matrix())
@@ -218,13 +193,13 @@ class _Chain:
         elif name == "SourceAlpha":
             image = _alpha(self.source)
         elif name in _TRANSPARENT_INPUTS:
-            image = _blank(self.width, self.height)
+            image = blank(self.width, self.height)
         else:
             image = self.results.get(name, self.previous) if name else self.previous
-        return _converted(image, _TO_LINEAR) if linear else image
+        return converted(image, TO_LINEAR) if linear else image
 
     def output(self, image, linear: bool):
-        return _converted(image, _TO_SRGB) if linear else image
+        return converted(image, TO_SRGB) if linear else image
 
     def length(self, value, axis: int) -> float:
         """A length of the filter, in the element's units (objectBoundingBox: a fraction)."""
@@ -247,7 +222,7 @@ class _Chain:
                 )
             else:
                 bounds[index] = size(self.drawing, primitive[key], "xy"[index % 2])
-        result = _blank(self.width, self.height)
+        result = blank(self.width, self.height)
         context = cairocffi.Context(result)
         context.set_matrix(self.matrix)
         context.rectangle(*bounds)
@@ -259,7 +234,7 @@ class _Chain:
         return result
 
     def feFlood(self, primitive, linear):
-        result = _blank(self.width, self.height)
+        result = blank(self.width, self.height)
         context = cairocffi.Context(result)
         context.set_source_rgba(
             *color(primitive.get("flood-color", "black"), float(primitive.get("flood-opacity", 1)))
@@ -271,8 +246,8 @@ class _Chain:
         dx, dy = self.matrix.transform_distance(
             self.length(primitive.get("dx", 0), 0), self.length(primitive.get("dy", 0), 1)
         )
-        result = _blank(self.width, self.height)
-        _paint(result, self.input(primitive), dx, dy)
+        result = blank(self.width, self.height)
+        paint(result, self.input(primitive), dx, dy)
         return result
 
     def feGaussianBlur(self, primitive, linear):
@@ -299,21 +274,21 @@ class _Chain:
             raise FilterError(
                 f"feComposite operator {operator!r} is not one of {sorted(_OPERATORS)}"
             )
-        return self.output(_composited(bottom, top, _OPERATORS[operator]), linear)
+        return self.output(composited(bottom, top, _OPERATORS[operator]), linear)
 
     def feBlend(self, primitive, linear):
         mode = primitive.get("mode", "normal")
-        if mode not in _BLEND_MODES:
-            raise FilterError(f"feBlend mode {mode!r} is not one of {sorted(_BLEND_MODES)}")
+        if mode not in BLEND_MODES:
+            raise FilterError(f"feBlend mode {mode!r} is not one of {sorted(BLEND_MODES)}")
         top = self.input(primitive, linear=linear)
         bottom = self.input(primitive, "in2", linear=linear)
-        return self.output(_composited(bottom, top, _BLEND_MODES[mode]), linear)
+        return self.output(composited(bottom, top, BLEND_MODES[mode]), linear)
 
     def feMerge(self, primitive, linear):
-        result = _blank(self.width, self.height)
+        result = blank(self.width, self.height)
         for node in primitive.children:
             if node.tag == "feMergeNode":
-                _paint(result, self.input(node, linear=linear), 0, 0)
+                paint(result, self.input(node, linear=linear), 0, 0)
         return self.output(result, linear)
 
     def feColorMatrix(self, primitive, linear):
@@ -326,13 +301,13 @@ class _Chain:
         dx, dy = self.matrix.transform_distance(
             self.length(primitive.get("dx", 2), 0), self.length(primitive.get("dy", 2), 1)
         )
-        shadow = _blank(self.width, self.height)
-        _paint(shadow, _blurred(_alpha(image), sx, sy), dx, dy)
+        shadow = blank(self.width, self.height)
+        paint(shadow, _blurred(_alpha(image), sx, sy), dx, dy)
         flood = self.feFlood(primitive, linear)
         if linear:  # the shadow is composed in linearRGB, its colour too
-            flood = _converted(flood, _TO_LINEAR)
-        shadow = _composited(shadow, flood, cairocffi.OPERATOR_IN)
-        _paint(shadow, image, 0, 0)
+            flood = converted(flood, TO_LINEAR)
+        shadow = composited(shadow, flood, cairocffi.OPERATOR_IN)
+        paint(shadow, image, 0, 0)
         return self.output(shadow, linear)
 
 
@@ -386,7 +361,7 @@ def _device_rectangle(rectangle, matrix, area) -> tuple[int, int, int, int] | No
 def _drawn_box(surface, area, matrix) -> tuple[float, float, float, float] | None:
     """Where the element's pixels are, in its own units: the bounding box of what cairosvg
     cannot measure (text, images)."""
-    box = _pillow(surface).getchannel("A").getbbox()
+    box = pillow_view(surface).getchannel("A").getbbox()
     if box is None:
         return None
     inverse = cairocffi.Matrix(*matrix.as_tuple())
@@ -400,66 +375,14 @@ def _drawn_box(surface, area, matrix) -> tuple[float, float, float, float] | Non
     return left, top, max(c[0] for c in corners) - left, max(c[1] for c in corners) - top
 
 
-def _blank(width: int, height: int) -> cairocffi.ImageSurface:
-    return cairocffi.ImageSurface(cairocffi.FORMAT_ARGB32, width, height)
-
-
-def _paint(target, image, x: float, y: float, operator=cairocffi.OPERATOR_OVER) -> None:
-    context = cairocffi.Context(target)
-    context.set_operator(operator)
-    context.set_source_surface(image, x, y)
-    context.paint()
-    target.flush()
-
-
-def _composited(bottom, top, operator) -> cairocffi.ImageSurface:
-    """`top` drawn onto a copy of `bottom` with a cairo operator (Porter-Duff or blend mode:
-    cairo's are those of SVG's feComposite and feBlend, on premultiplied pixels)."""
-    result = _blank(bottom.get_width(), bottom.get_height())
-    _paint(result, bottom, 0, 0, cairocffi.OPERATOR_SOURCE)
-    _paint(result, top, 0, 0, operator)
-    return result
-
-
 def _alpha(image) -> cairocffi.ImageSurface:
     """Black with the image's alpha (SVG's SourceAlpha)."""
-    result = _blank(image.get_width(), image.get_height())
+    result = blank(image.get_width(), image.get_height())
     context = cairocffi.Context(result)
     context.set_source_rgb(0, 0, 0)
     context.mask_surface(image, 0, 0)
     result.flush()
     return result
-
-
-def _pillow(surface) -> Image.Image:
-    """The surface's bytes as a Pillow image: channels B, G, R and premultiplied A, for work
-    that treats the three colour channels alike."""
-    surface.flush()
-    size_ = (surface.get_width(), surface.get_height())
-    return Image.frombuffer("RGBA", size_, bytes(surface.get_data()), "raw", "RGBA", 0, 1)
-
-
-def _from_pillow(image: Image.Image) -> cairocffi.ImageSurface:
-    data = bytearray(image.tobytes())
-    return cairocffi.ImageSurface.create_for_data(
-        data, cairocffi.FORMAT_ARGB32, image.width, image.height, image.width * 4
-    )
-
-
-def _converted(surface, table: list[int]) -> cairocffi.ImageSurface:
-    """The surface's colours through `table` (sRGB to linearRGB or back), on unpremultiplied
-    values."""
-    surface.flush()
-    premultiplied = Image.frombuffer(
-        "RGBa",
-        (surface.get_width(), surface.get_height()),
-        bytes(surface.get_data()),
-        "raw",
-        "RGBa",
-        0,
-        1,
-    )
-    return _from_pillow(premultiplied.convert("RGBA").point(table).convert("RGBa"))
 
 
 def _blurred(surface, sx: float, sy: float) -> cairocffi.ImageSurface:
@@ -469,32 +392,13 @@ def _blurred(surface, sx: float, sy: float) -> cairocffi.ImageSurface:
         return surface
     if sx < 0 or sy < 0:
         raise FilterError("a negative stdDeviation")
-    image = _pillow(surface)
+    image = pillow_view(surface)
     # Pillow's blur repeats the edge pixels beyond the edge: one transparent pixel around makes
     # that transparency, whatever the radius.
     padded = Image.new("RGBA", (image.width + 2, image.height + 2))
     padded.paste(image, (1, 1))
     blurred = padded.filter(ImageFilter.GaussianBlur((sx, sy)))
-    return _from_pillow(blurred.crop((1, 1, 1 + image.width, 1 + image.height)))
-
-
-def _vips(surface) -> pyvips.Image:
-    """The surface as an R, G, B, A float image, premultiplied, 0-255."""
-    surface.flush()
-    bgra = pyvips.Image.new_from_memory(
-        bytes(surface.get_data()), surface.get_width(), surface.get_height(), 4, "uchar"
-    )
-    return bgra[2].bandjoin([bgra[1], bgra[0], bgra[3]]).cast("float")
-
-
-def _from_vips(image: pyvips.Image) -> cairocffi.ImageSurface:
-    """A premultiplied R, G, B, A float image back as a cairo surface (rounded and clamped)."""
-    rgba = (image + 0.5).cast("uchar")
-    bgra = rgba[2].bandjoin([rgba[1], rgba[0], rgba[3]])
-    data = bytearray(bgra.write_to_memory())
-    return cairocffi.ImageSurface.create_for_data(
-        data, cairocffi.FORMAT_ARGB32, image.width, image.height, image.width * 4
-    )
+    return from_pillow(blurred.crop((1, 1, 1 + image.width, 1 + image.height)))
 
 
 def _clamped(image: pyvips.Image) -> pyvips.Image:
@@ -507,19 +411,19 @@ def _clamped(image: pyvips.Image) -> pyvips.Image:
 
 def _arithmetic(top, bottom, k1, k2, k3, k4) -> cairocffi.ImageSurface:
     """feComposite's arithmetic operator on premultiplied values, as the specification has it."""
-    i1, i2 = _vips(top) / 255, _vips(bottom) / 255
+    i1, i2 = vips_rgba(top) / 255, vips_rgba(bottom) / 255
     result = (i1 * i2 * k1 + i1 * k2 + i2 * k3 + k4) * 255
-    return _from_vips(_clamped(result))
+    return from_vips_rgba(_clamped(result))
 
 
 def _recombined(surface, matrix: list[list[float]]) -> cairocffi.ImageSurface:
     """A 4x5 colour matrix applied to the unpremultiplied colours (values 0-1)."""
-    image = _vips(surface)
+    image = vips_rgba(surface)
     straight = image.unpremultiply() / 255
     linear = straight.recomb([row[:4] for row in matrix])
     result = (linear + [row[4] for row in matrix]) * 255
     result = (result < 0).ifthenelse(0, (result > 255).ifthenelse(255, result))
-    return _from_vips(result.premultiply())
+    return from_vips_rgba(result.premultiply())
 
 
 def _color_matrix(kind: str, values: str | None) -> list[list[float]]:

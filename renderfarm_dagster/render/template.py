@@ -34,6 +34,7 @@ from renderfarm_dagster.render.svg_document import (
     check_policy,
     floats,
     parse_untrusted_svg,
+    style_declarations,
     walk,
 )
 
@@ -78,6 +79,8 @@ class Template:
     embedded_images: Mapping[str, bytes] = field(default_factory=dict, repr=False, compare=False)
     # The fonts its own text (not its layers) is set in.
     static_fonts: tuple[FontUse, ...] = ()
+    # Whether any element blends with what is under it (mix-blend-mode).
+    blends: bool = False
 
     @property
     def aspect(self) -> float:
@@ -155,6 +158,11 @@ def parse_template(
         warnings=tuple(warnings),
         embedded_images=embedded,
         static_fonts=static_fonts,
+        blends=any(
+            dict(style_declarations(element)).get("mix-blend-mode", element.get("mix-blend-mode"))
+            not in (None, "normal")
+            for element in root.iter()
+        ),
     )
     # Imported here: the trial lays the template out, and the layout reads templates.
     from renderfarm_dagster.render.trial import drawing_problems
