@@ -27,6 +27,8 @@ ffi.cdef(
     typedef struct _PangoFont PangoFont;
     typedef struct _PangoFontDescription PangoFontDescription;
     typedef struct _PangoLanguage PangoLanguage;
+    typedef struct _PangoAttrList PangoAttrList;
+    typedef struct _PangoAttribute PangoAttribute;
     typedef struct _cairo cairo_t;
     typedef struct _cairo_font_options cairo_font_options_t;
 
@@ -79,6 +81,11 @@ ffi.cdef(
     void pango_font_description_free(PangoFontDescription *desc);
 
     PangoLayout *pango_layout_new(PangoContext *context);
+    PangoAttrList *pango_attr_list_new(void);
+    void pango_attr_list_unref(PangoAttrList *list);
+    void pango_attr_list_insert(PangoAttrList *list, PangoAttribute *attr);
+    PangoAttribute *pango_attr_letter_spacing_new(int letter_spacing);
+    void pango_layout_set_attributes(PangoLayout *layout, PangoAttrList *attrs);
     void pango_layout_set_text(PangoLayout *layout, const char *text, int length);
     void pango_layout_set_font_description(PangoLayout *layout,
                                            const PangoFontDescription *desc);

@@ -6,9 +6,9 @@ SVG's text layout as design tools use it: each run starts where the previous one
 absolute `x` or `y` (the first of a list, or each character's of a list) starts a new text chunk,
 `dx`/`dy` shift the pen, and `text-anchor` aligns each chunk; whitespace is collapsed unless
 `xml:space="preserve"` or `white-space: pre` says otherwise; `font-family`, `font-size` (in px,
-pt, em, % or keywords), `font-weight` and `font-style` are inherited as in CSS. What is not
-followed (docs/templates-and-specs.md): `rotate`, `textLength`, `letter-spacing`,
-`word-spacing`, `text-decoration`, baseline shifts and vertical writing.
+pt, em, % or keywords), `font-weight`, `font-style`, `letter-spacing` and `word-spacing` are
+inherited as in CSS. What is not followed (docs/templates-and-specs.md): `rotate`, `textLength`,
+`text-decoration`, baseline shifts and vertical writing.
 """
 
 from __future__ import annotations
@@ -32,7 +32,15 @@ from renderfarm_dagster.render.svg_document import (
 from renderfarm_dagster.render.typeset import PATH_UNITS, RunStyle, SetText, set_run
 
 # Inherited into every run; read from style="" first, then the attribute.
-_FONT_PROPERTIES = ("font-family", "font-size", "font-weight", "font-style", "text-anchor")
+_FONT_PROPERTIES = (
+    "font-family",
+    "font-size",
+    "font-weight",
+    "font-style",
+    "text-anchor",
+    "letter-spacing",
+    "word-spacing",
+)
 # What only positions a run, never copied onto its outlines.
 _TEXT_ONLY = frozenset(
     {"x", "y", "dx", "dy", "rotate", "textLength", "lengthAdjust", "id", "class"}
@@ -72,6 +80,7 @@ class _Char:
     y: float | None = None
     dx: float = 0.0
     dy: float = 0.0
+    word_spacing: float = 0.0  # added after it, if it is a space
 
 
 @dataclass
@@ -194,7 +203,27 @@ def _run_style(computed: dict[str, str], language: str) -> RunStyle:
         int(weight_text) if weight_text.isdigit() and 1 <= int(weight_text) <= 1000 else 400
     )
     italic = computed.get("font-style", "normal").lower() in ("italic", "oblique")
-    return RunStyle(families or (DEFAULT_FAMILY,), weight, italic, language)
+    size = float(computed.get("font-size", _DEFAULT_SIZE))
+    letter_spacing = _spacing(computed.get("letter-spacing"), size)
+    return RunStyle(families or (DEFAULT_FAMILY,), weight, italic, language, letter_spacing)
+
+
+def _spacing(value: str | None, size: float) -> float:
+    """letter-spacing or word-spacing in user units ("normal", a length, em of the run's size),
+    bounded by the size: a spacing beyond that is no design."""
+    if not value or value.strip().lower() == "normal":
+        return 0.0
+    match = _LENGTH.fullmatch(value.strip().lower())
+    if not match:
+        return 0.0
+    number, unit = float(match.group(1)), (match.group(2) or "")
+    if unit in ("em", "rem"):
+        spacing = number * size
+    elif unit == "%":
+        spacing = number * size / 100
+    else:
+        spacing = number * _UNITS.get(unit, 1.0)
+    return max(-size, min(size, spacing))
 
 
 def _numbers(text: str | None) -> list[float]:
@@ -229,7 +258,8 @@ def _characters(text: ET.Element, computed: dict[str, str], language: str) -> li
         for char in content:
             if not preserve and char == " " and (not chars or chars[-1].char == " "):
                 continue  # collapsed, and none at the start
-            chars.append(_Char(char, run_style, size, anchor, owners))
+            spacing = _spacing(style.get("word-spacing"), size) if char == " " else 0.0
+            chars.append(_Char(char, run_style, size, anchor, owners, word_spacing=spacing))
 
     def visit(element: ET.Element, style: dict[str, str], owners: tuple[ET.Element, ...]) -> None:
         add(element.text, style, owners)
@@ -262,9 +292,10 @@ def _segments(chars: list[_Char], setter: Callable[[_Segment], SetText]) -> list
     chunks: list[list[_Segment]] = []
     pen_x = pen_y = 0.0
     current: _Segment | None = None
+    word_spacing = 0.0  # after the previous character
     for char in chars:
         new_chunk = not chunks or char.x is not None or char.y is not None
-        shifted = bool(char.dx or char.dy)
+        shifted = bool(char.dx or char.dy or word_spacing)
         same_run = current is not None and (current.style, current.size, current.owners) == (
             char.style,
             char.size,
@@ -274,7 +305,8 @@ def _segments(chars: list[_Char], setter: Callable[[_Segment], SetText]) -> list
             current.set = setter(current)
             pen_x = current.x + current.set.widest
             current = None
-        pen_x = (char.x if char.x is not None else pen_x) + char.dx
+        pen_x = (char.x if char.x is not None else pen_x) + char.dx + word_spacing
+        word_spacing = char.word_spacing
         pen_y = (char.y if char.y is not None else pen_y) + char.dy
         if new_chunk:
             chunks.append([])

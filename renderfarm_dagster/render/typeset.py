@@ -184,6 +184,7 @@ class RunStyle:
     weight: int = pg.PANGO_WEIGHT_NORMAL  # CSS's 100-900
     italic: bool = False
     language: str = "en"
+    letter_spacing: float = 0.0  # user units added after each grapheme (CSS letter-spacing)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -198,6 +199,11 @@ def set_run(text: str, style: RunStyle, fonts: FontSet, size: float) -> SetText:
         pg.pango.pango_layout_set_text(layout, encoded, len(encoded))
         rtl = pg.pango.pango_find_base_dir(encoded, len(encoded)) == pg.PANGO_DIRECTION_RTL
         _set_font(layout, style.families, style.language, style.weight, style.italic, size)
+        if style.letter_spacing:
+            attributes = pg.ffi.gc(pg.pango.pango_attr_list_new(), pg.pango.pango_attr_list_unref)
+            spacing = pg.pango.pango_attr_letter_spacing_new(round(style.letter_spacing * P))
+            pg.pango.pango_attr_list_insert(attributes, spacing)  # the list owns it now
+            pg.pango.pango_layout_set_attributes(layout, attributes)
         return _result(layout, text, size, rtl)
 
 

@@ -108,3 +108,23 @@ def test_a_negative_or_huge_font_size_is_drawn_without_failing():
     )
     runs = laid_out(document).static_text
     assert [run.size for run in runs] == [16, 10_000]
+
+
+# As Figma writes a text layer: white-space pre, letter spacing in em, a run per line.
+FIGMA_TEXT = (
+    HEAD + '<text fill="#1D3557" xml:space="preserve" style="white-space: pre" '
+    'font-family="DejaVu Sans" font-size="24" letter-spacing="0.1em">'
+    '<tspan x="20" y="60">Spaced out</tspan></text>\n'
+    '<text font-family="DejaVu Sans" font-size="20" word-spacing="12" x="20" y="150">'
+    "wide word gaps</text>\n</svg>"
+)
+
+
+def test_letter_and_word_spacing_are_drawn_as_resvg_draws_them():
+    result = laid_out(FIGMA_TEXT)
+    ours = rasterize(result.svg, 400, 200, outlines=result.outlines)
+    png = resvg_py.svg_to_bytes(svg_string=FIGMA_TEXT, width=400, height=200)
+    assert within_tolerance(ours, over_white(bytes(png), (400, 200)))
+    unspaced = laid_out(FIGMA_TEXT.replace("0.1em", "0").replace('word-spacing="12"', ""))
+    assert result.static_text[0].widest > unspaced.static_text[0].widest + 20
+    assert [run.text for run in result.static_text[1:]] == ["wide ", "word ", "gaps"]
