@@ -13,6 +13,7 @@ from xml.etree import ElementTree as ET
 
 import cssselect2
 import tinycss2
+from tinycss2 import color4
 
 from renderfarm_dagster.render.errors import TemplateProblem
 from renderfarm_dagster.render.svg_document import Lines, set_style, style_declarations, walk
@@ -145,3 +146,65 @@ def _resolve_current_color(root: ET.Element) -> None:
                 ],
             )
         stack.extend((child, color) for child in element)
+
+
+# Each paint property's opacity, which a colour's alpha multiplies.
+_PAINT_OPACITY = {
+    "fill": "fill-opacity",
+    "stroke": "stroke-opacity",
+    "stop-color": "stop-opacity",
+    "flood-color": "flood-opacity",
+}
+
+
+def normalise_colours(root: ET.Element, lines: Lines, problems: list[TemplateProblem]) -> None:
+    """Every colour CSS allows (`#rgba`, `#rrggbbaa`, `hsl()`, `rgb()` with spaces or
+    percentages, ...) as the `#rrggbb` cairosvg reads, its alpha moved into the paint's opacity
+    (cairosvg misreads or refuses the others). A colour tinycss2 cannot bring to sRGB (lab(),
+    color(display-p3 ...)) is a problem: cairosvg would draw it black. Run once sheets are
+    applied and currentColor resolved."""
+    for element in root.iter():
+        paints = [(name, value, False) for name, value in element.attrib.items()]
+        paints += [(name, value, True) for name, value in style_declarations(element)]
+        for paint, value, in_style in paints:
+            if paint in _PAINTS and not _set_colour(element, paint, value, in_style):
+                problems.append(
+                    TemplateProblem(
+                        lines.get(element, 0),
+                        element.tag,
+                        f"{paint} {value[:60]} is in a colour space that cannot be drawn: give "
+                        "it in sRGB (#rrggbb, rgb() or hsl())",
+                    )
+                )
+
+
+def _set_colour(element: ET.Element, paint: str, value: str, in_style: bool) -> bool:
+    """Write the paint as #rrggbb and its alpha as opacity; False for a colour in a space
+    tinycss2 does not convert to sRGB."""
+    colour = color4.parse_color(value)
+    if not isinstance(colour, color4.Color):
+        return True  # none, url(), currentColor, or not a colour (the trial drawing judges)
+    try:
+        red, green, blue = colour.to("srgb").coordinates
+    except NotImplementedError:
+        return False
+    hex_colour = "#" + "".join(
+        f"{round(max(0.0, min(1.0, c)) * 255):02x}" for c in (red, green, blue)
+    )
+    updates = {paint: hex_colour}
+    opacity_name = _PAINT_OPACITY.get(paint)
+    if colour.alpha < 1 and opacity_name is not None:
+        own = _style_value(element, opacity_name) if in_style else element.get(opacity_name)
+        try:
+            opacity = float(own) if own is not None else 1.0
+        except ValueError:
+            opacity = 1.0
+        updates[opacity_name] = f"{opacity * colour.alpha:g}"
+    if in_style:
+        declarations = dict(style_declarations(element))
+        declarations.update(updates)
+        set_style(element, list(declarations.items()))
+    else:
+        for name, new_value in updates.items():
+            element.set(name, new_value)
+    return True

@@ -25,7 +25,7 @@ from renderfarm_dagster.render.kinds import KINDS
 from renderfarm_dagster.render.kinds.base import ElementReader, TemplateLayer
 from renderfarm_dagster.render.kinds.text import TextLayer
 from renderfarm_dagster.render.static_text import CSS_GENERIC_FAMILIES, FontUse, static_font_uses
-from renderfarm_dagster.render.svg_css import apply_stylesheets
+from renderfarm_dagster.render.svg_css import apply_stylesheets, normalise_colours
 from renderfarm_dagster.render.svg_document import (
     MAX_DESIGN_SIZE,
     RF_NS,
@@ -129,6 +129,7 @@ def parse_template(
     ids = check_policy(root, lines, problems, warnings)
     if not problems:
         apply_stylesheets(root, lines, warnings)
+        normalise_colours(root, lines, problems)
         check_filter_references(root, lines, problems)
     embedded = embed_images(root, lines, problems) if not problems else {}
     layers = _layers(root, ElementReader(lines, problems, ids))

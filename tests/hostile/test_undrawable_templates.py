@@ -61,11 +61,11 @@ UNDRAWABLE = {
         "line",
         "cannot be drawn (CairoError",
     ),
-    "colour in CSS 4 syntax": (
-        HEAD + '<rect width="100" height="100" fill="rgb(0 128 0)"/>\n' + BAND + "</svg>",
+    "colour in a space without a conversion to sRGB": (
+        HEAD + '<rect width="100" height="100" fill="lab(50% 40 59)"/>\n' + BAND + "</svg>",
         2,
         "rect",
-        "cannot be drawn (ValueError",
+        "is in a colour space that cannot be drawn",
     ),
     "length in vmin": (
         HEAD + '<rect width="50vmin" height="50" fill="#336699"/>\n' + BAND + "</svg>",

@@ -244,3 +244,20 @@ def test_current_color_in_reused_content_is_the_users():
         '<use href="#r" color="#00aa00"/>\n</svg>'
     )
     assert drawn(document).getpixel((100, 100)) == (0, 0xAA, 0)
+
+
+@pytest.mark.parametrize(
+    ("fill", "expected"),
+    [
+        ("#0f08", (0x77, 0xFF, 0x77)),  # #rgba: green at 8/15 over white
+        ("#00ff0080", (0x7F, 0xFF, 0x7F)),
+        ("hsl(120, 100%, 25%)", (0x00, 0x80, 0x00)),
+        ("hsla(120, 100%, 25%, 0.5)", (0x80, 0xC0, 0x80)),
+        ("rgba(0, 128, 0, 50%)", (0x80, 0xC0, 0x80)),
+        ("rgb(0 128 0)", (0x00, 0x80, 0x00)),
+    ],
+)
+def test_every_css_colour_syntax_is_drawn(fill, expected):
+    document = HEAD + f'<rect width="200" height="200" style="fill:{fill}"/>\n</svg>'
+    pixel = drawn(document).getpixel((100, 100))
+    assert all(abs(a - b) <= 2 for a, b in zip(pixel, expected, strict=True)), pixel
