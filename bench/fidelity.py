@@ -8,11 +8,19 @@ by more than 32/255 in any channel, both over white) by three engines side by si
 - the project: the template parsed and validated, laid out with its defaults, rasterised as an
   output is (render/template.py, render/layout.py, render/raster.py);
 - plain cairosvg, given the original file (`cairosvg.svg2png`);
+- librsvg, through libvips (`pyvips`, already the project's; svgload): the engine of GNOME and
+  of Debian's `rsvg-convert`;
 - resvg, through its Python binding (resvg-py, a dev dependency).
+
+Then the speed of each engine on the bench catalog's templates (the bundled product card and
+banner, laid out with their defaults, drawn at their hero sizes; the same glyph outlines for
+all), and the cost of a drop shadow: the product card with Figma's drop shadow on its card
+against the same card without.
 
 The suite is not in this repository: `make fidelity RESVG_TESTS=<resvg>/crates/resvg/tests/tests`
 (a clone of github.com/linebender/resvg). Prints a table per category with each engine's count
-and its time per test; writes bench/fidelity_results.json. A report, not a gate: it exits 0.
+and its time per test, then the catalog's timings; writes bench/fidelity_results.json. A report,
+not a gate: it exits 0.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import cairosvg
+import pyvips
 import resvg_py
 from PIL import Image, ImageChops
 
@@ -37,7 +46,7 @@ from renderfarm_dagster.render.template import parse_template
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "fidelity_results.json"
 CATEGORIES = ("structure", "shapes", "painting", "paint-servers", "masking", "filters", "text")
-ENGINES = ("project", "cairosvg", "resvg")
+ENGINES = ("project", "cairosvg", "librsvg", "resvg")
 # A test passes with at most this share of its pixels off by more than this much.
 MAX_OFF_SHARE = 0.01
 MAX_CHANNEL_OFF = 32
@@ -71,6 +80,16 @@ def drawn_by_cairosvg(path: Path, size: tuple[int, int]) -> Image.Image:
     return over_white(png, size)
 
 
+def drawn_by_librsvg(path: Path, size: tuple[int, int]) -> Image.Image:
+    return over_white(_librsvg_png(path.read_bytes(), size), size)
+
+
+def _librsvg_png(svg: bytes, size: tuple[int, int]) -> bytes:
+    # thumbnail renders the vector at the scale that fits `size` (not a resampled raster).
+    image = pyvips.Image.thumbnail_buffer(svg, size[0], height=size[1], size="force")
+    return image.write_to_buffer(".png")
+
+
 def drawn_by_resvg(path: Path, size: tuple[int, int]) -> Image.Image:
     png = resvg_py.svg_to_bytes(svg_path=str(path), width=size[0], height=size[1])
     return over_white(bytes(png), size)
@@ -99,13 +118,20 @@ def measure(suite: Path, categories: tuple[str, ...], label: str = "") -> dict:
             drawers = {
                 "project": (drawn_by_project, data),
                 "cairosvg": (drawn_by_cairosvg, path),
+                "librsvg": (drawn_by_librsvg, path),
                 "resvg": (drawn_by_resvg, path),
             }
             for engine, (draw, source) in drawers.items():
                 started = time.perf_counter()
                 try:
                     image = draw(source, size)
-                except (*DRAWING_ERRORS, RenderInputError, TemplateError, OSError):
+                except (
+                    *DRAWING_ERRORS,
+                    RenderInputError,
+                    TemplateError,
+                    OSError,
+                    pyvips.Error,
+                ):
                     tally[f"{engine} failed"] += 1
                     continue
                 finally:
@@ -142,9 +168,85 @@ def report(results: dict) -> str:
             f"plain cairosvg {totals['cairosvg'] / totals['resvg']:.0%}, on what the validator "
             f"accepts ({results['tolerance']})"
         )
+    if totals["resvg"]:
+        rows.append(
+            f"librsvg draws {totals['librsvg'] / totals['resvg']:.0%} of resvg's count on the same "
+            "tests"
+        )
     per_test = results["ms_per_accepted_test"]
     rows.append("ms per accepted test: " + ", ".join(f"{e} {per_test[e]}" for e in ENGINES))
+    catalog = results.get("catalog_ms")
+    if catalog:
+        rows.append("")
+        rows.append(
+            f"{'bench catalog, ms per hero output':<40}" + "".join(f"{e:>10}" for e in ENGINES)
+        )
+        for name, timings in catalog.items():
+            rows.append(f"{name:<40}" + "".join(f"{timings[e]:>10}" for e in ENGINES))
+        shadow = catalog["product-card with a drop shadow"]["project"]
+        plain = catalog["product-card"]["project"]
+        rows.append(f"a drop shadow costs the project {shadow / plain:.2f}x the plain card")
     return "\n".join(rows)
+
+
+# Figma's export of a drop shadow (0 8 32 #000 at 18%), as the bench's shadowed card wears it.
+FIGMA_SHADOW = (
+    b'<defs><filter id="shadow" x="0" y="0" width="1040" height="1048" '
+    b'filterUnits="userSpaceOnUse" color-interpolation-filters="sRGB">'
+    b'<feFlood flood-opacity="0" result="BackgroundImageFix"/>'
+    b'<feColorMatrix in="SourceAlpha" type="matrix" '
+    b'values="0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 127 0" result="hardAlpha"/>'
+    b'<feOffset dy="8"/><feGaussianBlur stdDeviation="16"/>'
+    b'<feComposite in2="hardAlpha" operator="out"/>'
+    b'<feColorMatrix type="matrix" values="0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0.18 0"/>'
+    b'<feBlend mode="normal" in2="BackgroundImageFix" result="effect1_dropShadow"/>'
+    b'<feBlend mode="normal" in="SourceGraphic" in2="effect1_dropShadow" result="shape"/>'
+    b"</filter></defs>"
+)
+_CARD = b'<rect x="40" y="40" width="920" height="920" rx="36" fill="#ffffff"/>'
+HERO_SIZES = {"product-card": (1200, 1200), "banner": (1600, 600)}
+
+
+def catalog_speed(repeats: int = 5) -> dict[str, dict[str, float]]:
+    """Milliseconds per hero output of each bundled template (best of `repeats`) by each engine,
+    and of the product card with a drop shadow on its card."""
+    templates_folder = ROOT / "renderfarm_dagster" / "templates"
+    sources = {name: (templates_folder / f"{name}.svg").read_bytes() for name in HERO_SIZES}
+    card = sources["product-card"]
+    assert _CARD in card, "the bench's shadow goes on the product card's card"
+    sources["product-card with a drop shadow"] = card.replace(
+        _CARD, FIGMA_SHADOW + _CARD.replace(b"/>", b' filter="url(#shadow)"/>')
+    )
+    timings = {}
+    for name, source in sources.items():
+        size = HERO_SIZES[name.split(" ")[0]]
+        template = parse_template(source, f"{name}.svg", "bench", brand_families=None)
+        laid_out = layout(template, {}, Fraction(*size))
+        timings[name] = {
+            engine: _best_ms(engine, laid_out.svg, size, laid_out.outlines, repeats)
+            for engine in ENGINES
+        }
+    return timings
+
+
+def _draw_with(engine: str, svg: bytes, size: tuple[int, int], outlines) -> None:
+    if engine == "project":
+        rasterize(svg, *size, outlines=outlines)
+    elif engine == "cairosvg":
+        cairosvg.svg2png(bytestring=svg, output_width=size[0], output_height=size[1])
+    elif engine == "librsvg":
+        _librsvg_png(svg, size)
+    else:
+        resvg_py.svg_to_bytes(svg_string=svg.decode(), width=size[0], height=size[1])
+
+
+def _best_ms(engine: str, svg: bytes, size: tuple[int, int], outlines, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        _draw_with(engine, svg, size, outlines)
+        best = min(best, time.perf_counter() - started)
+    return round(1000 * best, 1)
 
 
 def main() -> None:
@@ -155,6 +257,7 @@ def main() -> None:
     parser.add_argument("--label", default="", help="what the suite is (repository and commit)")
     args = parser.parse_args()
     results = measure(args.suite, tuple(args.categories), args.label)
+    results["catalog_ms"] = catalog_speed()
     print(report(results))
     args.json.write_text(json.dumps(results, indent=2) + "\n")
 

@@ -144,6 +144,22 @@ def test_the_fidelity_harness_counts_each_engine_against_the_references(tmp_path
     (shapes / "script.png").write_bytes(bytes(resvg_py.svg_to_bytes(svg_string=drawn)))
     results = fidelity.measure(tmp_path, ("shapes",))
     assert results["categories"]["shapes"] == {
-        "tests": 2, "accepted": 1, "project": 1, "cairosvg": 1, "resvg": 1
+        "tests": 2, "accepted": 1, "project": 1, "cairosvg": 1, "librsvg": 1, "resvg": 1
     }  # fmt: skip
     assert "the project draws 100% of resvg's count" in fidelity.report(results)
+
+
+def test_the_fidelity_report_times_each_engine_on_the_bench_catalog_and_a_drop_shadow():
+    from bench import fidelity
+
+    timings = fidelity.catalog_speed(repeats=1)
+    assert set(timings) == {"product-card", "banner", "product-card with a drop shadow"}
+    assert all(set(row) == set(fidelity.ENGINES) for row in timings.values())
+    results = {
+        "categories": {},
+        "tolerance": "",
+        "ms_per_accepted_test": dict.fromkeys(fidelity.ENGINES, 0),
+        "catalog_ms": timings,
+    }
+    report = fidelity.report(results)
+    assert "a drop shadow costs the project" in report

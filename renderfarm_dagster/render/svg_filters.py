@@ -393,12 +393,25 @@ def _blurred(surface, sx: float, sy: float) -> cairocffi.ImageSurface:
     if sx < 0 or sy < 0:
         raise FilterError("a negative stdDeviation")
     image = pillow_view(surface)
+    # A shadow's pixels are black (SourceAlpha and what is made of it): only their alpha is
+    # blurred, a quarter of the work.
+    colourless = all(image.getchannel(band).getbbox() is None for band in "RGB")
+    if colourless:
+        image = image.getchannel("A")
     # Pillow's blur repeats the edge pixels beyond the edge: one transparent pixel around makes
     # that transparency, whatever the radius.
-    padded = Image.new("RGBA", (image.width + 2, image.height + 2))
+    padded = Image.new(image.mode, (image.width + 2, image.height + 2))
     padded.paste(image, (1, 1))
     blurred = padded.filter(ImageFilter.GaussianBlur((sx, sy)))
-    return from_pillow(blurred.crop((1, 1, 1 + image.width, 1 + image.height)))
+    blurred = blurred.crop((1, 1, 1 + image.width, 1 + image.height))
+    if colourless:
+        return _black_with_alpha(blurred)
+    return from_pillow(blurred)
+
+
+def _black_with_alpha(alpha: Image.Image) -> cairocffi.ImageSurface:
+    black = Image.new("L", alpha.size)
+    return from_pillow(Image.merge("RGBA", (black, black, black, alpha)))
 
 
 def _clamped(image: pyvips.Image) -> pyvips.Image:
@@ -418,12 +431,17 @@ def _arithmetic(top, bottom, k1, k2, k3, k4) -> cairocffi.ImageSurface:
 
 def _recombined(surface, matrix: list[list[float]]) -> cairocffi.ImageSurface:
     """A 4x5 colour matrix applied to the unpremultiplied colours (values 0-1)."""
+    if all(value == 0 for row in matrix[:3] for value in row) and not any(matrix[3][:3]):
+        # Black, its alpha a function of the alpha alone: how Figma makes a shadow's "hard
+        # alpha" and sets its opacity. An eight-bit table instead of float arithmetic.
+        scale, offset = matrix[3][3], matrix[3][4]
+        table = [round(max(0.0, min(1.0, scale * a / 255 + offset)) * 255) for a in range(256)]
+        return _black_with_alpha(pillow_view(surface).getchannel("A").point(table))
     image = vips_rgba(surface)
     straight = image.unpremultiply() / 255
     linear = straight.recomb([row[:4] for row in matrix])
     result = (linear + [row[4] for row in matrix]) * 255
-    result = (result < 0).ifthenelse(0, (result > 255).ifthenelse(255, result))
-    return from_vips_rgba(result.premultiply())
+    return from_vips_rgba(result.clamp(min=0, max=255).premultiply())
 
 
 def _color_matrix(kind: str, values: str | None) -> list[list[float]]:
