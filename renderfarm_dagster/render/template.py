@@ -279,17 +279,33 @@ def _design_fit(root: ET.Element, lines: Lines, problems: list[TemplateProblem])
     )
 
 
+def _px(length: str | None) -> float | None:
+    """A length in px (or unitless), else None."""
+    if length is None:
+        return None
+    number = floats(length.strip().removesuffix("px"), 1)
+    return number[0] if number else None
+
+
 def _view_box(
     root: ET.Element, lines: Lines, problems: list[TemplateProblem]
 ) -> tuple[float, float, float, float]:
     values = floats(root.get("viewBox"), 4)
     if values is None:
-        problems.append(
-            TemplateProblem(
-                lines[root], "svg", 'needs a viewBox="x y width height" (the design size)'
+        # Without a viewBox, the design is its width and height in user units (px), as in
+        # browsers: some exporters leave the viewBox out.
+        size = [_px(root.get("width")), _px(root.get("height"))]
+        if None in size:
+            problems.append(
+                TemplateProblem(
+                    lines[root],
+                    "svg",
+                    'needs a viewBox="x y width height", or a width and height in px (the '
+                    "design size)",
+                )
             )
-        )
-        return 0.0, 0.0, 1.0, 1.0
+            return 0.0, 0.0, 1.0, 1.0
+        values = [0.0, 0.0, *size]
     x, y, width, height = values
     if not (0 < width <= MAX_DESIGN_SIZE and 0 < height <= MAX_DESIGN_SIZE):
         problems.append(

@@ -212,7 +212,7 @@ HOSTILE = {
     "a NUL byte": (HEAD + "<desc>a\x00b</desc></svg>", 2, "", "not well-formed"),
     "not SVG": ('<html xmlns="http://www.w3.org/1999/xhtml"/>', 1, "", "root element"),
     "no design size": (
-        '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">' + RECT + "</svg>",
+        '<svg xmlns="http://www.w3.org/2000/svg" width="10cm" height="10cm">' + RECT + "</svg>",
         1,
         "svg",
         "viewBox",

@@ -261,3 +261,12 @@ def test_every_css_colour_syntax_is_drawn(fill, expected):
     document = HEAD + f'<rect width="200" height="200" style="fill:{fill}"/>\n</svg>'
     pixel = drawn(document).getpixel((100, 100))
     assert all(abs(a - b) <= 2 for a, b in zip(pixel, expected, strict=True)), pixel
+
+
+def test_a_design_without_a_view_box_is_its_width_and_height_in_px():
+    document = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="47.5" height="47.5px">'
+        '<rect width="47.5" height="20" fill="#e63946"/></svg>'
+    )
+    template = parse_template(document.encode(), "t.svg", "t")
+    assert (template.design_width, template.design_height) == (47.5, 47.5)

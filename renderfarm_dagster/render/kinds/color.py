@@ -1,7 +1,10 @@
 """Color layers: a shape whose fill (or stroke) a spec sets.
 
-    <rect id="band" rf:layer="color" fill="#1d3557" .../>        (rf:target="stroke" for a stroke)
+    <rect id="band" rf:layer="color" fill="#1d3557" .../>        its fill
+    <circle id="ring" rf:layer="color" fill="none" stroke=.../>  its stroke, having no fill
     <circle rf:fill="band" .../>                                  follows the band's colour
+
+rf:target="fill" or "stroke" says which where the design has both.
 
 The element's own colour is the default. Other elements follow the layer with
 `rf:fill="<layer id>"` or `rf:stroke="<layer id>"`, shown or hidden; text layers take dark or
@@ -24,7 +27,7 @@ from renderfarm_dagster.render.kinds.base import (
     TemplateLayer,
     is_hidden,
 )
-from renderfarm_dagster.render.svg_document import RF_NS, promote_style, walk
+from renderfarm_dagster.render.svg_document import RF_NS, promote_style, style_declarations, walk
 from renderfarm_dagster.spec_fields import Colour
 
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -46,7 +49,7 @@ class ColorKind(LayerKind):
     def parse(
         self, element: ET.Element, identity: dict[str, Any], reader: ElementReader
     ) -> ColorLayer | None:
-        target = reader.rf(element, "target", "fill")
+        target = reader.rf(element, "target") or _declared_paint(element)
         if target not in ("fill", "stroke"):
             reader.problem(element, f"rf:target={target!r} is not fill or stroke")
             return None
@@ -95,3 +98,14 @@ class ColorKind(LayerKind):
 
 
 KIND = ColorKind()
+
+
+def _declared_paint(element: ET.Element) -> str:
+    """Without rf:target, the paint the design gave a colour: the fill, or the stroke of an
+    outline drawn without a fill (a ring, a rule)."""
+    declared = dict(style_declarations(element))
+    fill = declared.get("fill", element.get("fill"))
+    stroke = declared.get("stroke", element.get("stroke"))
+    if fill is not None and fill.strip() == "none" and stroke is not None:
+        return "stroke"
+    return "fill"
