@@ -12,6 +12,13 @@ by more than 32/255 in any channel, both over white) by three engines side by si
   of Debian's `rsvg-convert`;
 - resvg, through its Python binding (resvg-py, a dev dependency).
 
+Then the design tool exports of tests/render/design_exports/ (real files of Figma, Sketch,
+Inkscape and an icon set), each turned into a template as a catalog team would (corpus.json) and
+drawn with its defaults, against resvg and librsvg drawing the unchanged file: the share of
+pixels off by more than 32/255 from every reference pixel of their 3x3 neighbourhood (so that
+anti-aliasing one pixel apart does not count), per tool; within tolerance at 1% or less against
+either reference.
+
 Then the speed of each engine on the bench catalog's templates (the bundled product card and
 banner, laid out with their defaults, drawn at their hero sizes; the same glyph outlines for
 all), and the cost of a drop shadow: the product card with Figma's drop shadow on its card
@@ -28,6 +35,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import time
 from collections import Counter
 from fractions import Fraction
@@ -36,11 +44,12 @@ from pathlib import Path
 import cairosvg
 import pyvips
 import resvg_py
-from PIL import Image, ImageChops
+from PIL import Image, ImageChops, ImageFilter
 
 from renderfarm_dagster.render.errors import RenderInputError, TemplateError
 from renderfarm_dagster.render.layout import layout
 from renderfarm_dagster.render.raster import DRAWING_ERRORS, rasterize
+from renderfarm_dagster.render.svg_document import RF_NS
 from renderfarm_dagster.render.template import parse_template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,6 +158,91 @@ def measure(suite: Path, categories: tuple[str, ...], label: str = "") -> dict:
     }
 
 
+CORPUS = ROOT / "tests" / "render" / "design_exports"
+CORPUS_PX = 512  # the longer side each export is drawn at
+
+
+def templated(data: bytes, layers: list[dict]) -> bytes:
+    """An export as a catalog team turns it into a template: the rf namespace on the root, and
+    rf:layer (with rf:box, and an id where it had none) on each element `layers` names, by id
+    or as the nth of its tag; nothing else changes."""
+    text = data.decode("utf-8")
+    root = re.search(r"<svg\b", text)
+    text = f'{text[: root.end()]} xmlns:rf="{RF_NS}"{text[root.end() :]}'
+    for layer in layers:
+        added = f' rf:layer="{layer["layer"]}"'
+        if "box" in layer:
+            added += f' rf:box="{layer["box"]}"'
+        if "tag" in layer:
+            at = list(re.finditer(rf"<{layer['tag']}\b", text))[layer["nth"] - 1].end()
+            added = f' id="{layer["id"]}"' + added
+        else:
+            at = re.search(rf'\bid="{re.escape(layer["id"])}"', text).end()
+        text = text[:at] + added + text[at:]
+    return text.encode("utf-8")
+
+
+def off_share_nearby(drawn: Image.Image, reference: Image.Image) -> float:
+    """The share of pixels off by more than MAX_CHANNEL_OFF from every reference pixel of its
+    3x3 neighbourhood, in some channel."""
+    low = reference.filter(ImageFilter.MinFilter(3))
+    high = reference.filter(ImageFilter.MaxFilter(3))
+    below = ImageChops.subtract(low, drawn)  # how far under the darkest neighbour
+    above = ImageChops.subtract(drawn, high)  # how far over the lightest
+    worst = ImageChops.lighter(below, above).split()
+    worst = ImageChops.lighter(ImageChops.lighter(worst[0], worst[1]), worst[2])
+    off = worst.point(lambda value: 255 if value > MAX_CHANNEL_OFF else 0).histogram()[255]
+    return off / (reference.width * reference.height)
+
+
+def corpus_figures(folder: Path = CORPUS) -> dict:
+    """Each export: accepted as a template, and its share off against resvg and librsvg."""
+    manifest = json.loads((folder / "corpus.json").read_text())
+    files = {}
+    for name, entry in manifest["files"].items():
+        data = (folder / name).read_bytes()
+        figures: dict = {"tool": entry["tool"]}
+        try:
+            template = parse_template(templated(data, entry["layers"]), name, "corpus")
+        except TemplateError as error:
+            figures["refused"] = str(error)
+            files[name] = figures
+            continue
+        scale = CORPUS_PX / max(template.design_width, template.design_height)
+        size = (round(template.design_width * scale), round(template.design_height * scale))
+        laid_out = layout(template, {}, Fraction(*size))
+        drawn = rasterize(
+            laid_out.svg, *size, dict(template.embedded_images), laid_out.outlines
+        ).convert("RGB")
+        references = {
+            "resvg": over_white(
+                bytes(
+                    resvg_py.svg_to_bytes(svg_string=data.decode(), width=size[0], height=size[1])
+                ),
+                size,
+            ),
+            "librsvg": over_white(_librsvg_png(data, size), size),
+        }
+        for engine, reference in references.items():
+            figures[engine] = round(off_share_nearby(drawn, reference), 4)
+        figures["within"] = min(figures["resvg"], figures["librsvg"]) <= MAX_OFF_SHARE
+        files[name] = figures
+    return files
+
+
+def corpus_report(files: dict) -> list[str]:
+    rows = ["", f"{'design tool exports':<38}{'accepted':>10}{'within':>8}{'worst off':>11}"]
+    by_tool: dict[str, list[dict]] = {}
+    for figures in files.values():
+        by_tool.setdefault(figures["tool"], []).append(figures)
+    for tool, entries in by_tool.items():
+        accepted = [e for e in entries if "refused" not in e]
+        within = sum(1 for e in accepted if e["within"])
+        worst = max((min(e["resvg"], e["librsvg"]) for e in accepted), default=0.0)
+        rows.append(f"{tool:<38}{len(accepted):>5}/{len(entries):<4}{within:>8}{worst:>10.2%}")
+    return rows
+
+
 def report(results: dict) -> str:
     rows = [f"{'category':<15}{'tests':>7}{'accepted':>10}" + "".join(f"{e:>10}" for e in ENGINES)]
     totals: Counter = Counter()
@@ -175,6 +269,8 @@ def report(results: dict) -> str:
         )
     per_test = results["ms_per_accepted_test"]
     rows.append("ms per accepted test: " + ", ".join(f"{e} {per_test[e]}" for e in ENGINES))
+    if results.get("corpus"):
+        rows += corpus_report(results["corpus"])
     catalog = results.get("catalog_ms")
     if catalog:
         rows.append("")
@@ -257,6 +353,7 @@ def main() -> None:
     parser.add_argument("--label", default="", help="what the suite is (repository and commit)")
     args = parser.parse_args()
     results = measure(args.suite, tuple(args.categories), args.label)
+    results["corpus"] = corpus_figures()
     results["catalog_ms"] = catalog_speed()
     print(report(results))
     args.json.write_text(json.dumps(results, indent=2) + "\n")
