@@ -64,6 +64,7 @@ def layout(
     by_kind: dict[str, list[TemplateLayer]] = defaultdict(list)
     for layer in template.layers.values():
         by_kind[layer.kind].append(layer)
+    _resolve_conditions(document.root, language)
     for name, kind in KINDS.items():
         kind.lay_out(by_kind[name], values, document)
     static_text = set_static_text(document)
@@ -88,3 +89,35 @@ def layout(
     backdrop = {"x": x, "y": y, "width": width, "height": height, "fill": template.backdrop}
     root.insert(0, ET.Element("rect", backdrop))
     return Layout(ET.tostring(root, encoding="utf-8"), document.text, tuple(static_text))
+
+
+_CONDITIONS = ("systemLanguage", "requiredFeatures", "requiredExtensions")
+# Where conditions do nothing (browsers and resvg ignore them there).
+_UNCONDITIONAL = frozenset(
+    {"defs", "clipPath", "mask", "linearGradient", "radialGradient", "pattern", "marker",
+     "symbol", "stop", "filter", "style"}
+)  # fmt: skip
+
+
+def _resolve_conditions(root: ET.Element, language: str) -> None:
+    """SVG's conditional processing decided for the variant's language, and its attributes
+    removed: cairosvg would decide by the worker's own locale, so that the same variant could
+    draw differently on two machines. An element shows when one of its systemLanguage tags is
+    the language or starts with it ("en" shows for en-US); requiredExtensions, which no
+    extension here answers, hides it; requiredFeatures (dropped by SVG 2) does not."""
+    parents = {child: parent for parent in root.iter() for child in parent}
+    for element in list(root.iter()):
+        conditions = {
+            name: element.attrib.pop(name) for name in _CONDITIONS if name in element.attrib
+        }
+        if not conditions or element is root or element.tag in _UNCONDITIONAL:
+            continue
+        tags = [tag.strip().lower() for tag in conditions.get("systemLanguage", "").split(",")]
+        shown = "requiredExtensions" not in conditions and (
+            "systemLanguage" not in conditions
+            or any(
+                tag == language.lower() or tag.startswith(f"{language.lower()}-") for tag in tags
+            )
+        )
+        if not shown and element in parents:
+            parents[element].remove(element)

@@ -9,6 +9,7 @@ and the sheets removed; `currentColor` becomes the colour the element inherits.
 
 from __future__ import annotations
 
+import re
 from xml.etree import ElementTree as ET
 
 import cssselect2
@@ -208,3 +209,52 @@ def _set_colour(element: ET.Element, paint: str, value: str, in_style: bool) -> 
         for name, new_value in updates.items():
             element.set(name, new_value)
     return True
+
+
+_ORIGIN_KEYWORDS = {"left": 0.0, "center": 0.5, "right": 1.0, "top": 0.0, "bottom": 1.0}
+_ORIGIN_PART = re.compile(r"(-?[0-9.]+(?:e-?[0-9]+)?)(px|%)?$", re.IGNORECASE)
+
+
+def resolve_transform_origins(root: ET.Element, extent: tuple[float, float]) -> None:
+    """`transform-origin` (SVG 2, CSS) folded into each element's transform as translations
+    around it, relative to the view box as CSS's view-box reference says; cairosvg measures
+    its keywords against the output's pixels instead. A value it cannot read is left out."""
+    for element in root.iter():
+        origin = _style_value(element, "transform-origin")
+        if origin is None:
+            continue
+        element.attrib.pop("transform-origin", None)
+        set_style(
+            element,
+            [(n, v) for n, v in style_declarations(element) if n != "transform-origin"],
+        )
+        point = _origin_point(origin, extent)
+        transform = element.get("transform")
+        if point is None or not transform:
+            continue
+        x, y = (f"{value:g}" for value in point)
+        back = f"translate({-point[0]:g} {-point[1]:g})"
+        element.set("transform", f"translate({x} {y}) {transform} {back}")
+
+
+def _origin_point(value: str, extent: tuple[float, float]) -> tuple[float, float] | None:
+    """The origin in user units: the reference box (the view box's size) starts at the user
+    space's origin, as CSS Transforms says for SVG elements."""
+    parts = value.lower().split()
+    if not 1 <= len(parts) <= 3:
+        return None
+    if len(parts) == 1:
+        parts = ["center", parts[0]] if parts[0] in ("top", "bottom") else [parts[0], "center"]
+    elif parts[0] in ("top", "bottom") or parts[1] in ("left", "right"):
+        parts = [parts[1], parts[0]]
+    coordinates = []
+    for part, size in zip(parts[:2], extent, strict=True):
+        if part in _ORIGIN_KEYWORDS:
+            coordinates.append(size * _ORIGIN_KEYWORDS[part])
+            continue
+        match = _ORIGIN_PART.match(part)
+        if not match:
+            return None
+        number = float(match.group(1))
+        coordinates.append(size * number / 100 if match.group(2) == "%" else number)
+    return coordinates[0], coordinates[1]

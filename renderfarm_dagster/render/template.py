@@ -25,7 +25,11 @@ from renderfarm_dagster.render.kinds import KINDS
 from renderfarm_dagster.render.kinds.base import ElementReader, TemplateLayer
 from renderfarm_dagster.render.kinds.text import TextLayer
 from renderfarm_dagster.render.static_text import CSS_GENERIC_FAMILIES, FontUse, static_font_uses
-from renderfarm_dagster.render.svg_css import apply_stylesheets, normalise_colours
+from renderfarm_dagster.render.svg_css import (
+    apply_stylesheets,
+    normalise_colours,
+    resolve_transform_origins,
+)
 from renderfarm_dagster.render.svg_document import (
     MAX_DESIGN_SIZE,
     RF_NS,
@@ -138,6 +142,8 @@ def parse_template(
         problems += unavailable_font_families(layers.values(), brand_families)
         problems += unavailable_static_fonts(static_fonts, brand_families)
     view = _view_box(root, lines, problems)
+    if not problems:
+        resolve_transform_origins(root, (view[2], view[3]))
     fit = _design_fit(root, lines, problems)
     backdrop = root.get(f"{{{RF_NS}}}backdrop", "#ffffff")
     if not _COLOUR.fullmatch(backdrop):

@@ -270,3 +270,36 @@ def test_a_design_without_a_view_box_is_its_width_and_height_in_px():
     )
     template = parse_template(document.encode(), "t.svg", "t")
     assert (template.design_width, template.design_height) == (47.5, 47.5)
+
+
+def test_transform_origin_keywords_are_measured_in_the_view_box():
+    rotated = (
+        '<rect x="80" y="80" width="40" height="40" fill="#2a9d8f" transform="rotate(45)" '
+        'style="transform-origin:center"/>'
+    )
+    explicit = (
+        '<rect x="80" y="80" width="40" height="40" fill="#2a9d8f" '
+        'transform="translate(100 100) rotate(45) translate(-100 -100)"/>'
+    )
+    assert (
+        drawn(HEAD + rotated + "\n</svg>").tobytes()
+        == drawn(HEAD + explicit + "\n</svg>").tobytes()
+    )
+
+
+def test_conditional_content_follows_the_variants_language_never_the_workers_locale():
+    document = (
+        HEAD + '<rect width="200" height="200" fill="#e63946" systemLanguage="de"/>\n'
+        '<rect width="100" height="200" fill="#2a9d8f" systemLanguage="en-GB, fr"/>\n</svg>'
+    )
+    template = parse_template(document.encode(), "templates/t.svg", "t")
+
+    def pixels(language):
+        laid_out = layout(template, {}, Fraction(1), language=language)
+        assert b"systemLanguage" not in laid_out.svg  # cairosvg would ask the locale
+        image = rasterize(laid_out.svg, 200, 200, outlines=laid_out.outlines)
+        return image.getpixel((50, 100)), image.getpixel((150, 100))
+
+    assert pixels("en") == ((0x2A, 0x9D, 0x8F), (255, 255, 255))
+    assert pixels("de") == ((0xE6, 0x39, 0x46), (0xE6, 0x39, 0x46))
+    assert pixels("fr") == ((0x2A, 0x9D, 0x8F), (255, 255, 255))
