@@ -212,7 +212,7 @@ def _set_colour(element: ET.Element, paint: str, value: str, in_style: bool) -> 
 
 
 _ORIGIN_KEYWORDS = {"left": 0.0, "center": 0.5, "right": 1.0, "top": 0.0, "bottom": 1.0}
-_ORIGIN_PART = re.compile(r"(-?[0-9.]+(?:e-?[0-9]+)?)(px|%)?$", re.IGNORECASE)
+_ORIGIN_PART = re.compile(r"(-?[0-9.]+(?:e-?[0-9]+)?)(px|%)?", re.IGNORECASE)
 
 
 def resolve_transform_origins(root: ET.Element, extent: tuple[float, float]) -> None:
@@ -252,7 +252,7 @@ def _origin_point(value: str, extent: tuple[float, float]) -> tuple[float, float
         if part in _ORIGIN_KEYWORDS:
             coordinates.append(size * _ORIGIN_KEYWORDS[part])
             continue
-        match = _ORIGIN_PART.match(part)
+        match = _ORIGIN_PART.fullmatch(part)
         if not match:
             return None
         number = float(match.group(1))
