@@ -17,7 +17,13 @@ import tinycss2
 from tinycss2 import color4
 
 from renderfarm_dagster.render.errors import TemplateProblem
-from renderfarm_dagster.render.svg_document import Lines, set_style, style_declarations, walk
+from renderfarm_dagster.render.svg_document import (
+    NUMBER,
+    Lines,
+    set_style,
+    style_declarations,
+    walk,
+)
 
 _PAINTS = ("fill", "stroke", "stop-color", "flood-color", "lighting-color")
 # CSS properties that SVG does not take as attributes: browsers ignore such an attribute, and so
@@ -212,7 +218,7 @@ def _set_colour(element: ET.Element, paint: str, value: str, in_style: bool) -> 
 
 
 _ORIGIN_KEYWORDS = {"left": 0.0, "center": 0.5, "right": 1.0, "top": 0.0, "bottom": 1.0}
-_ORIGIN_PART = re.compile(r"(-?[0-9.]+(?:e-?[0-9]+)?)(px|%)?", re.IGNORECASE)
+_ORIGIN_PART = re.compile(rf"({NUMBER})(px|%)?", re.IGNORECASE)
 
 
 def resolve_transform_origins(root: ET.Element, extent: tuple[float, float]) -> None:
