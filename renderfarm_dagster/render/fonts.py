@@ -210,3 +210,51 @@ def inspect_font(data: bytes, source: str) -> FontFace:
     except OSError as error:
         raise FontError(source, f"FreeType cannot open it: {error}") from None
     return FontFace(family.strip(), weight >= 600, "", hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True)
+class FontMetrics:
+    """What SVG's text layout reads of a font beyond its glyphs, in ems (y up, as fonts have
+    it): baselines for dominant-baseline and alignment-baseline, shifts for sub and super,
+    lines for text-decoration. Missing tables fall back as resvg and Firefox fall back."""
+
+    ascent: float
+    descent: float  # negative: below the baseline
+    x_height: float
+    underline_position: float  # negative: below the baseline
+    underline_thickness: float
+    line_through_position: float
+    subscript_offset: float  # positive: how far below
+    superscript_offset: float  # positive: how far above
+
+
+@functools.lru_cache(maxsize=64)
+def font_metrics(path: str, face_index: int = 0) -> FontMetrics:
+    """The metrics of the font file Pango drew a run with (a bundled or checked brand font)."""
+    from fontTools.ttLib import TTCollection, TTFont
+
+    if path.endswith((".ttc", ".otc")):
+        font = TTCollection(path, lazy=True).fonts[face_index]
+    else:
+        font = TTFont(path, lazy=True)
+    em = font["head"].unitsPerEm
+    ascent, descent = font["hhea"].ascent / em, font["hhea"].descent / em
+    os2 = font.get("OS/2")
+    x_height = getattr(os2, "sxHeight", 0) / em if os2 is not None else 0.0
+    if x_height <= 0:
+        x_height = (ascent - descent) * 0.45
+    post = font.get("post")
+    underline_position = post.underlinePosition / em if post is not None else -1 / 9
+    underline_thickness = (
+        post.underlineThickness / em if post and post.underlineThickness else 1 / 12
+    )
+    return FontMetrics(
+        ascent=ascent,
+        descent=descent,
+        x_height=x_height,
+        underline_position=underline_position,
+        underline_thickness=underline_thickness,
+        line_through_position=(os2.yStrikeoutPosition / em if os2 is not None else x_height / 2),
+        subscript_offset=os2.ySubscriptYOffset / em if os2 is not None else 0.2,
+        superscript_offset=os2.ySuperscriptYOffset / em if os2 is not None else 0.4,
+    )

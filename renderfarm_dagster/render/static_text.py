@@ -7,8 +7,9 @@ absolute `x` or `y` (the first of a list, or each character's of a list) starts 
 `dx`/`dy` shift the pen, and `text-anchor` aligns each chunk; whitespace is collapsed unless
 `xml:space="preserve"` or `white-space: pre` says otherwise; `font-family`, `font-size` (in px,
 pt, em, % or keywords), `font-weight`, `font-style`, `letter-spacing` and `word-spacing` are
-inherited as in CSS. What is not followed (docs/templates-and-specs.md): `rotate`, `textLength`,
-`text-decoration`, baseline shifts and vertical writing.
+inherited as in CSS; decorations and baselines are placed from the font's metrics
+(render/fonts.py's font_metrics). What is not followed (docs/templates-and-specs.md): `rotate`,
+`textLength` and vertical writing.
 """
 
 from __future__ import annotations
@@ -18,8 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
 
-from renderfarm_dagster.render.fonts import DEFAULT_FAMILY
-from renderfarm_dagster.render.kinds.base import LayoutDocument, number_text
+from renderfarm_dagster.render.fonts import DEFAULT_FAMILY, FontMetrics, font_metrics
+from renderfarm_dagster.render.kinds.base import (
+    STROKE_LENGTHS,
+    LayoutDocument,
+    number_text,
+    outline_strokes,
+)
 from renderfarm_dagster.render.svg_document import (
     MAX_DESIGN_SIZE,
     NUMBER,
@@ -62,6 +68,7 @@ _UNITS = {
 _LENGTH = re.compile(rf"({NUMBER})\s*(px|pt|pc|in|cm|mm|em|ex|rem|%)?", re.IGNORECASE)
 _WEIGHTS = {"normal": 400, "bold": 700, "lighter": 300, "bolder": 700}
 _CONTAINERS = frozenset({"tspan", "a"})
+_DECORATIONS = ("underline", "overline", "line-through")
 # CSS's generic families: the text is drawn in the bundled fonts (render/fonts.py).
 CSS_GENERIC_FAMILIES = frozenset(
     {"serif", "sans-serif", "monospace", "cursive", "fantasy", "system-ui"}
@@ -153,16 +160,29 @@ def _computed(element: ET.Element, inherited: dict[str, str]) -> dict[str, str]:
     to a number of user units (em and % are relative to the inherited size)."""
     own = dict(inherited)
     declared = dict(style_declarations(element))
-    for name in (*_FONT_PROPERTIES, "white-space"):
+    for name in (*_FONT_PROPERTIES, *STROKE_LENGTHS, "white-space", "fill", "dominant-baseline"):
         value = declared.get(name, element.get(name))
         if value is not None and value.strip() and value.strip() != "inherit":
             own[name] = value.strip()
+    # Decorations are not inherited but drawn across the text of every descendant, in the
+    # colour of the element that declares them.
+    decorations = [d for d in own.get("text-decoration", "").split(";") if d]
+    for kind in (_own(element, "text-decoration") or "").lower().split():
+        if kind in _DECORATIONS:
+            decorations.append(f"{kind}={own.get('fill', '#000000')}")
+    own["text-decoration"] = ";".join(decorations)
     parent_size = float(inherited.get("font-size", _DEFAULT_SIZE))
     own["font-size"] = str(_font_size(own.get("font-size"), parent_size))
     space = element.get(f"{{{XML_NS}}}space")
     if space is not None:
         own["xml:space"] = space
     return own
+
+
+def _own(element: ET.Element, name: str) -> str | None:
+    """A property the element declares itself (style="" over the attribute)."""
+    value = dict(style_declarations(element)).get(name, element.get(name))
+    return value.strip() if value is not None and value.strip() else None
 
 
 def _font_size(value: str | None, parent: float) -> float:
@@ -347,15 +367,115 @@ def _outlines(
                     (name, value) for name, value in owner.attrib.items() if name not in _TEXT_ONLY
                 )
             results.append(segment.set)
+            metrics = _metrics(segment.set)
+            x = segment.x - shift
+            y = segment.y + _baseline_shift(segment, computed, metrics)
+            strokes = {name: computed.get(name) for name in STROKE_LENGTHS}
+            for owner in segment.owners:
+                strokes.update((n, _own(owner, n)) for n in STROKE_LENGTHS if _own(owner, n))
+            attributes.update(outline_strokes(strokes, PATH_UNITS))
             attributes.update(
                 {
                     "d": segment.set.path,
                     "transform": (
-                        f"translate({number_text(segment.x - shift)} {number_text(segment.y)}) "
-                        f"scale({1 / PATH_UNITS})"
+                        f"translate({number_text(x)} {number_text(y)}) scale({1 / PATH_UNITS})"
                     ),
                     "fill-rule": "nonzero",
                 }
             )
             ET.SubElement(group, "path", attributes)
+            for kind, fill in _decorations(segment, computed):
+                group.append(_decoration(kind, fill, x, y, segment, metrics))
     return group
+
+
+def _metrics(typeset: SetText) -> FontMetrics:
+    """The metrics of the font the run was drawn in (its first glyphs')."""
+    if not typeset.runs:
+        return _FALLBACK_METRICS
+    return font_metrics(typeset.runs[0].font, typeset.runs[0].face_index)
+
+
+_FALLBACK_METRICS = FontMetrics(0.8, -0.2, 0.45, -1 / 9, 1 / 12, 0.225, 0.2, 0.4)
+
+
+def _baseline_shift(segment: _Segment, computed: dict[str, str], metrics: FontMetrics) -> float:
+    """How far down the run's baseline moves, as resvg (after Chrome) has SVG's baselines:
+    baseline-shift of its runs (sub, super, a length or % of the size), and the innermost run's
+    alignment-baseline, else the dominant-baseline it inherits."""
+    size = segment.size
+    raised = 0.0
+    for owner in segment.owners:
+        value = (_own(owner, "baseline-shift") or "baseline").lower()
+        if value == "sub":
+            raised -= metrics.subscript_offset * size
+        elif value == "super":
+            raised += metrics.superscript_offset * size
+        elif value != "baseline":
+            match = _LENGTH.fullmatch(value)
+            if match and match.group(2) == "%":
+                raised += float(match.group(1)) * size / 100
+            elif match and (match.group(2) or "") in _UNITS:
+                raised += float(match.group(1)) * _UNITS[match.group(2) or ""]
+    alignment = (
+        _own(segment.owners[-1], "alignment-baseline") if segment.owners else None
+    ) or "auto"
+    if alignment in ("auto", "baseline"):
+        alignment = computed.get("dominant-baseline", "auto")
+        for owner in segment.owners:
+            alignment = _own(owner, "dominant-baseline") or alignment
+    return -raised + _alignment_shift(alignment.lower(), metrics) * size
+
+
+def _alignment_shift(alignment: str, metrics: FontMetrics) -> float:
+    """In ems, down: where the named baseline puts the alphabetic one (Chrome's values)."""
+    return {
+        "before-edge": metrics.ascent,
+        "text-before-edge": metrics.ascent,
+        "text-top": metrics.ascent,
+        "middle": metrics.x_height / 2,
+        "central": metrics.ascent - (metrics.ascent - metrics.descent) / 2,
+        "after-edge": metrics.descent,
+        "text-after-edge": metrics.descent,
+        "text-bottom": metrics.descent,
+        "ideographic": metrics.descent,
+        "hanging": metrics.ascent * 0.8,
+        "mathematical": metrics.ascent / 2,
+    }.get(alignment, 0.0)
+
+
+def _decorations(segment: _Segment, computed: dict[str, str]) -> list[tuple[str, str]]:
+    """The decorations drawn across a run, each in its declaring element's fill."""
+    declared = [d for d in computed.get("text-decoration", "").split(";") if d]
+    fill = computed.get("fill", "#000000")
+    for owner in segment.owners:
+        fill = _own(owner, "fill") or fill
+        for kind in (_own(owner, "text-decoration") or "").lower().split():
+            if kind in _DECORATIONS:
+                declared.append(f"{kind}={fill}")
+    return [tuple(d.split("=", 1)) for d in dict.fromkeys(declared)]  # type: ignore[misc]
+
+
+def _decoration(
+    kind: str, fill: str, x: float, y: float, segment: _Segment, metrics: FontMetrics
+) -> ET.Element:
+    """A decoration line across the run: centred under, through or over it, as thick as the
+    font's underline."""
+    size = segment.size
+    down = {
+        "underline": -metrics.underline_position,
+        "overline": -metrics.ascent,
+        "line-through": -metrics.line_through_position,
+    }[kind] * size
+    thickness = metrics.underline_thickness * size
+    top = y + down - thickness / 2
+    width = segment.set.widest
+    return ET.Element(
+        "path",
+        {
+            "d": f"M{number_text(x)} {number_text(top)}h{number_text(width)}"
+            f"v{number_text(thickness)}h{number_text(-width)}z",
+            "fill": fill,
+            "stroke": "none",
+        },
+    )

@@ -128,3 +128,36 @@ def test_letter_and_word_spacing_are_drawn_as_resvg_draws_them():
     unspaced = laid_out(FIGMA_TEXT.replace("0.1em", "0").replace('word-spacing="12"', ""))
     assert result.static_text[0].widest > unspaced.static_text[0].widest + 20
     assert [run.text for run in result.static_text[1:]] == ["wide ", "word ", "gaps"]
+
+
+# A sale price as catalog designs set it: the old price struck through, cents raised, a
+# label centred on its line, an outlined heading.
+PRICE_TAG = (
+    HEAD + '<text x="20" y="60" font-family="DejaVu Sans" font-size="28" fill="#6c757d" '
+    'text-decoration="line-through">€49<tspan baseline-shift="super" font-size="16">99</tspan>'
+    "</text>\n"
+    '<text x="200" y="60" font-family="DejaVu Sans" font-size="36" fill="#e63946">€39'
+    '<tspan baseline-shift="super" font-size="20">99</tspan></text>\n'
+    '<text x="200" y="120" font-family="DejaVu Sans" font-size="20" dominant-baseline="central" '
+    'text-anchor="middle"><tspan text-decoration="underline">Only</tspan> this week</text>\n'
+    '<text x="20" y="180" font-family="DejaVu Sans" font-size="40" font-weight="bold" '
+    'fill="#f1faee" stroke="#1d3557" stroke-width="2">SALE</text>\n</svg>'
+)
+
+
+def test_decorations_baselines_and_strokes_are_drawn_as_resvg_draws_them():
+    result = laid_out(PRICE_TAG)
+    ours = rasterize(result.svg, 400, 200, outlines=result.outlines)
+    png = resvg_py.svg_to_bytes(svg_string=PRICE_TAG, width=400, height=200)
+    assert within_tolerance(ours, over_white(bytes(png), (400, 200)))
+    # Not by chance: without them the drawing differs.
+    plain = PRICE_TAG
+    for feature in (
+        ' text-decoration="line-through"',
+        ' baseline-shift="super"',
+        ' dominant-baseline="central"',
+        ' stroke="#1d3557" stroke-width="2"',
+    ):
+        plain = plain.replace(feature, "")
+    without = laid_out(plain)
+    assert not within_tolerance(rasterize(without.svg, 400, 200, outlines=without.outlines), ours)

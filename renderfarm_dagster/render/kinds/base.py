@@ -212,3 +212,24 @@ class LayerKind(ABC):
     def preview_value(self, layer: TemplateLayer) -> LayerValue:
         """What a bare template's preview shows on the layer: its default, shown."""
         return LayerValue(hidden=False)
+
+
+# Lengths of a stroke, which scale with the transform its path is drawn at.
+STROKE_LENGTHS = ("stroke-width", "stroke-dasharray", "stroke-dashoffset")
+_STROKE_DEFAULTS = {"stroke-width": "1"}
+
+
+def outline_strokes(declared: Mapping[str, str | None], scale: float) -> dict[str, str]:
+    """Stroke lengths for glyph outlines drawn at scale(1/`scale`) (render/typeset.py's path
+    units): each times `scale`, so that the text's stroke keeps the width the design gave it.
+    A length in other units than px is left as it is."""
+    scaled = {}
+    for name in STROKE_LENGTHS:
+        value = declared.get(name) or _STROKE_DEFAULTS.get(name)
+        if value is None or value.strip() == "none":
+            continue
+        parts = [part.removesuffix("px") for part in re.split(r"[\s,]+", value.strip())]
+        if not all(re.fullmatch(NUMBER, part) for part in parts):
+            continue
+        scaled[name] = " ".join(number_text(float(part) * scale) for part in parts)
+    return scaled

@@ -21,6 +21,7 @@ from xml.etree import ElementTree as ET
 from renderfarm_dagster.layers import LayerValue
 from renderfarm_dagster.render.fonts import DEFAULT_FAMILY, GENERIC_FAMILIES
 from renderfarm_dagster.render.kinds.base import (
+    STROKE_LENGTHS,
     Box,
     ElementReader,
     LayerKind,
@@ -28,9 +29,15 @@ from renderfarm_dagster.render.kinds.base import (
     TemplateLayer,
     is_hidden,
     number_text,
+    outline_strokes,
 )
 from renderfarm_dagster.render.kinds.color import ColorLayer
-from renderfarm_dagster.render.svg_document import MAX_DESIGN_SIZE, RF_NS, promote_style
+from renderfarm_dagster.render.svg_document import (
+    MAX_DESIGN_SIZE,
+    RF_NS,
+    promote_style,
+    style_declarations,
+)
 from renderfarm_dagster.render.typeset import LINE_HEIGHT, PATH_UNITS, TextStyle, set_text
 from renderfarm_dagster.spec_fields import Price, Text
 
@@ -248,11 +255,14 @@ def _lay_out_one(
         if name not in _LAYOUT_ATTRIBUTES and not name.startswith(f"{{{RF_NS}}}")
     }
     group = ET.Element("g", {"id": layer.id, **inherited})
+    declared = dict(style_declarations(element))
+    strokes = {name: declared.get(name, element.get(name)) for name in STROKE_LENGTHS}
     # The glyph outlines, placed at the box's left edge and the first line's baseline.
     ET.SubElement(
         group,
         "path",
         {
+            **outline_strokes(strokes, PATH_UNITS),
             "d": typeset.path,
             "transform": (
                 f"translate({number_text(layer.box.x)} {number_text(baseline)}) "
