@@ -38,6 +38,7 @@ from renderfarm_dagster.render.svg_document import (
     check_policy,
     floats,
     parse_untrusted_svg,
+    set_style,
     style_declarations,
     walk,
 )
@@ -144,6 +145,8 @@ def parse_template(
     view = _view_box(root, lines, problems)
     if not problems:
         resolve_transform_origins(root, (view[2], view[3]))
+        _give_markers_their_view_box(root)
+        _apply_paint_order(root)
     fit = _design_fit(root, lines, problems)
     backdrop = root.get(f"{{{RF_NS}}}backdrop", "#ffffff")
     if not _COLOUR.fullmatch(backdrop):
@@ -283,6 +286,71 @@ def _design_fit(root: ET.Element, lines: Lines, problems: list[TemplateProblem])
     return DesignFit(
         (_ALIGNS[x.lower()], _ALIGNS[y.lower()]), (meet_or_slice or "").lower() == "slice"
     )
+
+
+_PAINTS = ("fill", "stroke", "markers")
+# What applies to the element as a whole, kept on the group its painted copies share.
+_WHOLE_ELEMENT = ("id", "transform", "opacity", "clip-path", "mask", "filter")
+_MARKERS = ("marker", "marker-start", "marker-mid", "marker-end")
+
+
+def _apply_paint_order(root: ET.Element) -> None:
+    """`paint-order` (SVG 2; cairosvg paints fill, stroke, markers whatever it says): an element
+    painted in another order becomes a group of copies, each painting one of them, in that
+    order. Layers and what follows them keep their element (their id, their colour)."""
+    parents = {child: parent for parent in root.iter() for child in parent}
+    for element in list(root.iter()):
+        order = _paint_order(element)
+        if order is None or element in (root,) or element.tag in ("text", "tspan", "g"):
+            continue
+        if any(name.startswith(f"{{{RF_NS}}}") for name in element.attrib):
+            continue
+        declarations = [(n, v) for n, v in style_declarations(element) if n != "paint-order"]
+        group = ET.Element("g")
+        whole = [(n, v) for n, v in declarations if n in _WHOLE_ELEMENT]
+        for name in _WHOLE_ELEMENT:
+            if name in element.attrib:
+                group.set(name, element.attrib.pop(name))
+        set_style(group, whole)
+        element.attrib.pop("paint-order", None)
+        kept = [(n, v) for n, v in declarations if n not in _WHOLE_ELEMENT]
+        for paint in order:
+            copy_ = ET.SubElement(group, element.tag, dict(element.attrib))
+            copy_.extend(list(element))
+            overrides = [(n, "none") for n in ("fill", "stroke") if n != paint]
+            overrides += [(n, "none") for n in _MARKERS if paint != "markers"]
+            set_style(copy_, [(n, v) for n, v in kept if n not in dict(overrides)] + overrides)
+        parent = parents[element]
+        position = list(parent).index(element)
+        group.tail = element.tail
+        parent.remove(element)
+        parent.insert(position, group)
+
+
+def _paint_order(element: ET.Element) -> list[str] | None:
+    """The element's paint order if it is not the default (fill, stroke, markers)."""
+    value = dict(style_declarations(element)).get("paint-order", element.get("paint-order"))
+    if value is None:
+        return None
+    tokens = value.split()
+    if not tokens or tokens == ["normal"] or not set(tokens) <= set(_PAINTS):
+        return None
+    if len(set(tokens)) != len(tokens):
+        return None
+    order = tokens + [paint for paint in _PAINTS if paint not in tokens]
+    return None if order == list(_PAINTS) else order
+
+
+def _give_markers_their_view_box(root: ET.Element) -> None:
+    """A marker without a viewBox draws its content unscaled, clipped to its size (SVG);
+    cairosvg scales such content to fit instead. The viewBox of its own size says the same to
+    cairosvg."""
+    for marker in root.iter("marker"):
+        if marker.get("viewBox") is None:
+            width = _px(marker.get("markerWidth", "3"))
+            height = _px(marker.get("markerHeight", "3"))
+            if width and height and width > 0 and height > 0:
+                marker.set("viewBox", f"0 0 {width:g} {height:g}")
 
 
 def _px(length: str | None) -> float | None:

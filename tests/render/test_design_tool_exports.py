@@ -303,3 +303,27 @@ def test_conditional_content_follows_the_variants_language_never_the_workers_loc
     assert pixels("en") == ((0x2A, 0x9D, 0x8F), (255, 255, 255))
     assert pixels("de") == ((0xE6, 0x39, 0x46), (0xE6, 0x39, 0x46))
     assert pixels("fr") == ((0x2A, 0x9D, 0x8F), (255, 255, 255))
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        # Stroke under the fill (Illustrator's "stroke behind"): the fill covers its inner half.
+        (
+            '<rect x="50" y="50" width="100" height="100" fill="#2a9d8f" stroke="#e63946" '
+            'stroke-width="20" paint-order="stroke"/>',
+            {(55, 100): (0x2A, 0x9D, 0x8F), (45, 100): (0xE6, 0x39, 0x46)},
+        ),
+        # A marker without a viewBox is drawn at its own size, not stretched to markerWidth.
+        (
+            '<marker id="m" refX="5" refY="5" markerWidth="40" markerHeight="40" '
+            'markerUnits="userSpaceOnUse"><rect width="10" height="10" fill="#f4a261"/></marker>'
+            '<path d="M 50 50 L 150 50" stroke="#264653" marker-start="url(#m)"/>',
+            {(50, 50): (0xF4, 0xA2, 0x61), (62, 62): (255, 255, 255)},
+        ),
+    ],
+)
+def test_paint_order_and_markers_are_painted_as_svg_says(shape, expected):
+    image = drawn(HEAD + shape + "\n</svg>")
+    for point, colour in expected.items():
+        assert image.getpixel(point) == colour, point
