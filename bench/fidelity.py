@@ -90,10 +90,10 @@ def drawn_by_cairosvg(path: Path, size: tuple[int, int]) -> Image.Image:
 
 
 def drawn_by_librsvg(path: Path, size: tuple[int, int]) -> Image.Image:
-    return over_white(_librsvg_png(path.read_bytes(), size), size)
+    return over_white(librsvg_png(path.read_bytes(), size), size)
 
 
-def _librsvg_png(svg: bytes, size: tuple[int, int]) -> bytes:
+def librsvg_png(svg: bytes, size: tuple[int, int]) -> bytes:
     # thumbnail renders the vector at the scale that fits `size` (not a resampled raster).
     image = pyvips.Image.thumbnail_buffer(svg, size[0], height=size[1], size="force")
     return image.write_to_buffer(".png")
@@ -221,7 +221,7 @@ def corpus_figures(folder: Path = CORPUS) -> dict:
                 ),
                 size,
             ),
-            "librsvg": over_white(_librsvg_png(data, size), size),
+            "librsvg": over_white(librsvg_png(data, size), size),
         }
         for engine, reference in references.items():
             figures[engine] = round(off_share_nearby(drawn, reference), 4)
@@ -331,7 +331,7 @@ def _draw_with(engine: str, svg: bytes, size: tuple[int, int], outlines) -> None
     elif engine == "cairosvg":
         cairosvg.svg2png(bytestring=svg, output_width=size[0], output_height=size[1])
     elif engine == "librsvg":
-        _librsvg_png(svg, size)
+        librsvg_png(svg, size)
     else:
         resvg_py.svg_to_bytes(svg_string=svg.decode(), width=size[0], height=size[1])
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import cairocffi
 import pyvips
+from cairosvg import defs as cairosvg_defs
 from cairosvg import surface as cairosvg_surface
 from cairosvg.parser import Tree
 from PIL import Image, UnidentifiedImageError
@@ -18,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 from renderfarm_dagster.formats import FORMATS
 from renderfarm_dagster.render.svg_filters import FilteringSurface
 from renderfarm_dagster.render.svg_masking import MaskingSurface
+from renderfarm_dagster.render.svg_patterns import draw_pattern
 
 # cairo's ARGB32 is a native-endian 32-bit word; in memory that is B,G,R,A on little-endian.
 _CAIRO_RAW_MODE = "BGRX" if sys.byteorder == "little" else "XRGB"
@@ -47,6 +49,19 @@ def _path_or_outline(surface, node) -> None:
 
 
 cairosvg_surface.TAGS["path"] = _path_or_outline
+# cairosvg paints a pattern through its module function; the farm's surfaces draw it with
+# render/svg_patterns.py, at the output's scale (tests/render/test_design_tool_exports.py fails
+# if this stops being used). Any other cairosvg drawing in the process keeps cairosvg's own.
+_cairosvg_draw_pattern = cairosvg_defs.draw_pattern
+
+
+def _draw_pattern(surface, node, name, opacity):
+    if isinstance(surface, _Surface):
+        return draw_pattern(surface, node, name, opacity)
+    return _cairosvg_draw_pattern(surface, node, name, opacity)
+
+
+cairosvg_defs.draw_pattern = _draw_pattern
 
 
 class _Surface(FilteringSurface, MaskingSurface):
