@@ -17,12 +17,6 @@ from collections.abc import Iterator
 from xml.etree import ElementTree as ET
 
 from renderfarm_dagster.render.errors import TemplateError, TemplateProblem
-from renderfarm_dagster.render.svg_filters import (
-    FILTER_ELEMENTS,
-    FILTER_PRIMITIVES,
-    MAX_BLUR_DEVIATION,
-    MAX_FILTER_PRIMITIVES,
-)
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -41,6 +35,26 @@ MAX_DEPTH = 48
 MAX_USE_ELEMENTS = 200
 MAX_DESIGN_SIZE = 10_000.0
 
+# The filter primitives render/svg_filters.py draws; any other is refused.
+FILTER_PRIMITIVES = frozenset(
+    {
+        "feGaussianBlur",
+        "feOffset",
+        "feFlood",
+        "feComposite",
+        "feBlend",
+        "feColorMatrix",
+        "feMerge",
+        "feDropShadow",
+    }
+)
+FILTER_ELEMENTS = FILTER_PRIMITIVES | {"filter", "feMergeNode"}
+# Documented limits (docs/templates-and-specs.md). A drop shadow is 2 to 7 primitives (Figma
+# writes 7); a chain of thousands is a bomb.
+MAX_FILTER_PRIMITIVES = 16
+# In the template's units; a shadow's blur is a few units, a frosted backdrop a few dozen.
+MAX_BLUR_DEVIATION = 100.0
+MAX_FILTERED_DRAWS = 64
 # Drawing and structure elements cairosvg renders, and the filters render/svg_filters.py draws;
 # anything else (script, foreignObject, animation, ...) is refused rather than silently ignored
 # or, worse, fetched. An <image> may only embed a bitmap (EMBEDDED_IMAGE), which

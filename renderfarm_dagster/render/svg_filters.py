@@ -13,19 +13,17 @@ _MAX_MARGIN_PX, a blur's cost does not grow with its radius (Pillow's is three b
 filter holds at most MAX_FILTER_PRIMITIVES primitives, and one drawing applies at most
 MAX_FILTERED_DRAWS filters (reuse through <use> included).
 
-Deliberate differences from the specification (docs/templates-and-specs.md): a primitive's own
-subregion (its x, y, width and height) is the filter region; the element's clip-path and mask
-apply before the filter rather than after; filters inside patterns, masks and markers are not
-drawn (cairosvg draws those through surfaces of its own).
+Deliberate differences from the specification (docs/templates-and-specs.md): BackgroundImage
+and the paint inputs are transparent, as in browsers.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 
 import cairocffi
 import pyvips
-from cairosvg.bounding_box import calculate_bounding_box
 from cairosvg.colors import color
 from cairosvg.helpers import size, transform
 from cairosvg.surface import PNGSurface
@@ -45,27 +43,13 @@ from renderfarm_dagster.render.surface_pixels import (
     pillow_view,
     vips_rgba,
 )
-
-# The primitives drawn; any other is refused when a template is parsed (svg_document).
-FILTER_PRIMITIVES = frozenset(
-    {
-        "feGaussianBlur",
-        "feOffset",
-        "feFlood",
-        "feComposite",
-        "feBlend",
-        "feColorMatrix",
-        "feMerge",
-        "feDropShadow",
-    }
+from renderfarm_dagster.render.svg_document import (
+    FILTER_PRIMITIVES,
+    MAX_FILTER_PRIMITIVES,
+    MAX_FILTERED_DRAWS,
 )
-FILTER_ELEMENTS = FILTER_PRIMITIVES | {"filter", "feMergeNode"}
-# Documented limits (docs/templates-and-specs.md). A drop shadow is 2 to 7 primitives (Figma
-# writes 7); a chain of thousands is a bomb.
-MAX_FILTER_PRIMITIVES = 16
-# In the template's units; a shadow's blur is a few units, a frosted backdrop a few dozen.
-MAX_BLUR_DEVIATION = 100.0
-MAX_FILTERED_DRAWS = 64
+from renderfarm_dagster.render.svg_masking import element_bounding_box
+
 # How far beyond the output the work area reaches, so that what lies just outside still blurs
 # into view: three standard deviations, at most this.
 _MAX_MARGIN_PX = 256
@@ -93,13 +77,19 @@ class FilteringSurface(PNGSurface):
 
     def draw(self, node) -> None:
         name = parse_url(node.get("filter")).fragment if node.get("filter") else None
-        filter_node = self.filters.get(name) if name else None
+        filter_node = _inheriting(self.filters, self.filters.get(name)) if name else None
         if filter_node is None:
             super().draw(node)
             return
         self.filtered_draws += 1
         if self.filtered_draws > MAX_FILTERED_DRAWS:
             raise FilterError(f"more than {MAX_FILTERED_DRAWS} filtered elements in one drawing")
+        if "clip-path" in node or "mask" in node:
+            # SVG clips and masks after the filter: the element is drawn filtered inside a group
+            # that carries its transform, clip path, mask and opacity.
+            self.draw(_clipped_around(node))
+            self.filtered_draws -= 1
+            return
         # Drawn alone without them; the filter runs on the drawing, the opacity applies to its
         # result (as SVG orders them).
         kept = {key: node.pop(key) for key in ("filter", "opacity") if key in node}
@@ -126,7 +116,7 @@ class FilteringSurface(PNGSurface):
             self.cairo.get_height() + 2 * margin,
         )
         source = self._draw_alone(node, area)
-        box = calculate_bounding_box(self, node) or _drawn_box(source, area, matrix)
+        box = element_bounding_box(self, node) or _drawn_box(source, area, matrix)
         if box is None:
             return
         filter_region = _filter_region(self, filter_node, box)
@@ -160,6 +150,47 @@ class FilteringSurface(PNGSurface):
             self.context = drawing_context
         surface.flush()
         return surface
+
+
+_INHERITED = ("x", "y", "width", "height", "filterUnits", "primitiveUnits")
+
+
+def _inheriting(filters: dict, filter_node):
+    """The filter with what it takes from the filters its href names (its region, units and,
+    when it has none, their primitives), as SVG says; a chain is followed 8 deep at most."""
+    if filter_node is None or not filter_node.get_href():
+        return filter_node
+    merged = copy.copy(filter_node)
+    referenced, seen = filter_node, {id(filter_node)}
+    for _ in range(8):
+        href = referenced.get_href()
+        referenced = filters.get(parse_url(href).fragment) if href else None
+        if referenced is None or id(referenced) in seen:
+            break
+        seen.add(id(referenced))
+        for name in _INHERITED:
+            if name not in merged and name in referenced:
+                merged[name] = referenced[name]
+        if not merged.children:
+            merged.children = referenced.children
+    return merged
+
+
+_AFTER_FILTER = ("transform", "transform-origin", "clip-path", "mask", "opacity")
+
+
+def _clipped_around(node):
+    """A group holding the element: the group has what applies after the filter, the element
+    keeps the rest."""
+    inner = copy.copy(node)
+    for name in _AFTER_FILTER:
+        inner.pop(name, None)
+    group = copy.copy(node)
+    group.clear()
+    group.update({name: node[name] for name in _AFTER_FILTER if name in node})
+    group.tag = "g"
+    group.children = [inner]
+    return group
 
 
 class _Chain:

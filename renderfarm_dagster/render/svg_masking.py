@@ -32,6 +32,32 @@ _CLIP_SHAPES = frozenset({"rect", "circle", "ellipse", "line", "polyline", "poly
 _LUMINANCE = [[0.0721, 0.7154, 0.2125, 0.0]]
 
 
+_SHAPES = frozenset({"rect", "circle", "ellipse", "line", "polyline", "polygon", "path"})
+_MARKERS = ("marker", "marker-start", "marker-mid", "marker-end")
+
+
+def element_bounding_box(surface, node) -> tuple[float, float, float, float] | None:
+    """The element's bounding box in its own user space (x, y, width, height): a shape's exact
+    fill extents from cairo (cairosvg counts a curve's control points), else cairosvg's."""
+    if node.tag in _SHAPES and not node.children and not any(m in node for m in _MARKERS):
+        scratch = cairocffi.Context(cairocffi.ImageSurface(cairocffi.FORMAT_A8, 1, 1))
+        scratch.set_matrix(surface.context.get_matrix())
+        drawing_context, surface.context = surface.context, scratch
+        surface.stroke_and_fill = False
+        try:
+            PNGSurface.draw(surface, node)  # the path alone, as cairosvg draws a clip path
+            scratch.save()
+            transform(surface, node.get("transform"), transform_origin=node.get("transform-origin"))
+            left, top, right, bottom = scratch.path_extents()
+            scratch.restore()
+        finally:
+            surface.context = drawing_context
+            surface.stroke_and_fill = True
+        if right > left or bottom > top:
+            return left, top, right - left, bottom - top
+    return calculate_bounding_box(surface, node)
+
+
 def _referenced(definitions: dict, value: str | None):
     return definitions.get(parse_url(value).fragment) if value else None
 
@@ -78,7 +104,7 @@ class MaskingSurface(PNGSurface):
         coverage = None
         if clip is not None or mask is not None:
             matrix = self._element_matrix(node)
-            box = calculate_bounding_box(self, node)
+            box = element_bounding_box(self, node)
             if clip is not None:
                 coverage = self._clip_coverage(clip, matrix, box)
             if mask is not None:
@@ -147,7 +173,7 @@ class MaskingSurface(PNGSurface):
             inner = _referenced(self.paths, child.get("clip-path"))
             if inner is not None:
                 child_matrix = self._matrix_of(child, content_matrix)
-                child_box = calculate_bounding_box(self, child)
+                child_box = element_bounding_box(self, child)
                 piece = _intersection(piece, self._clip_coverage(inner, child_matrix, child_box))
             paint(total, piece, 0, 0)
         outer = _referenced(self.paths, clip.get("clip-path"))

@@ -8,11 +8,12 @@ from PIL import Image
 
 from renderfarm_dagster.render.errors import TemplateError
 from renderfarm_dagster.render.svg_document import (
+    MAX_BLUR_DEVIATION,
     MAX_ELEMENTS,
+    MAX_FILTER_PRIMITIVES,
     MAX_TEMPLATE_BYTES,
     MAX_USE_ELEMENTS,
 )
-from renderfarm_dagster.render.svg_filters import MAX_BLUR_DEVIATION, MAX_FILTER_PRIMITIVES
 from renderfarm_dagster.render.template import parse_template
 
 HEAD = (

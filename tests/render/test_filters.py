@@ -12,7 +12,7 @@ from bench.fidelity import over_white, within_tolerance
 from renderfarm_dagster.render.errors import TemplateError
 from renderfarm_dagster.render.layout import layout
 from renderfarm_dagster.render.raster import rasterize
-from renderfarm_dagster.render.svg_filters import MAX_FILTERED_DRAWS
+from renderfarm_dagster.render.svg_document import MAX_FILTERED_DRAWS
 from renderfarm_dagster.render.template import parse_template
 
 HEAD = (
