@@ -33,6 +33,7 @@ from renderfarm_dagster.render.svg_document import (
     TEXT_OUTLINES,
     XML_NS,
     Lines,
+    floats,
     style_declarations,
 )
 from renderfarm_dagster.render.typeset import PATH_UNITS, RunStyle, SetText, set_run
@@ -246,18 +247,33 @@ def _spacing(value: str | None, size: float) -> float:
     return max(-size, min(size, spacing))
 
 
-def _numbers(text: str | None) -> list[float]:
+def _numbers(text: str | None, size: float, extent: float) -> list[float]:
+    """A list of lengths in user units: px and absolute units, em and ex of the font `size`,
+    % of the viewport's `extent` along the axis. A value that is no length ends the list."""
     if not text:
         return []
     numbers = []
     for part in re.split(r"[\s,]+", text.strip()):
         match = _LENGTH.fullmatch(part)
-        if match and (match.group(2) or "").lower() in _UNITS:
-            numbers.append(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])
+        if not match:
+            break
+        number, unit = float(match.group(1)), (match.group(2) or "").lower()
+        if unit in _UNITS:
+            numbers.append(number * _UNITS[unit])
+        elif unit in ("em", "rem"):
+            numbers.append(number * size)
+        elif unit == "ex":
+            numbers.append(number * size / 2)
+        elif unit == "%":
+            numbers.append(number * extent / 100)
+        else:
+            break
     return numbers
 
 
-def _characters(text: ET.Element, computed: dict[str, str], language: str) -> list[_Char]:
+def _characters(
+    text: ET.Element, computed: dict[str, str], language: str, viewport: tuple[float, float]
+) -> list[_Char]:
     """The <text>'s characters in document order, each with its run's style, whitespace
     handled as SVG 1.1 says (collapsed unless preserved)."""
     chars: list[_Char] = []
@@ -292,17 +308,22 @@ def _characters(text: ET.Element, computed: dict[str, str], language: str) -> li
     if computed.get("xml:space") != "preserve":
         while chars and chars[-1].char == " ":
             chars.pop()
-    _assign_positions(text, chars)
+    _assign_positions(text, chars, float(computed["font-size"]), viewport)
     return chars
 
 
-def _assign_positions(text: ET.Element, chars: list[_Char]) -> None:
+def _assign_positions(
+    text: ET.Element, chars: list[_Char], size: float, viewport: tuple[float, float]
+) -> None:
     """x, y, dx and dy lists go to the characters of their element, in order; a run's own
     values win over its ancestors' (they are assigned after)."""
     for element in [text, *[e for e in text.iter() if e.tag in _CONTAINERS]]:
         mine = chars if element is text else [c for c in chars if element in c.owners]
-        for name in ("x", "y", "dx", "dy"):
-            for char, value in zip(mine, _numbers(element.get(name)), strict=False):
+        own_size = mine[0].size if mine and element is not text else size
+        for name, extent in zip(("x", "y", "dx", "dy"), (*viewport, *viewport), strict=True):
+            for char, value in zip(
+                mine, _numbers(element.get(name), own_size, extent), strict=False
+            ):
                 setattr(char, name, value)
 
 
@@ -356,7 +377,9 @@ def _outlines(
     def setter(segment: _Segment) -> SetText:
         return set_run(segment.text, segment.style, document.fonts, segment.size)
 
-    chars = _characters(text, computed, document.language)
+    view_box = floats(document.root.get("viewBox"), 4)
+    viewport = (view_box[2], view_box[3]) if view_box else (100.0, 100.0)
+    chars = _characters(text, computed, document.language, viewport)
     for chunk in _segments(chars, setter):
         width = chunk[-1].x + chunk[-1].set.widest - chunk[0].x
         shift = {"middle": width / 2, "end": width}.get(chunk[0].anchor, 0.0)
@@ -369,7 +392,7 @@ def _outlines(
             results.append(segment.set)
             metrics = _metrics(segment.set)
             x = segment.x - shift
-            y = segment.y + _baseline_shift(segment, computed, metrics)
+            y = segment.y + _baseline_shift(text, segment, computed, metrics)
             strokes = {name: computed.get(name) for name in STROKE_LENGTHS}
             for owner in segment.owners:
                 strokes.update((n, _own(owner, n)) for n in STROKE_LENGTHS if _own(owner, n))
@@ -399,7 +422,9 @@ def _metrics(typeset: SetText) -> FontMetrics:
 _FALLBACK_METRICS = FontMetrics(0.8, -0.2, 0.45, -1 / 9, 1 / 12, 0.225, 0.2, 0.4)
 
 
-def _baseline_shift(segment: _Segment, computed: dict[str, str], metrics: FontMetrics) -> float:
+def _baseline_shift(
+    text: ET.Element, segment: _Segment, computed: dict[str, str], metrics: FontMetrics
+) -> float:
     """How far down the run's baseline moves, as resvg (after Chrome) has SVG's baselines:
     baseline-shift of its runs (sub, super, a length or % of the size), and the innermost run's
     alignment-baseline, else the dominant-baseline it inherits."""
@@ -417,9 +442,8 @@ def _baseline_shift(segment: _Segment, computed: dict[str, str], metrics: FontMe
                 raised += float(match.group(1)) * size / 100
             elif match and (match.group(2) or "") in _UNITS:
                 raised += float(match.group(1)) * _UNITS[match.group(2) or ""]
-    alignment = (
-        _own(segment.owners[-1], "alignment-baseline") if segment.owners else None
-    ) or "auto"
+    innermost = segment.owners[-1] if segment.owners else text
+    alignment = _own(innermost, "alignment-baseline") or "auto"
     if alignment in ("auto", "baseline"):
         alignment = computed.get("dominant-baseline", "auto")
         for owner in segment.owners:
