@@ -42,6 +42,7 @@ from renderfarm_dagster.render.svg_document import (
     style_declarations,
     walk,
 )
+from renderfarm_dagster.render.svg_shapes import normalise_shapes
 
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
@@ -145,6 +146,7 @@ def parse_template(
     view = _view_box(root, lines, problems)
     if not problems:
         resolve_transform_origins(root, (view[2], view[3]))
+        normalise_shapes(root, view[2], view[3])
         _give_markers_their_view_box(root)
         _apply_paint_order(root)
     fit = _design_fit(root, lines, problems)

@@ -350,3 +350,19 @@ def test_patterns_are_drawn_in_phase_at_every_output_size(size):
 
     reference = over_white(librsvg_png(PATTERN.encode(), (size, size)), (size, size))
     assert within_tolerance(drawn(PATTERN, size=(size, size)), reference)
+
+
+def test_shape_geometry_is_read_as_svg_2_reads_it():
+    """Percentages of the view box (cairosvg measured them against the output's pixels), an
+    ellipse's missing radius taken from the other, a shape's children not drawn."""
+    document = (
+        HEAD + '<rect x="10%" y="10%" width="30%" height="30%" fill="#2a9d8f"/>\n'
+        '<ellipse cx="150" cy="50" ry="20" fill="#e63946"/>\n'
+        '<rect x="100" y="100" width="80" height="80" fill="#264653">'
+        '<rect width="200" height="200" fill="#f4a261"/></rect>\n</svg>'
+    )
+    image = drawn(document, size=(400, 400))
+    assert image.getpixel((100, 100)) == (0x2A, 0x9D, 0x8F)  # inside 20..80 (x2 at 400 px)
+    assert image.getpixel((170, 100)) == (255, 255, 255)
+    assert image.getpixel((300 - 36, 100)) == (0xE6, 0x39, 0x46)  # rx is ry's 20
+    assert image.getpixel((20, 380)) == (255, 255, 255)  # the rect's child is not drawn
