@@ -51,6 +51,7 @@ def apply_stylesheets(root: ET.Element, lines: Lines, warnings: list[TemplatePro
         parents = {child: parent for parent in root.iter() for child in parent}
         for style in styles:
             parents[style].remove(style)
+    _resolve_paint_references(root)
     _resolve_current_color(root)
 
 
@@ -183,6 +184,50 @@ def normalise_colours(root: ET.Element, lines: Lines, problems: list[TemplatePro
                         "it in sRGB (#rrggbb, rgb() or hsl())",
                     )
                 )
+
+
+_PAINT_SERVERS = frozenset({"linearGradient", "radialGradient", "pattern"})
+_PAINT_REFERENCE = re.compile(r"\s*url\(\s*['\"]?#([^'\")]+)['\"]?\s*\)\s*(.*)", re.DOTALL)
+
+
+def _resolve_paint_references(root: ET.Element) -> None:
+    """A paint naming a paint server with a fallback (`url(#g) green`): the server where the
+    document has it, else the fallback (else none), as SVG says; cairosvg reads neither."""
+    servers = {
+        e.get("id")
+        for e in root.iter()
+        if e.tag in _PAINT_SERVERS
+        and e.get("id")
+        # A gradient without stops of its own or borrowed (href) is no paint server.
+        and (e.tag == "pattern" or len(e) or _href(e))
+    }
+    for element in root.iter():
+        for paint in ("fill", "stroke"):
+            value = element.get(paint)
+            if value is not None:
+                resolved = _resolved_paint(value, servers)
+                if resolved != value:
+                    element.set(paint, resolved)
+        declarations = style_declarations(element)
+        resolved_style = [
+            (name, _resolved_paint(value, servers) if name in ("fill", "stroke") else value)
+            for name, value in declarations
+        ]
+        if resolved_style != declarations:
+            set_style(element, resolved_style)
+
+
+def _href(element: ET.Element) -> str | None:
+    return element.get("href") or element.get("{http://www.w3.org/1999/xlink}href")
+
+
+def _resolved_paint(value: str, servers: set[str]) -> str:
+    match = _PAINT_REFERENCE.fullmatch(value)
+    if match is None:
+        return value
+    if match.group(1) in servers:
+        return f"url(#{match.group(1)})"
+    return match.group(2).strip() or "none"
 
 
 def _set_colour(element: ET.Element, paint: str, value: str, in_style: bool) -> bool:

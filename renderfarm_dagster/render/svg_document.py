@@ -584,10 +584,14 @@ def floats(text: str | None, count: int) -> list[float] | None:
     return [float(part) for part in parts]
 
 
+_CSS_COMMENT = re.compile(r"/\*.*?(\*/|$)", re.DOTALL)
+
+
 def style_declarations(element: ET.Element) -> list[tuple[str, str]]:
     """The declarations of an element's style="", in order: (property in lower case, value)."""
     declarations = []
-    for declaration in (element.get("style") or "").split(";"):
+    text = _CSS_COMMENT.sub("", element.get("style") or "")
+    for declaration in text.split(";"):
         name, colon, value = declaration.partition(":")
         if colon and name.strip():
             declarations.append((name.strip().lower(), value.strip()))

@@ -366,3 +366,15 @@ def test_shape_geometry_is_read_as_svg_2_reads_it():
     assert image.getpixel((170, 100)) == (255, 255, 255)
     assert image.getpixel((300 - 36, 100)) == (0xE6, 0x39, 0x46)  # rx is ry's 20
     assert image.getpixel((20, 380)) == (255, 255, 255)  # the rect's child is not drawn
+
+
+def test_a_paint_servers_fallback_is_used_where_the_server_is_missing_or_empty():
+    document = (
+        HEAD + '<linearGradient id="empty"/>\n'
+        '<rect width="100" height="200" fill="url(#missing) #2a9d8f"/>\n'
+        '<rect x="100" width="100" height="200" style="/* Inkscape */fill:url(#empty) #e63946"/>'
+        "\n</svg>"
+    )
+    image = drawn(document)
+    assert image.getpixel((50, 100)) == (0x2A, 0x9D, 0x8F)
+    assert image.getpixel((150, 100)) == (0xE6, 0x39, 0x46)
