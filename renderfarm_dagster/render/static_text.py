@@ -67,7 +67,21 @@ _UNITS = {
     "mm": 9.6 / 2.54,
 }
 _LENGTH = re.compile(rf"({NUMBER})\s*(px|pt|pc|in|cm|mm|em|ex|rem|%)?", re.IGNORECASE)
-_WEIGHTS = {"normal": 400, "bold": 700, "lighter": 300, "bolder": 700}
+_WEIGHTS = {"normal": 400, "bold": 700}
+
+
+def _relative_weight(value: str, parent: int) -> int:
+    """CSS's font-weight, bolder and lighter stepping from the parent's (CSS Fonts 4 table)."""
+    value = value.lower()
+    if value == "bolder":
+        return 400 if parent < 350 else 700 if parent < 550 else 900
+    if value == "lighter":
+        return 100 if parent < 550 else 400 if parent < 750 else 700
+    if value in _WEIGHTS:
+        return _WEIGHTS[value]
+    return int(value) if value.isdigit() and 1 <= int(value) <= 1000 else parent
+
+
 _CONTAINERS = frozenset({"tspan", "a"})
 _DECORATIONS = ("underline", "overline", "line-through")
 # CSS's generic families: the text is drawn in the bundled fonts (render/fonts.py).
@@ -172,6 +186,10 @@ def _computed(element: ET.Element, inherited: dict[str, str]) -> dict[str, str]:
         if kind in _DECORATIONS:
             decorations.append(f"{kind}={own.get('fill', '#000000')}")
     own["text-decoration"] = ";".join(decorations)
+    if "font-weight" in own:
+        own["font-weight"] = str(
+            _relative_weight(own["font-weight"], int(inherited.get("font-weight", "400")))
+        )
     parent_size = float(inherited.get("font-size", _DEFAULT_SIZE))
     own["font-size"] = str(_font_size(own.get("font-size"), parent_size))
     space = element.get(f"{{{XML_NS}}}space")
@@ -219,10 +237,7 @@ def _run_style(computed: dict[str, str], language: str) -> RunStyle:
         )
         if family
     )
-    weight_text = computed.get("font-weight", "normal").lower()
-    weight = _WEIGHTS.get(weight_text) or (
-        int(weight_text) if weight_text.isdigit() and 1 <= int(weight_text) <= 1000 else 400
-    )
+    weight = int(computed.get("font-weight", "400"))
     italic = computed.get("font-style", "normal").lower() in ("italic", "oblique")
     size = float(computed.get("font-size", _DEFAULT_SIZE))
     letter_spacing = _spacing(computed.get("letter-spacing"), size)

@@ -161,3 +161,16 @@ def test_decorations_baselines_and_strokes_are_drawn_as_resvg_draws_them():
         plain = plain.replace(feature, "")
     without = laid_out(plain)
     assert not within_tolerance(rasterize(without.svg, 400, 200, outlines=without.outlines), ours)
+
+
+def test_bolder_and_lighter_step_from_the_inherited_weight():
+    document = (
+        HEAD + '<text x="10" y="50" font-family="DejaVu Sans" font-weight="bold">a'
+        '<tspan font-weight="lighter">b</tspan><tspan font-weight="bolder">c</tspan></text>\n'
+        '<text x="10" y="90" font-family="DejaVu Sans">d<tspan font-weight="bolder">e</tspan>'
+        "</text>\n</svg>"
+    )
+    fonts = [run.runs[0].font.rsplit("/", 1)[-1] for run in laid_out(document).static_text]
+    bold = [font.startswith("DejaVuSans-Bold") for font in fonts]
+    # bold; lighter than bold is normal; bolder than bold is 900 (bold's face); normal; bold.
+    assert bold == [True, False, True, False, True], fonts
