@@ -11,7 +11,7 @@ import math
 import re
 from xml.etree import ElementTree as ET
 
-from renderfarm_dagster.render.svg_document import NUMBER
+from renderfarm_dagster.render.svg_document import NUMBER, style_declarations
 
 _SHAPES = frozenset({"rect", "circle", "ellipse", "line", "polyline", "polygon", "path"})
 # Each length attribute and what its percentage is of: the view box's width, height, or its
@@ -49,6 +49,61 @@ def normalise_shapes(root: ET.Element, width: float, height: float) -> None:
                 element.set(name, f"{number:g}")
         if element.tag in ("rect", "ellipse"):
             _auto_radii(element)
+        if element.tag in _AS_PATHS and any(_declares(element, m) for m in _MARKERS):
+            _as_path(element)
+
+
+_MARKERS = ("marker", "marker-start", "marker-mid", "marker-end")
+_AS_PATHS = {"rect": ("x", "y", "width", "height", "rx", "ry"), "circle": ("cx", "cy", "r"),
+             "ellipse": ("cx", "cy", "rx", "ry")}  # fmt: skip
+
+
+def _declares(element: ET.Element, name: str) -> bool:
+    return name in element.attrib or any(n == name for n, _ in style_declarations(element))
+
+
+def _as_path(element: ET.Element) -> None:
+    """A rect, circle or ellipse with markers as the path SVG 2 says it equals, whose vertices
+    the markers go on (cairosvg puts markers on paths only)."""
+    names = _AS_PATHS[element.tag]
+    values = {}
+    for name in names:
+        match = _LENGTH.fullmatch(element.get(name, "0"))
+        if match is None or match.group(2) == "%":
+            return
+        values[name] = float(match.group(1))
+    if element.tag == "rect":
+        d = _rect_path(**values)
+    else:
+        rx = values.get("r", values.get("rx", 0.0))
+        ry = values.get("r", values.get("ry", 0.0))
+        cx, cy = values["cx"], values["cy"]
+        arc = f"A {rx:g} {ry:g} 0 0 1"
+        d = (
+            f"M {cx + rx:g} {cy:g} {arc} {cx:g} {cy + ry:g} {arc} {cx - rx:g} {cy:g} "
+            f"{arc} {cx:g} {cy - ry:g} {arc} {cx + rx:g} {cy:g} Z"
+        )
+    if d is None:
+        return
+    for name in names:
+        element.attrib.pop(name, None)
+    element.tag = "path"
+    element.set("d", d)
+
+
+def _rect_path(x, y, width, height, rx, ry) -> str | None:
+    if width <= 0 or height <= 0:
+        return None
+    rx, ry = min(rx, width / 2), min(ry, height / 2)
+    if not rx or not ry:
+        return f"M {x:g} {y:g} H {x + width:g} V {y + height:g} H {x:g} Z"
+    arc = f"A {rx:g} {ry:g} 0 0 1"
+    right, bottom = x + width, y + height
+    return (
+        f"M {x + rx:g} {y:g} H {right - rx:g} {arc} {right:g} {y + ry:g} V {bottom - ry:g} "
+        f"{arc} {right - rx:g} {bottom:g} H {x + rx:g} {arc} {x:g} {bottom - ry:g} "
+        f"V {y + ry:g} {arc} {x + rx:g} {y:g} Z"
+    )
 
 
 def _outside_nested_viewports(root: ET.Element):

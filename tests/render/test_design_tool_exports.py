@@ -378,3 +378,15 @@ def test_a_paint_servers_fallback_is_used_where_the_server_is_missing_or_empty()
     image = drawn(document)
     assert image.getpixel((50, 100)) == (0x2A, 0x9D, 0x8F)
     assert image.getpixel((150, 100)) == (0xE6, 0x39, 0x46)
+
+
+def test_markers_go_on_the_corners_of_a_rect_as_svg_2_says():
+    document = (
+        HEAD + '<marker id="m" refX="5" refY="5" markerWidth="10" markerHeight="10" '
+        'markerUnits="userSpaceOnUse"><rect width="10" height="10" fill="#e63946"/></marker>\n'
+        '<rect x="50" y="50" width="100" height="100" fill="none" stroke="#264653" '
+        'marker-start="url(#m)" marker-mid="url(#m)" marker-end="url(#m)"/>\n</svg>'
+    )
+    image = drawn(document)
+    for corner in ((50, 50), (150, 50), (150, 150), (50, 150)):
+        assert image.getpixel(corner) == (0xE6, 0x39, 0x46), corner
