@@ -325,6 +325,9 @@ class _Policy:
             if depth > MAX_DEPTH:
                 self.problem(element, f"nested deeper than {MAX_DEPTH} elements")
                 return
+            if "href" in element.attrib:
+                # SVG 2: href wins over xlink:href; cairosvg reads xlink:href first.
+                element.attrib.pop(f"{{{XLINK_NS}}}href", None)
             if element.tag not in ALLOWED_ELEMENTS:
                 hint = _HINTS.get(element.tag, _FLATTEN if element.tag.startswith("fe") else "")
                 self.problem(element, f"<{element.tag}> is not allowed in a template{hint}")
