@@ -395,9 +395,8 @@ def test_markers_go_on_the_corners_of_a_rect_as_svg_2_says():
 def test_href_wins_over_xlink_href_as_svg_2_says():
     document = (
         HEAD.replace("<svg ", '<svg xmlns:xlink="http://www.w3.org/1999/xlink" ')
-        + '<rect id="red" width="200" height="200" fill="#e63946"/>'
-        '<rect id="green" width="200" height="200" fill="#2a9d8f"/>\n'
-        '<defs><rect id="none"/></defs>\n'
+        + '<defs><rect id="red" width="200" height="200" fill="#e63946"/>'
+        '<rect id="green" width="200" height="200" fill="#2a9d8f"/></defs>\n'
         '<use href="#green" xlink:href="#red"/>\n</svg>'
     )
     assert drawn(document).getpixel((100, 100)) == (0x2A, 0x9D, 0x8F)
