@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import io
+import math
 import sys
 from collections import deque
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ import cairocffi
 import pyvips
 from cairosvg import defs as cairosvg_defs
 from cairosvg import surface as cairosvg_surface
+from cairosvg.helpers import size
 from cairosvg.parser import Tree
 from PIL import Image, UnidentifiedImageError
 
@@ -62,6 +64,52 @@ def _draw_pattern(surface, node, name, opacity):
 
 
 cairosvg_defs.draw_pattern = _draw_pattern
+
+# An <image> drawn larger than its pixels is first enlarged by Pillow (bicubic), as browsers and
+# resvg smooth it: cairo's bilinear filter draws a small embedded logo blocky. The box it is
+# drawn in, in device pixels, is handed to the fetcher, which enlarges what it returns.
+_SMOOTH_ABOVE = 1.25
+_MAX_ENLARGED_PX = 4096
+_image_box: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
+    "renderfarm_image_box", default=None
+)
+_draw_image = cairosvg_surface.TAGS["image"]
+
+
+def _image_smoothed(surface, node) -> None:
+    if not isinstance(surface, _Surface) or node.get("image-rendering") in _CRISP:
+        _draw_image(surface, node)
+        return
+    matrix = surface.context.get_matrix()
+    box = (
+        size(surface, node.get("width"), "x") * math.hypot(matrix.xx, matrix.yx),
+        size(surface, node.get("height"), "y") * math.hypot(matrix.xy, matrix.yy),
+    )
+    token = _image_box.set(box)
+    try:
+        _draw_image(surface, node)
+    finally:
+        _image_box.reset(token)
+
+
+_CRISP = frozenset({"optimizeSpeed", "pixelated", "crisp-edges"})
+cairosvg_surface.TAGS["image"] = _image_smoothed
+
+
+def _enlarged(data: bytes, box: tuple[float, float]) -> bytes:
+    """`data` (an image) enlarged to about the box it fills, when that is more than
+    _SMOOTH_ABOVE times its size; else as it is."""
+    with Image.open(io.BytesIO(data)) as image:
+        width, height = image.size
+        scale = min(box[0] / width, box[1] / height) if box[0] and box[1] else 0
+        if scale <= _SMOOTH_ABOVE:
+            return data
+        scale = min(scale, _MAX_ENLARGED_PX / max(width, height))
+        size_ = (max(1, round(width * scale)), max(1, round(height * scale)))
+        enlarged = image.convert("RGBA").resize(size_, Image.Resampling.BICUBIC)
+    encoded = io.BytesIO()
+    enlarged.save(encoded, "PNG", compress_level=1)
+    return encoded.getvalue()
 
 
 class _Surface(FilteringSurface, MaskingSurface):
@@ -117,7 +165,8 @@ def _draw(
 
     def fetch(url: str, resource_type: str) -> bytes:
         if url in available:
-            return available[url]
+            box = _image_box.get()
+            return _enlarged(available[url], box) if box else available[url]
         # Fail loudly instead of cairosvg's default of rendering a blank image.
         raise ExternalResourceError(f"refused to load external {resource_type} {url!r}")
 

@@ -400,3 +400,28 @@ def test_href_wins_over_xlink_href_as_svg_2_says():
         '<use href="#green" xlink:href="#red"/>\n</svg>'
     )
     assert drawn(document).getpixel((100, 100)) == (0x2A, 0x9D, 0x8F)
+
+
+def test_an_embedded_logo_drawn_larger_than_its_pixels_is_smoothed_as_browsers_smooth_it():
+    import base64
+    import io
+
+    from PIL import Image
+
+    from bench.fidelity import librsvg_png, over_white, within_tolerance
+
+    logo = Image.new("RGB", (8, 8), "#264653")
+    logo.paste((0xE9, 0xC4, 0x6A), (2, 2, 6, 6))
+    encoded = io.BytesIO()
+    logo.save(encoded, "PNG")
+    document = (
+        HEAD.replace("<svg ", '<svg xmlns:xlink="http://www.w3.org/1999/xlink" ')
+        + '<image x="20" y="20" width="160" height="160" xlink:href="data:image/png;base64,'
+        + base64.b64encode(encoded.getvalue()).decode()
+        + '"/>\n</svg>'
+    )
+    template = parse_template(document.encode(), "templates/t.svg", "t")
+    laid_out = layout(template, {}, Fraction(1))
+    ours = rasterize(laid_out.svg, 400, 400, dict(template.embedded_images))
+    reference = over_white(librsvg_png(document.encode(), (400, 400)), (400, 400))
+    assert within_tolerance(ours, reference)
