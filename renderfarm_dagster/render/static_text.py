@@ -8,12 +8,13 @@ absolute `x` or `y` (the first of a list, or each character's of a list) starts 
 `xml:space="preserve"` or `white-space: pre` says otherwise; `font-family`, `font-size` (in px,
 pt, em, % or keywords), `font-weight`, `font-style`, `letter-spacing` and `word-spacing` are
 inherited as in CSS; decorations and baselines are placed from the font's metrics
-(render/fonts.py's font_metrics). What is not followed (docs/templates-and-specs.md): `rotate`,
-`textLength` and vertical writing.
+(render/fonts.py's font_metrics); textLength spreads or stretches an element's text. What is not
+followed (docs/templates-and-specs.md): `rotate` and vertical writing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,6 +116,7 @@ class _Segment:
     x: float
     y: float
     set: SetText | None = field(default=None, repr=False)
+    stretch: float = 1.0  # horizontal scale (textLength with lengthAdjust="spacingAndGlyphs")
 
 
 def set_static_text(document: LayoutDocument) -> list[SetText]:
@@ -395,8 +397,10 @@ def _outlines(
     view_box = floats(document.root.get("viewBox"), 4)
     viewport = (view_box[2], view_box[3]) if view_box else (100.0, 100.0)
     chars = _characters(text, computed, document.language, viewport)
-    for chunk in _segments(chars, setter):
-        width = chunk[-1].x + chunk[-1].set.widest - chunk[0].x
+    chunks = _segments(chars, setter)
+    _fit_text_lengths(text, chunks, document, viewport[0])
+    for chunk in chunks:
+        width = chunk[-1].x + chunk[-1].set.widest * chunk[-1].stretch - chunk[0].x
         shift = {"middle": width / 2, "end": width}.get(chunk[0].anchor, 0.0)
         for segment in chunk:
             attributes = {}
@@ -416,7 +420,8 @@ def _outlines(
                 {
                     "d": segment.set.path,
                     "transform": (
-                        f"translate({number_text(x)} {number_text(y)}) scale({1 / PATH_UNITS})"
+                        f"translate({number_text(x)} {number_text(y)}) "
+                        f"scale({segment.stretch / PATH_UNITS:g} {1 / PATH_UNITS})"
                     ),
                     "fill-rule": "nonzero",
                 }
@@ -425,6 +430,51 @@ def _outlines(
             for kind, fill in _decorations(segment, computed):
                 group.append(_decoration(kind, fill, x, y, segment, metrics))
     return group
+
+
+def _fit_text_lengths(
+    text: ET.Element, chunks: list[list[_Segment]], document: LayoutDocument, width: float
+) -> None:
+    """textLength: the characters of an element (the <text> or a run) spread out (extra letter
+    spacing, lengthAdjust="spacing") or stretched ("spacingAndGlyphs") to the length it says,
+    what follows in the chunk moved along. An element whose characters span chunks is left."""
+    for element in [text, *[e for e in text.iter() if e.tag in _CONTAINERS]]:
+        lengths = _numbers(element.get("textLength"), 0.0, width)
+        if not lengths or lengths[0] <= 0:
+            continue
+        for chunk in chunks:
+            mine = [s for s in chunk if element is text or element in s.owners]
+            if not mine:
+                continue
+            if len(mine) != sum(
+                1 for c in chunks for s in c if element is text or element in s.owners
+            ):
+                break
+            natural = mine[-1].x + mine[-1].set.widest * mine[-1].stretch - mine[0].x
+            if natural <= 0:
+                break
+            added = lengths[0] - natural
+            if (element.get("lengthAdjust") or "spacing") == "spacingAndGlyphs":
+                factor = lengths[0] / natural
+                for segment in mine:
+                    segment.x = mine[0].x + (segment.x - mine[0].x) * factor
+                    segment.stretch *= factor
+            else:
+                count = sum(len(segment.text) for segment in mine)
+                if count < 2:
+                    break
+                extra = added / (count - 1)
+                moved = 0.0
+                for segment in mine:
+                    segment.x += moved
+                    style = dataclasses.replace(
+                        segment.style, letter_spacing=segment.style.letter_spacing + extra
+                    )
+                    segment.set = set_run(segment.text, style, document.fonts, segment.size)
+                    moved += extra * len(segment.text)
+            for segment in chunk[chunk.index(mine[-1]) + 1 :]:
+                segment.x += added
+            break
 
 
 def _metrics(typeset: SetText) -> FontMetrics:
@@ -508,7 +558,7 @@ def _decoration(
     }[kind] * size
     thickness = metrics.underline_thickness * size
     top = y + down - thickness / 2
-    width = segment.set.widest
+    width = segment.set.widest * segment.stretch
     return ET.Element(
         "path",
         {

@@ -152,6 +152,23 @@ class FilteringSurface(PNGSurface):
         return surface
 
 
+def _own(node, name: str, default: str) -> str:
+    """A property that is not inherited (flood-color, flood-opacity) as the element declares
+    it: cairosvg copies every attribute of the parents into each element; "inherit" takes the
+    parent's."""
+    element = getattr(node, "xml_tree", None)
+    if element is None:
+        return node.get(name, default)
+    declared = element.get(name)
+    for declaration in (element.get("style") or "").split(";"):
+        key, colon, value = declaration.partition(":")
+        if colon and key.strip() == name:
+            declared = value.strip()
+    if declared is None:
+        return default
+    return node.get(name, default) if declared == "inherit" else declared
+
+
 _INHERITED = ("x", "y", "width", "height", "filterUnits", "primitiveUnits")
 
 
@@ -268,7 +285,10 @@ class _Chain:
         result = blank(self.width, self.height)
         context = cairocffi.Context(result)
         context.set_source_rgba(
-            *color(primitive.get("flood-color", "black"), float(primitive.get("flood-opacity", 1)))
+            *color(
+                _own(primitive, "flood-color", "black"),
+                float(_own(primitive, "flood-opacity", "1")),
+            )
         )
         context.paint()
         return result

@@ -174,3 +174,17 @@ def test_bolder_and_lighter_step_from_the_inherited_weight():
     bold = [font.startswith("DejaVuSans-Bold") for font in fonts]
     # bold; lighter than bold is normal; bolder than bold is 900 (bold's face); normal; bold.
     assert bold == [True, False, True, False, True], fonts
+
+
+@pytest.mark.parametrize("adjust", ["spacing", "spacingAndGlyphs"])
+def test_text_length_spreads_or_stretches_the_text_to_its_length(adjust):
+    document = (
+        HEAD + '<text x="20" y="100" font-family="DejaVu Sans" font-size="40" textLength="300" '
+        f'lengthAdjust="{adjust}">Text</text>\n</svg>'
+    )
+    result = laid_out(document)
+    image = rasterize(result.svg, 400, 200, outlines=result.outlines)
+    ink = image.convert("L").point(lambda v: 255 if v < 128 else 0).getbbox()
+    assert abs((ink[2] - ink[0]) - 300) <= 8, ink  # the ink spans the length, less side bearings
+    png = resvg_py.svg_to_bytes(svg_string=document, width=400, height=200)
+    assert within_tolerance(image, over_white(bytes(png), (400, 200)))
