@@ -19,6 +19,7 @@ from cairosvg.parser import Tree
 from PIL import Image, UnidentifiedImageError
 
 from renderfarm_dagster.formats import FORMATS
+from renderfarm_dagster.render.svg_context_paint import ContextPaintSurface
 from renderfarm_dagster.render.svg_filters import FilteringSurface
 from renderfarm_dagster.render.svg_masking import MaskingSurface
 from renderfarm_dagster.render.svg_patterns import draw_pattern
@@ -112,9 +113,9 @@ def _enlarged(data: bytes, box: tuple[float, float]) -> bytes:
     return encoded.getvalue()
 
 
-class _Surface(FilteringSurface, MaskingSurface):
+class _Surface(FilteringSurface, MaskingSurface, ContextPaintSurface):
     """cairosvg's PNG surface with what the farm draws where cairosvg does not: filters first,
-    then clip paths, masks, opacity and blend modes, in SVG's order."""
+    then clip paths, masks, opacity and blend modes, in SVG's order; context paints resolved."""
 
 
 class ExternalResourceError(ValueError):

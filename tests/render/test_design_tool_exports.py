@@ -425,3 +425,15 @@ def test_an_embedded_logo_drawn_larger_than_its_pixels_is_smoothed_as_browsers_s
     ours = rasterize(laid_out.svg, 400, 400, dict(template.embedded_images))
     reference = over_white(librsvg_png(document.encode(), (400, 400)), (400, 400))
     assert within_tolerance(ours, reference)
+
+
+def test_context_paints_take_the_fill_and_stroke_of_the_element_using_the_content():
+    document = (
+        HEAD.replace("<svg ", '<svg xmlns:xlink="http://www.w3.org/1999/xlink" ')
+        + '<defs><rect id="swatch" width="100" height="200" fill="context-fill"/></defs>\n'
+        '<use xlink:href="#swatch" fill="#2a9d8f"/>\n'
+        '<use xlink:href="#swatch" x="100" fill="#e63946"/>\n</svg>'
+    )
+    image = drawn(document)
+    assert image.getpixel((50, 100)) == (0x2A, 0x9D, 0x8F)
+    assert image.getpixel((150, 100)) == (0xE6, 0x39, 0x46)
