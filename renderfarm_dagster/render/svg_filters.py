@@ -14,7 +14,8 @@ filter holds at most MAX_FILTER_PRIMITIVES primitives, and one drawing applies a
 MAX_FILTERED_DRAWS filters (reuse through <use> included).
 
 Deliberate differences from the specification (docs/templates-and-specs.md): BackgroundImage
-and the paint inputs are transparent, as in browsers.
+is transparent, as in browsers; FillPaint and StrokePaint (dropped from Filter Effects) are the
+element's drawing, as resvg reads them.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ _OPERATORS = {
     "lighter": cairocffi.OPERATOR_ADD,
 }
 # What a filter may name as an input that the farm does not have: transparent, as in browsers.
-_TRANSPARENT_INPUTS = frozenset({"BackgroundImage", "BackgroundAlpha", "FillPaint", "StrokePaint"})
+_TRANSPARENT_INPUTS = frozenset({"BackgroundImage", "BackgroundAlpha"})
+# Dropped from Filter Effects; read as the element's own drawing, as resvg reads them.
+_SOURCE_INPUTS = frozenset({"SourceGraphic", "FillPaint", "StrokePaint"})
 
 
 class FilterError(ValueError):
@@ -236,7 +239,7 @@ class _Chain:
 
     def input(self, primitive, attribute: str = "in", linear: bool = False):
         name = primitive.get(attribute)
-        if name == "SourceGraphic":
+        if name in _SOURCE_INPUTS:
             image = self.source
         elif name == "SourceAlpha":
             image = _alpha(self.source)
