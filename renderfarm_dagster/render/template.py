@@ -42,6 +42,7 @@ from renderfarm_dagster.render.svg_document import (
     style_declarations,
     walk,
 )
+from renderfarm_dagster.render.svg_gradients import normalise_gradients
 from renderfarm_dagster.render.svg_shapes import normalise_shapes
 
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -147,6 +148,7 @@ def parse_template(
     if not problems:
         resolve_transform_origins(root, (view[2], view[3]))
         normalise_shapes(root, view[2], view[3])
+        normalise_gradients(root)
         _give_markers_their_view_box(root)
         _apply_paint_order(root)
     fit = _design_fit(root, lines, problems)

@@ -437,3 +437,18 @@ def test_context_paints_take_the_fill_and_stroke_of_the_element_using_the_conten
     image = drawn(document)
     assert image.getpixel((50, 100)) == (0x2A, 0x9D, 0x8F)
     assert image.getpixel((150, 100)) == (0xE6, 0x39, 0x46)
+
+
+def test_degenerate_gradients_draw_what_svg_says():
+    document = (
+        HEAD + '<radialGradient id="none" r="0"><stop offset="0" stop-color="#000000"/>'
+        '<stop offset="1" stop-color="#2a9d8f"/></radialGradient>\n'
+        '<linearGradient id="flat" gradientTransform="matrix(0 0 0 0 0 0)">'
+        '<stop offset="5mm" stop-color="#e63946"/><stop offset="1" stop-color="#e63946"/>'
+        "</linearGradient>\n"
+        '<rect width="100" height="200" fill="url(#none)"/>\n'
+        '<rect x="100" width="100" height="200" fill="url(#flat)"/>\n</svg>'
+    )
+    image = drawn(document)
+    assert image.getpixel((50, 100)) == (0x2A, 0x9D, 0x8F)  # the last stop's colour
+    assert image.getpixel((150, 100)) == (0xE6, 0x39, 0x46)  # as if untransformed
