@@ -266,6 +266,14 @@ _ORIGIN_KEYWORDS = {"left": 0.0, "center": 0.5, "right": 1.0, "top": 0.0, "botto
 _ORIGIN_PART = re.compile(rf"({NUMBER})(px|%)?", re.IGNORECASE)
 
 
+# Where a paint server keeps its transform.
+_TRANSFORMS = {
+    "linearGradient": "gradientTransform",
+    "radialGradient": "gradientTransform",
+    "pattern": "patternTransform",
+}
+
+
 def resolve_transform_origins(root: ET.Element, extent: tuple[float, float]) -> None:
     """`transform-origin` (SVG 2, CSS) folded into each element's transform as translations
     around it, relative to the view box as CSS's view-box reference says; cairosvg measures
@@ -280,12 +288,16 @@ def resolve_transform_origins(root: ET.Element, extent: tuple[float, float]) -> 
             [(n, v) for n, v in style_declarations(element) if n != "transform-origin"],
         )
         point = _origin_point(origin, extent)
-        transform = element.get("transform")
+        attribute = _TRANSFORMS.get(element.tag, "transform")
+        transform = element.get(attribute)
+        units = element.get("gradientUnits") or element.get("patternUnits")
         if point is None or not transform:
             continue
+        if attribute != "transform" and units != "userSpaceOnUse":
+            continue  # a paint server in bounding-box units: left as cairosvg reads it
         x, y = (f"{value:g}" for value in point)
         back = f"translate({-point[0]:g} {-point[1]:g})"
-        element.set("transform", f"translate({x} {y}) {transform} {back}")
+        element.set(attribute, f"translate({x} {y}) {transform} {back}")
 
 
 def _origin_point(value: str, extent: tuple[float, float]) -> tuple[float, float] | None:

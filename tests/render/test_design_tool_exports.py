@@ -452,3 +452,18 @@ def test_degenerate_gradients_draw_what_svg_says():
     image = drawn(document)
     assert image.getpixel((50, 100)) == (0x2A, 0x9D, 0x8F)  # the last stop's colour
     assert image.getpixel((150, 100)) == (0xE6, 0x39, 0x46)  # as if untransformed
+
+
+def test_transform_origin_of_a_user_space_gradient_is_folded_into_its_transform():
+    gradient = (
+        '<linearGradient id="g" gradientUnits="userSpaceOnUse" x1="0" y1="0" x2="200" y2="0" '
+        'gradientTransform="rotate(90)"{origin}><stop offset="0" stop-color="#264653"/>'
+        '<stop offset="1" stop-color="#e9c46a"/></linearGradient>'
+        '<rect width="200" height="200" fill="url(#g)"/>\n</svg>'
+    )
+    with_origin = HEAD + gradient.format(origin=' transform-origin="100 100"')
+    explicit = HEAD + gradient.format(origin="").replace(
+        'gradientTransform="rotate(90)"',
+        'gradientTransform="translate(100 100) rotate(90) translate(-100 -100)"',
+    )
+    assert drawn(with_origin).tobytes() == drawn(explicit).tobytes()
