@@ -8,8 +8,9 @@ absolute `x` or `y` (the first of a list, or each character's of a list) starts 
 `xml:space="preserve"` or `white-space: pre` says otherwise; `font-family`, `font-size` (in px,
 pt, em, % or keywords), `font-weight`, `font-style`, `letter-spacing` and `word-spacing` are
 inherited as in CSS; decorations and baselines are placed from the font's metrics
-(render/fonts.py's font_metrics); textLength spreads or stretches an element's text. What is not
-followed (docs/templates-and-specs.md): `rotate` and vertical writing.
+(render/fonts.py's font_metrics); textLength spreads or stretches an element's text. Characters moved or
+turned one by one (dx, dy, rotate) keep their run's kerning. What is not followed
+(docs/templates-and-specs.md): vertical writing.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ class _Char:
     dx: float = 0.0
     dy: float = 0.0
     word_spacing: float = 0.0  # added after it, if it is a space
+    rotate: float = 0.0  # degrees, about its own origin
 
 
 @dataclass
@@ -117,6 +119,7 @@ class _Segment:
     y: float
     set: SetText | None = field(default=None, repr=False)
     stretch: float = 1.0  # horizontal scale (textLength with lengthAdjust="spacingAndGlyphs")
+    rotate: float = 0.0  # degrees (a rotated character is a segment of its own)
 
 
 def set_static_text(document: LayoutDocument) -> list[SetText]:
@@ -342,6 +345,11 @@ def _assign_positions(
                 mine, _numbers(element.get(name), own_size, extent), strict=False
             ):
                 setattr(char, name, value)
+        angles = _numbers(element.get("rotate"), 0.0, 0.0)
+        # The last angle holds for the characters beyond the list.
+        for index, char in enumerate(mine):
+            if angles:
+                char.rotate = angles[min(index, len(angles) - 1)]
 
 
 def _segments(chars: list[_Char], setter: Callable[[_Segment], SetText]) -> list[list[_Segment]]:
@@ -353,15 +361,19 @@ def _segments(chars: list[_Char], setter: Callable[[_Segment], SetText]) -> list
     word_spacing = 0.0  # after the previous character
     for char in chars:
         new_chunk = not chunks or char.x is not None or char.y is not None
-        shifted = bool(char.dx or char.dy or word_spacing)
+        shifted = bool(char.dx or char.dy or word_spacing or char.rotate)
         same_run = current is not None and (current.style, current.size, current.owners) == (
             char.style,
             char.size,
             char.owners,
         )
-        if current is not None and not (same_run and not new_chunk and not shifted):
+        if current is not None and (not same_run or new_chunk or shifted or current.rotate):
             current.set = setter(current)
             pen_x = current.x + current.set.widest
+            if same_run and not new_chunk:
+                # A run split only to move or turn a character: the pen advances as in the
+                # unsplit run, kerning with the next character included.
+                pen_x = current.x + _kerned_advance(current, char.char, setter)
             current = None
         pen_x = (char.x if char.x is not None else pen_x) + char.dx + word_spacing
         word_spacing = char.word_spacing
@@ -372,12 +384,21 @@ def _segments(chars: list[_Char], setter: Callable[[_Segment], SetText]) -> list
             current = _Segment(
                 char.char, char.style, char.size, char.owners, char.anchor, pen_x, pen_y
             )
+            current.rotate = char.rotate
             chunks[-1].append(current)
         else:
             current.text += char.char
     if current is not None:
         current.set = setter(current)
     return chunks
+
+
+def _kerned_advance(segment: _Segment, following: str, setter) -> float:
+    """The segment's advance where `following` comes next in its run: the pair's width less
+    the following character's, so that a kerning pair split by dx or rotate keeps its kern."""
+    pair = dataclasses.replace(segment, text=segment.text + following, set=None)
+    alone = dataclasses.replace(segment, text=following, set=None)
+    return setter(pair).widest - setter(alone).widest
 
 
 def _outlines(
@@ -421,7 +442,8 @@ def _outlines(
                     "d": segment.set.path,
                     "transform": (
                         f"translate({number_text(x)} {number_text(y)}) "
-                        f"scale({segment.stretch / PATH_UNITS:g} {1 / PATH_UNITS})"
+                        + (f"rotate({segment.rotate:g}) " if segment.rotate else "")
+                        + f"scale({segment.stretch / PATH_UNITS:g} {1 / PATH_UNITS})"
                     ),
                     "fill-rule": "nonzero",
                 }

@@ -188,3 +188,18 @@ def test_text_length_spreads_or_stretches_the_text_to_its_length(adjust):
     assert abs((ink[2] - ink[0]) - 300) <= 8, ink  # the ink spans the length, less side bearings
     png = resvg_py.svg_to_bytes(svg_string=document, width=400, height=200)
     assert within_tolerance(image, over_white(bytes(png), (400, 200)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '<text x="20" y="120" font-size="60" rotate="0 15 -15 30">Text</text>',
+        '<text x="20" y="120" font-size="60" dx="0 8 16" dy="0 -10 10">AVAV</text>',
+    ],
+)
+def test_characters_turned_or_moved_one_by_one_keep_their_kerning(text):
+    document = HEAD + text.replace("<text ", '<text font-family="DejaVu Sans" ') + "\n</svg>"
+    result = laid_out(document)
+    ours = rasterize(result.svg, 400, 200, outlines=result.outlines)
+    png = resvg_py.svg_to_bytes(svg_string=document, width=400, height=200)
+    assert within_tolerance(ours, over_white(bytes(png), (400, 200)))
