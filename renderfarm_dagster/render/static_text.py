@@ -8,9 +8,9 @@ absolute `x` or `y` (the first of a list, or each character's of a list) starts 
 `xml:space="preserve"` or `white-space: pre` says otherwise; `font-family`, `font-size` (in px,
 pt, em, % or keywords), `font-weight`, `font-style`, `letter-spacing` and `word-spacing` are
 inherited as in CSS; decorations and baselines are placed from the font's metrics
-(render/fonts.py's font_metrics); textLength spreads or stretches an element's text. Characters moved or
-turned one by one (dx, dy, rotate) keep their run's kerning. What is not followed
-(docs/templates-and-specs.md): vertical writing.
+(render/fonts.py's font_metrics); textLength spreads or stretches an element's text.
+Characters moved or turned one by one (dx, dy, rotate) keep their run's kerning. What is not
+followed (docs/templates-and-specs.md): vertical writing.
 """
 
 from __future__ import annotations
