@@ -85,6 +85,7 @@ ffi.cdef(
     void pango_attr_list_unref(PangoAttrList *list);
     void pango_attr_list_insert(PangoAttrList *list, PangoAttribute *attr);
     PangoAttribute *pango_attr_letter_spacing_new(int letter_spacing);
+    PangoAttribute *pango_attr_font_features_new(const char *features);
     void pango_layout_set_attributes(PangoLayout *layout, PangoAttrList *attrs);
     void pango_layout_set_text(PangoLayout *layout, const char *text, int length);
     void pango_layout_set_font_description(PangoLayout *layout,

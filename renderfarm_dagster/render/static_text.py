@@ -49,6 +49,8 @@ _FONT_PROPERTIES = (
     "text-anchor",
     "letter-spacing",
     "word-spacing",
+    "font-kerning",
+    "kerning",
 )
 # What only positions a run, never copied onto its outlines.
 _TEXT_ONLY = frozenset(
@@ -215,6 +217,8 @@ def _font_size(value: str | None, parent: float) -> float:
     value = value.strip().lower()
     if value in _SIZE_KEYWORDS:
         return _SIZE_KEYWORDS[value]
+    if value in ("larger", "smaller"):
+        return parent * 1.2 if value == "larger" else parent / 1.2
     match = _LENGTH.fullmatch(value)
     if not match:
         return parent
@@ -246,7 +250,12 @@ def _run_style(computed: dict[str, str], language: str) -> RunStyle:
     italic = computed.get("font-style", "normal").lower() in ("italic", "oblique")
     size = float(computed.get("font-size", _DEFAULT_SIZE))
     letter_spacing = _spacing(computed.get("letter-spacing"), size)
-    return RunStyle(families or (DEFAULT_FAMILY,), weight, italic, language, letter_spacing)
+    kerning = computed.get("font-kerning", "auto") != "none" and computed.get(
+        "kerning", "auto"
+    ).strip() not in ("0", "0px")
+    return RunStyle(
+        families or (DEFAULT_FAMILY,), weight, italic, language, letter_spacing, kerning
+    )
 
 
 def _spacing(value: str | None, size: float) -> float:

@@ -185,6 +185,7 @@ class RunStyle:
     italic: bool = False
     language: str = "en"
     letter_spacing: float = 0.0  # user units added after each grapheme (CSS letter-spacing)
+    kerning: bool = True  # font-kerning: none (or SVG's kerning="0") turns the font's off
 
 
 @functools.lru_cache(maxsize=1024)
@@ -199,10 +200,14 @@ def set_run(text: str, style: RunStyle, fonts: FontSet, size: float) -> SetText:
         pg.pango.pango_layout_set_text(layout, encoded, len(encoded))
         rtl = pg.pango.pango_find_base_dir(encoded, len(encoded)) == pg.PANGO_DIRECTION_RTL
         _set_font(layout, style.families, style.language, style.weight, style.italic, size)
-        if style.letter_spacing:
+        if style.letter_spacing or not style.kerning:
             attributes = pg.ffi.gc(pg.pango.pango_attr_list_new(), pg.pango.pango_attr_list_unref)
-            spacing = pg.pango.pango_attr_letter_spacing_new(round(style.letter_spacing * P))
-            pg.pango.pango_attr_list_insert(attributes, spacing)  # the list owns it now
+            if style.letter_spacing:
+                spacing = pg.pango.pango_attr_letter_spacing_new(round(style.letter_spacing * P))
+                pg.pango.pango_attr_list_insert(attributes, spacing)  # the list owns it now
+            if not style.kerning:
+                features = pg.pango.pango_attr_font_features_new(b"kern 0")
+                pg.pango.pango_attr_list_insert(attributes, features)
             pg.pango.pango_layout_set_attributes(layout, attributes)
         return _result(layout, text, size, rtl)
 

@@ -203,3 +203,12 @@ def test_characters_turned_or_moved_one_by_one_keep_their_kerning(text):
     ours = rasterize(result.svg, 400, 200, outlines=result.outlines)
     png = resvg_py.svg_to_bytes(svg_string=document, width=400, height=200)
     assert within_tolerance(ours, over_white(bytes(png), (400, 200)))
+
+
+def test_font_kerning_none_sets_the_text_without_the_fonts_kerning():
+    kerned = laid_out(HEAD + '<text font-family="DejaVu Sans" font-size="60">AVA</text></svg>')
+    unkerned = laid_out(
+        HEAD + '<text font-family="DejaVu Sans" font-size="60" style="font-kerning:none">AVA'
+        "</text></svg>"
+    )
+    assert unkerned.static_text[0].widest > kerned.static_text[0].widest + 2
