@@ -429,6 +429,7 @@ def _outlines(
     chars = _characters(text, computed, document.language, viewport)
     chunks = _segments(chars, setter)
     _fit_text_lengths(text, chunks, document, viewport[0])
+    placed: list = []  # each run's path, where it was placed, and the run
     for chunk in chunks:
         width = chunk[-1].x + chunk[-1].set.widest * chunk[-1].stretch - chunk[0].x
         shift = {"middle": width / 2, "end": width}.get(chunk[0].anchor, 0.0)
@@ -457,10 +458,62 @@ def _outlines(
                     "fill-rule": "nonzero",
                 }
             )
-            ET.SubElement(group, "path", attributes)
+            placed.append((ET.SubElement(group, "path", attributes), x, y, segment))
             for kind, fill in _decorations(segment, computed):
                 group.append(_decoration(kind, fill, x, y, segment, metrics))
+    if _painted_by_a_server(text, computed):
+        for path, _, _, segment in placed:
+            path.set("d", path.get("d") + _cell_corners(segment))
+        _merge_outlines(group, placed)
     return group
+
+
+def _cell_corners(segment: _Segment) -> str:
+    """Two points that draw nothing at the corners of the run's glyph cells (its advance, from
+    the font's ascent to its descent): SVG measures a text's bounding box on the cells, and so
+    does a gradient or pattern in bounding-box units painting it."""
+    metrics = _metrics(segment.set)
+    top = round(-metrics.ascent * segment.size * PATH_UNITS)
+    bottom = round(-metrics.descent * segment.size * PATH_UNITS)
+    right = round(segment.set.widest * PATH_UNITS)
+    return f"M0 {top}M{right} {bottom}"
+
+
+def _painted_by_a_server(text: ET.Element, computed: dict[str, str]) -> bool:
+    """Whether the text's fill or stroke is a gradient or pattern (url())."""
+    stroke = _own(text, "stroke") or ""
+    return computed.get("fill", "").startswith("url(") or stroke.startswith("url(")
+
+
+def _merge_outlines(group: ET.Element, placed: list) -> None:
+    """One path for all the runs of a text painted by a gradient or pattern: a paint server in
+    bounding-box units spans the whole text, as in SVG, not each run. Runs that paint or stroke
+    themselves, or are turned or stretched, keep their own paths."""
+    if len(placed) < 2 or any(
+        segment.rotate
+        or segment.stretch != 1
+        or any(_own(owner, name) for owner in segment.owners for name in ("fill", "stroke"))
+        for _, _, _, segment in placed
+    ):
+        return
+    data = []
+    for path, x, y, _ in placed:
+        offsets = (round(x * PATH_UNITS), round(y * PATH_UNITS))
+        numbers = 0
+        for token in _PATH_TOKEN.findall(path.get("d")):
+            if token.isalpha():
+                data.append(token)
+            else:
+                data.append(str(int(token) + offsets[numbers % 2]))
+                numbers += 1
+        group.remove(path)
+    first = placed[0][0]
+    first.set("d", " ".join(data))
+    first.set("transform", f"scale({1 / PATH_UNITS})")
+    group.insert(0, first)
+
+
+_PATH_TOKEN = re.compile(r"[MLCZ]|-?\d+")
 
 
 def _fit_text_lengths(

@@ -212,3 +212,17 @@ def test_font_kerning_none_sets_the_text_without_the_fonts_kerning():
         "</text></svg>"
     )
     assert unkerned.static_text[0].widest > kerned.static_text[0].widest + 2
+
+
+def test_a_gradient_spans_the_whole_text_measured_on_its_glyph_cells():
+    document = (
+        HEAD + '<linearGradient id="g"><stop offset="0" stop-color="#e63946"/>'
+        '<stop offset="1" stop-color="#1d3557"/></linearGradient>\n'
+        '<text x="200" y="120" font-family="DejaVu Sans" font-size="64" font-weight="bold" '
+        'text-anchor="middle" fill="url(#g)">Big <tspan font-size="48">Sale</tspan></text>\n'
+        "</svg>"
+    )
+    result = laid_out(document)
+    ours = rasterize(result.svg, 400, 200, outlines=result.outlines)
+    png = resvg_py.svg_to_bytes(svg_string=document, width=400, height=200)
+    assert within_tolerance(ours, over_white(bytes(png), (400, 200)))
