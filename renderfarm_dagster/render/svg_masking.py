@@ -152,11 +152,14 @@ class MaskingSurface(PNGSurface):
     def _clip_coverage(self, clip, matrix, box) -> cairocffi.ImageSurface:
         """Where a clip path lets the element show, in device pixels (the alpha)."""
         total, _ = self._canvas(matrix)
+        # The clip path's own transform acts in the element's user space, outside the bounding
+        # box's units.
+        content_matrix = self._matrix_of(clip, cairocffi.Matrix()).multiply(matrix)
         if clip.get("clipPathUnits") == "objectBoundingBox":
             if not box:
                 return total  # nothing to size it by: nothing shows
-            matrix = cairocffi.Matrix(box[2], 0, 0, box[3], box[0], box[1]).multiply(matrix)
-        content_matrix = self._matrix_of(clip, matrix)
+            bounding = cairocffi.Matrix(box[2], 0, 0, box[3], box[0], box[1])
+            content_matrix = bounding.multiply(content_matrix)
         for child in clip.children:
             if not self._is_clip_child(child):
                 continue
