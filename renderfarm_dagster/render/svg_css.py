@@ -132,16 +132,28 @@ _DRAWN_ELSEWHERE = frozenset({"defs", "symbol", "pattern", "mask", "clipPath", "
 
 
 def _resolve_current_color(root: ET.Element) -> None:
-    """`currentColor` in a paint of content drawn in place becomes the `color` the element
-    inherits (black by default), so that a layer reads and sets a concrete colour."""
-    stack: list[tuple[ET.Element, str]] = [(root, "black")]
+    """`currentColor` in a paint of content drawn in place becomes the `color` each element has
+    (black by default), so that a layer reads and sets a concrete colour. A fill or stroke of
+    currentColor is inherited as the keyword (CSS Color 4): each element inheriting it gets its
+    own colour, which a `color` set between them changes."""
+    stack: list[tuple[ET.Element, str, frozenset[str]]] = [(root, "black", frozenset())]
     while stack:
-        element, inherited = stack.pop()
+        element, inherited, current = stack.pop()
         if element.tag in _DRAWN_ELSEWHERE:
             continue
         color = _style_value(element, "color")
         if color is None or color.lower() in ("inherit", "currentcolor"):
             color = inherited
+        declared = dict(style_declarations(element))
+        for paint in ("fill", "stroke"):
+            own = declared.get(paint, element.get(paint))
+            if own is None or own.strip().lower() == "inherit":
+                if paint in current:
+                    element.set(paint, color)
+            elif own.strip().lower() == "currentcolor":
+                current = current | {paint}
+            else:
+                current = current - {paint}
         for paint in _PAINTS:
             if (element.get(paint) or "").strip().lower() == "currentcolor":
                 element.set(paint, color)
@@ -153,7 +165,7 @@ def _resolve_current_color(root: ET.Element) -> None:
                     for name, value in style_declarations(element)
                 ],
             )
-        stack.extend((child, color) for child in element)
+        stack.extend((child, color, current) for child in element)
 
 
 # Each paint property's opacity, which a colour's alpha multiplies.

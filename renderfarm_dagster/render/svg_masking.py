@@ -86,6 +86,9 @@ class MaskingSurface(PNGSurface):
         blend = BLEND_MODES.get(node.get("mix-blend-mode", "normal"), cairocffi.OPERATOR_OVER)
         # An isolated group: what blends inside it blends with the group's content only.
         isolated = node.get("isolation") == "isolate"
+        # cairosvg applies an element's opacity to its own paint when it has no children: a
+        # <use> (whose content is drawn apart) would lose it.
+        isolated = isolated or (node.tag == "use" and float(node.get("opacity", 1)) < 1)
         if mask is None and not own_clip and blend == cairocffi.OPERATOR_OVER and not isolated:
             super().draw(node)
             return

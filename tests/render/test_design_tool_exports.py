@@ -467,3 +467,16 @@ def test_transform_origin_of_a_user_space_gradient_is_folded_into_its_transform(
         'gradientTransform="translate(100 100) rotate(90) translate(-100 -100)"',
     )
     assert drawn(with_origin).tobytes() == drawn(explicit).tobytes()
+
+
+def test_current_color_is_inherited_as_the_keyword_and_a_use_keeps_its_opacity():
+    document = (
+        HEAD.replace("<svg ", '<svg xmlns:xlink="http://www.w3.org/1999/xlink" ')
+        + '<g fill="currentColor"><g color="#2a9d8f">'
+        '<rect width="100" height="200"/></g></g>\n'
+        '<defs><rect id="r" x="100" width="100" height="200" fill="#000000"/></defs>\n'
+        '<use xlink:href="#r" opacity="0.5"/>\n</svg>'
+    )
+    image = drawn(document)
+    assert image.getpixel((50, 100)) == (0x2A, 0x9D, 0x8F)  # the rect's own colour
+    assert image.getpixel((150, 100)) in ((127, 127, 127), (128, 128, 128))  # half black
