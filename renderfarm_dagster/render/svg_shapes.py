@@ -24,12 +24,13 @@ _LENGTHS = {
 }
 _LENGTH = re.compile(rf"\s*({NUMBER})\s*(px|%)?\s*", re.IGNORECASE)
 _KEPT_CHILDREN = frozenset({"title", "desc", "metadata"})
+_RELATIVE = re.compile(rf"\s*({NUMBER})\s*(em|ex)\s*", re.IGNORECASE)
 
 
 def normalise_shapes(root: ET.Element, width: float, height: float) -> None:
     """Rewrite the shapes of `root` (see above); `width` and `height` are the view box's."""
     extents = {"w": width, "h": height, "d": math.sqrt((width**2 + height**2) / 2)}
-    for element in _outside_nested_viewports(root):
+    for element, font_size in _outside_nested_viewports(root):
         if element.tag not in _SHAPES:
             continue
         for child in list(element):
@@ -39,14 +40,25 @@ def normalise_shapes(root: ET.Element, width: float, height: float) -> None:
             value = element.get(name)
             if value is None:
                 continue
+            relative = _RELATIVE.fullmatch(value)
+            if relative is not None:
+                em = font_size if relative.group(2).lower() == "em" else font_size / 2
+                element.set(name, f"{float(relative.group(1)) * em:g}")
+                continue
             match = _LENGTH.fullmatch(value)
             if match is None:
-                if not value.strip().endswith(("em", "ex", "pt", "pc", "in", "cm", "mm")):
+                if not value.strip().endswith(("pt", "pc", "in", "cm", "mm")):
                     del element.attrib[name]  # no length: its default, as in browsers
                 continue
             if match.group(2) == "%":
                 number = float(match.group(1)) * extents[axis] / 100
                 element.set(name, f"{number:g}")
+        if element.tag == "rect" and any(
+            float(m.group(1)) < 0
+            for m in (_LENGTH.fullmatch(element.get(n, "0")) for n in ("width", "height"))
+            if m
+        ):
+            element.set("width", "0")  # a negative size is an error: nothing is drawn
         if element.tag in ("rect", "ellipse"):
             _auto_radii(element)
         if element.tag in _AS_PATHS and any(_declares(element, m) for m in _MARKERS):
@@ -107,13 +119,23 @@ def _rect_path(x, y, width, height, rx, ry) -> str | None:
 
 
 def _outside_nested_viewports(root: ET.Element):
-    """The elements whose viewport is the root's (a nested <svg> sets its own, left to cairosvg)."""
-    stack = list(root)
+    """The elements whose viewport is the root's (a nested <svg> sets its own, left to
+    cairosvg), each with the font size it inherits (px; CSS's 16 by default), for em and ex."""
+    stack = [(child, _font_size(root, 16.0)) for child in root]
     while stack:
-        element = stack.pop()
-        yield element
+        element, inherited = stack.pop()
+        own = _font_size(element, inherited)
+        yield element, own
         if element.tag != "svg":
-            stack.extend(element)
+            stack.extend((child, own) for child in element)
+
+
+def _font_size(element: ET.Element, inherited: float) -> float:
+    declared = dict(style_declarations(element)).get("font-size", element.get("font-size"))
+    match = _LENGTH.fullmatch(declared or "")
+    if match is None or match.group(2) == "%":
+        return inherited
+    return float(match.group(1))
 
 
 def _auto_radii(element: ET.Element) -> None:

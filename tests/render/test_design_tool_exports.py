@@ -480,3 +480,15 @@ def test_current_color_is_inherited_as_the_keyword_and_a_use_keeps_its_opacity()
     image = drawn(document)
     assert image.getpixel((50, 100)) == (0x2A, 0x9D, 0x8F)  # the rect's own colour
     assert image.getpixel((150, 100)) in ((127, 127, 127), (128, 128, 128))  # half black
+
+
+def test_shape_lengths_in_em_follow_the_inherited_font_size_and_negative_sizes_draw_nothing():
+    document = (
+        HEAD + '<g font-size="20"><rect x="1em" y="1em" width="4em" height="4em" '
+        'fill="#2a9d8f"/></g>\n<rect x="100" y="100" width="-50" height="50" fill="#e63946"/>'
+        "\n</svg>"
+    )
+    image = drawn(document)
+    assert image.getpixel((90, 90)) == (0x2A, 0x9D, 0x8F)  # 20 to 100
+    assert image.getpixel((110, 90)) == (255, 255, 255)
+    assert image.getpixel((80, 120)) == (255, 255, 255)  # the negative rect is not drawn
