@@ -211,7 +211,7 @@ def _resolve_paint_references(root: ET.Element) -> None:
         if e.tag in _PAINT_SERVERS
         and e.get("id")
         # A gradient without stops of its own or borrowed (href) is no paint server.
-        and (e.tag == "pattern" or len(e) or _href(e))
+        and (e.tag == "pattern" or any(child.tag == "stop" for child in e) or _href(e))
     }
     for element in root.iter():
         for paint in ("fill", "stroke"):

@@ -1,7 +1,8 @@
 """Gradients that SVG defines and cairosvg draws otherwise, written into the template as what
 they draw: a radial gradient of no radius (zero or negative) is its last stop's colour, a
 singular gradientTransform (it maps everything to a point) is ignored, as resvg and browsers
-ignore it, and a stop offset that is no number is 0.
+ignore it, a stop offset that is no number is 0, and what a gradient holds besides its stops is
+ignored.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ def normalise_gradients(root: ET.Element) -> None:
             element.set("offset", "0")
         if element.tag not in ("linearGradient", "radialGradient"):
             continue
+        for child in list(element):
+            if child.tag != "stop":
+                element.remove(child)  # a gradient's content is its stops; the rest is ignored
         if _singular(element.get("gradientTransform")):
             del element.attrib["gradientTransform"]
         radius = element.get("r")
