@@ -496,8 +496,8 @@ def test_shape_lengths_in_em_follow_the_inherited_font_size_and_negative_sizes_d
 
 def test_what_a_gradient_holds_besides_its_stops_is_ignored():
     document = (
-        HEAD + '<linearGradient id="g"><rect width="10" height="10" stop-color="#e63946"/>'
-        '<stop offset="0" stop-color="#2a9d8f"/></linearGradient>\n'
+        HEAD + '<linearGradient id="g"><stop offset="0" stop-color="#2a9d8f"/>'
+        '<rect offset="1" width="10" height="10" stop-color="#e63946"/></linearGradient>\n'
         '<rect width="200" height="200" fill="url(#g)"/>\n</svg>'
     )
     assert drawn(document).getpixel((100, 100)) == (0x2A, 0x9D, 0x8F)
