@@ -88,6 +88,8 @@ def _relative_weight(value: str, parent: int) -> int:
 
 _CONTAINERS = frozenset({"tspan", "a"})
 _DECORATIONS = ("underline", "overline", "line-through")
+# Carried with the computed properties: what a spacing in % is of.
+_VIEWPORT_WIDTH = "-viewport-width"
 # CSS's generic families: the text is drawn in the bundled fonts (render/fonts.py).
 CSS_GENERIC_FAMILIES = frozenset(
     {"serif", "sans-serif", "monospace", "cursive", "fantasy", "system-ui"}
@@ -249,7 +251,8 @@ def _run_style(computed: dict[str, str], language: str) -> RunStyle:
     weight = int(computed.get("font-weight", "400"))
     italic = computed.get("font-style", "normal").lower() in ("italic", "oblique")
     size = float(computed.get("font-size", _DEFAULT_SIZE))
-    letter_spacing = _spacing(computed.get("letter-spacing"), size)
+    viewport_width = float(computed.get(_VIEWPORT_WIDTH, "0"))
+    letter_spacing = _spacing(computed.get("letter-spacing"), size, viewport_width)
     kerning = computed.get("font-kerning", "auto") != "none" and computed.get(
         "kerning", "auto"
     ).strip() not in ("0", "0px")
@@ -258,9 +261,10 @@ def _run_style(computed: dict[str, str], language: str) -> RunStyle:
     )
 
 
-def _spacing(value: str | None, size: float) -> float:
-    """letter-spacing or word-spacing in user units ("normal", a length, em of the run's size),
-    bounded by the size: a spacing beyond that is no design."""
+def _spacing(value: str | None, size: float, viewport_width: float = 0.0) -> float:
+    """letter-spacing or word-spacing in user units ("normal", a length, em of the run's size,
+    % of the viewport's width as SVG lengths are), bounded by the size: a spacing beyond that is
+    no design."""
     if not value or value.strip().lower() == "normal":
         return 0.0
     match = _LENGTH.fullmatch(value.strip().lower())
@@ -270,7 +274,7 @@ def _spacing(value: str | None, size: float) -> float:
     if unit in ("em", "rem"):
         spacing = number * size
     elif unit == "%":
-        spacing = number * size / 100
+        spacing = number * viewport_width / 100
     else:
         spacing = number * _UNITS.get(unit, 1.0)
     return max(-size, min(size, spacing))
@@ -323,7 +327,11 @@ def _characters(
         for char in content:
             if not preserve and char == " " and (not chars or chars[-1].char == " "):
                 continue  # collapsed, and none at the start
-            spacing = _spacing(style.get("word-spacing"), size) if char == " " else 0.0
+            spacing = (
+                _spacing(style.get("word-spacing"), size, float(style.get(_VIEWPORT_WIDTH, "0")))
+                if char == " "
+                else 0.0
+            )
             chars.append(_Char(char, run_style, size, anchor, owners, word_spacing=spacing))
 
     def visit(element: ET.Element, style: dict[str, str], owners: tuple[ET.Element, ...]) -> None:
@@ -426,6 +434,7 @@ def _outlines(
 
     view_box = floats(document.root.get("viewBox"), 4)
     viewport = (view_box[2], view_box[3]) if view_box else (100.0, 100.0)
+    computed = {**computed, _VIEWPORT_WIDTH: str(viewport[0])}
     chars = _characters(text, computed, document.language, viewport)
     chunks = _segments(chars, setter)
     _fit_text_lengths(text, chunks, document, viewport[0])
