@@ -88,8 +88,10 @@ def _relative_weight(value: str, parent: int) -> int:
 
 _CONTAINERS = frozenset({"tspan", "a"})
 _DECORATIONS = ("underline", "overline", "line-through")
-# Carried with the computed properties: what a spacing in % is of.
+# Carried with the computed properties: what a spacing in % is of; an element's own
+# alignment-baseline ("inherit" keeps its parent's).
 _VIEWPORT_WIDTH = "-viewport-width"
+_ALIGNMENT = "-alignment-baseline"
 # CSS's generic families: the text is drawn in the bundled fonts (render/fonts.py).
 CSS_GENERIC_FAMILIES = frozenset(
     {"serif", "sans-serif", "monospace", "cursive", "fantasy", "system-ui"}
@@ -188,6 +190,10 @@ def _computed(element: ET.Element, inherited: dict[str, str]) -> dict[str, str]:
         value = declared.get(name, element.get(name))
         if value is not None and value.strip() and value.strip() != "inherit":
             own[name] = value.strip()
+    # alignment-baseline is not inherited, but "inherit" takes the parent's.
+    own_alignment = _own(element, "alignment-baseline") or "auto"
+    parent_alignment = inherited.get(_ALIGNMENT, "auto")
+    own[_ALIGNMENT] = parent_alignment if own_alignment == "inherit" else own_alignment
     # Decorations are not inherited but drawn across the text of every descendant, in the
     # colour of the element that declares them.
     decorations = [d for d in own.get("text-decoration", "").split(";") if d]
@@ -533,7 +539,7 @@ def _fit_text_lengths(
     what follows in the chunk moved along. An element whose characters span chunks is left."""
     for element in [text, *[e for e in text.iter() if e.tag in _CONTAINERS]]:
         lengths = _numbers(element.get("textLength"), 0.0, width)
-        if not lengths or lengths[0] <= 0:
+        if not lengths or lengths[0] < 0:
             continue
         for chunk in chunks:
             mine = [s for s in chunk if element is text or element in s.owners]
@@ -600,8 +606,10 @@ def _baseline_shift(
                 raised += float(match.group(1)) * size / 100
             elif match and (match.group(2) or "") in _UNITS:
                 raised += float(match.group(1)) * _UNITS[match.group(2) or ""]
-    innermost = segment.owners[-1] if segment.owners else text
-    alignment = _own(innermost, "alignment-baseline") or "auto"
+    alignment = computed.get(_ALIGNMENT, "auto")  # the <text>'s own, "inherit" resolved
+    for owner in segment.owners:
+        own = _own(owner, "alignment-baseline") or "auto"
+        alignment = alignment if own == "inherit" else own
     if alignment in ("auto", "baseline"):
         alignment = computed.get("dominant-baseline", "auto")
         for owner in segment.owners:
