@@ -613,7 +613,9 @@ def _baseline_shift(
     if alignment in ("auto", "baseline"):
         alignment = computed.get("dominant-baseline", "auto")
         for owner in segment.owners:
-            alignment = _own(owner, "dominant-baseline") or alignment
+            own = _own(owner, "dominant-baseline")
+            if own not in (None, "no-change", "inherit"):  # no-change: the parent's (SVG 1.1)
+                alignment = own
     return -raised + _alignment_shift(alignment.lower(), metrics) * size
 
 
