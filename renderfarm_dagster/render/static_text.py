@@ -206,7 +206,7 @@ def _computed(element: ET.Element, inherited: dict[str, str]) -> dict[str, str]:
             _relative_weight(own["font-weight"], int(inherited.get("font-weight", "400")))
         )
     parent_size = float(inherited.get("font-size", _DEFAULT_SIZE))
-    own["font-size"] = str(_font_size(own.get("font-size"), parent_size))
+    own["font-size"] = str(font_size_px(own.get("font-size"), parent_size))
     space = element.get(f"{{{XML_NS}}}space")
     if space is not None:
         own["xml:space"] = space
@@ -219,7 +219,8 @@ def _own(element: ET.Element, name: str) -> str | None:
     return value.strip() if value is not None and value.strip() else None
 
 
-def _font_size(value: str | None, parent: float) -> float:
+def font_size_px(value: str | None, parent: float) -> float:
+    """A font-size in user units: keywords, lengths, em and % of the `parent`'s size."""
     if value is None:
         return parent
     value = value.strip().lower()

@@ -11,6 +11,7 @@ import math
 import re
 from xml.etree import ElementTree as ET
 
+from renderfarm_dagster.render.static_text import font_size_px
 from renderfarm_dagster.render.svg_document import NUMBER, style_declarations
 
 _SHAPES = frozenset({"rect", "circle", "ellipse", "line", "polyline", "polygon", "path"})
@@ -132,10 +133,7 @@ def _outside_nested_viewports(root: ET.Element):
 
 def _font_size(element: ET.Element, inherited: float) -> float:
     declared = dict(style_declarations(element)).get("font-size", element.get("font-size"))
-    match = _LENGTH.fullmatch(declared or "")
-    if match is None or match.group(2) == "%":
-        return inherited
-    return float(match.group(1))
+    return font_size_px(declared, inherited)
 
 
 def _auto_radii(element: ET.Element) -> None:
