@@ -394,9 +394,10 @@ def _segments(chars: list[_Char], setter: Callable[[_Segment], SetText]) -> list
         if current is not None and (not same_run or new_chunk or shifted or current.rotate):
             current.set = setter(current)
             pen_x = current.x + current.set.widest
-            if same_run and not new_chunk:
-                # A run split only to move or turn a character: the pen advances as in the
-                # unsplit run, kerning with the next character included.
+            same_font = (current.style, current.size) == (char.style, char.size)
+            if same_font and not new_chunk:
+                # A run split only to move or turn a character, or by a <tspan> of the same
+                # font: the pen advances as in the unsplit run, its kerning pair kept.
                 pen_x = current.x + _kerned_advance(current, char.char, setter)
             current = None
         pen_x = (char.x if char.x is not None else pen_x) + char.dx + word_spacing
