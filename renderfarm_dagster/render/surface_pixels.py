@@ -5,6 +5,8 @@ render/svg_masking.py): blank surfaces, cairo's compositing, and views for Pillo
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import cairocffi
 import pyvips
@@ -121,3 +123,14 @@ def from_vips_rgba(image: pyvips.Image) -> cairocffi.ImageSurface:
     return cairocffi.ImageSurface.create_for_data(
         data, cairocffi.FORMAT_ARGB32, image.width, image.height, image.width * 4
     )
+
+
+@contextmanager
+def drawing_onto(surface, context: cairocffi.Context) -> Iterator[None]:
+    """cairosvg's `surface` drawing onto `context` for the block (a group, a tile, a coverage,
+    a scratch path), then onto its own again."""
+    own, surface.context = surface.context, context
+    try:
+        yield
+    finally:
+        surface.context = own

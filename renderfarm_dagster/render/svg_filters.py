@@ -38,6 +38,7 @@ from renderfarm_dagster.render.surface_pixels import (
     blank,
     composited,
     converted,
+    drawing_onto,
     from_pillow,
     from_vips_rgba,
     paint,
@@ -146,11 +147,8 @@ class FilteringSurface(PNGSurface):
         context = cairocffi.Context(surface)
         context.translate(-area[0], -area[1])
         context.transform(self.context.get_matrix())
-        drawing_context, self.context = self.context, context
-        try:
+        with drawing_onto(self, context):
             super().draw(node)
-        finally:
-            self.context = drawing_context
         surface.flush()
         return surface
 

@@ -22,7 +22,7 @@ from cairosvg.parser import Tree
 from cairosvg.surface import PNGSurface
 from cairosvg.url import parse_url
 
-from renderfarm_dagster.render.surface_pixels import BLEND_MODES, blank, paint
+from renderfarm_dagster.render.surface_pixels import BLEND_MODES, blank, drawing_onto, paint
 from renderfarm_dagster.render.svg_document import TEXT_OUTLINES
 
 # What a clip path may hold (SVG: shapes, text, and <use> of those); text arrives as a group of
@@ -42,16 +42,17 @@ def element_bounding_box(surface, node) -> tuple[float, float, float, float] | N
     if node.tag in _SHAPES and not node.children and not any(m in node for m in _MARKERS):
         scratch = cairocffi.Context(cairocffi.ImageSurface(cairocffi.FORMAT_A8, 1, 1))
         scratch.set_matrix(surface.context.get_matrix())
-        drawing_context, surface.context = surface.context, scratch
         surface.stroke_and_fill = False
         try:
-            PNGSurface.draw(surface, node)  # the path alone, as cairosvg draws a clip path
-            scratch.save()
-            transform(surface, node.get("transform"), transform_origin=node.get("transform-origin"))
-            left, top, right, bottom = scratch.path_extents()
-            scratch.restore()
+            with drawing_onto(surface, scratch):
+                PNGSurface.draw(surface, node)  # the path alone, as cairosvg draws a clip path
+                scratch.save()
+                transform(
+                    surface, node.get("transform"), transform_origin=node.get("transform-origin")
+                )
+                left, top, right, bottom = scratch.path_extents()
+                scratch.restore()
         finally:
-            surface.context = drawing_context
             surface.stroke_and_fill = True
         if right > left or bottom > top:
             return left, top, right - left, bottom - top
@@ -144,14 +145,6 @@ class MaskingSurface(PNGSurface):
         context.set_matrix(matrix)
         return surface, context
 
-    def _drawn_on(self, context, draw) -> None:
-        """Run `draw` with cairosvg drawing onto `context`."""
-        drawing_context, self.context = self.context, context
-        try:
-            draw()
-        finally:
-            self.context = drawing_context
-
     def _clip_coverage(self, clip, matrix, box) -> cairocffi.ImageSurface:
         """Where a clip path lets the element show, in device pixels (the alpha)."""
         total, _ = self._canvas(matrix)
@@ -169,7 +162,8 @@ class MaskingSurface(PNGSurface):
             piece, context = self._canvas(content_matrix)
             shape = copy.copy(child)
             shape.pop("clip-path", None)
-            self._drawn_on(context, lambda shape=shape: self._path_only(shape))
+            with drawing_onto(self, context):
+                self._path_only(shape)
             evenodd = child.get("clip-rule") == "evenodd"
             context.set_fill_rule(
                 cairocffi.FILL_RULE_EVEN_ODD if evenodd else cairocffi.FILL_RULE_WINDING
@@ -215,7 +209,8 @@ class MaskingSurface(PNGSurface):
     def _matrix_of(self, node, matrix) -> cairocffi.Matrix:
         context = cairocffi.Context(blank(1, 1))
         context.set_matrix(matrix)
-        self._drawn_on(context, lambda: transform(self, node.get("transform")))
+        with drawing_onto(self, context):
+            transform(self, node.get("transform"))
         return context.get_matrix()
 
     def _mask_coverage(self, mask, matrix, box) -> cairocffi.ImageSurface:
@@ -247,11 +242,9 @@ class MaskingSurface(PNGSurface):
                 cairocffi.Matrix(box[2], 0, 0, box[3], box[0], box[1]).multiply(matrix)
             )
 
-        def draw_content():
+        with drawing_onto(self, context):
             for child in mask.children:
                 self.draw(child)
-
-        self._drawn_on(context, draw_content)
         coverage = surface if mask.get("mask-type") == "alpha" else _luminance(surface)
         inner = _referenced(self.masks, mask.get("mask"))
         if inner is not None and inner is not mask:

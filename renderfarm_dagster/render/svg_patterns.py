@@ -19,6 +19,7 @@ import cairocffi
 from cairosvg.bounding_box import calculate_bounding_box
 from cairosvg.helpers import size, transform
 
+from renderfarm_dagster.render.surface_pixels import drawing_onto
 from renderfarm_dagster.render.svg_document import floats
 
 MAX_TILE_PX = 4096
@@ -107,8 +108,7 @@ def _draw_content(surface, pattern, context, box, width: float, height: float, o
         _fit(context, view_box, pattern.get("preserveAspectRatio", "xMidYMid meet"), width, height)
     elif pattern.get("patternContentUnits") == "objectBoundingBox":
         context.scale(box[2], box[3])
-    drawing_context, surface.context = surface.context, context
-    try:
+    with drawing_onto(surface, context):
         if opacity < 1:
             context.push_group()
         for child in pattern.children:
@@ -116,8 +116,6 @@ def _draw_content(surface, pattern, context, box, width: float, height: float, o
         if opacity < 1:
             context.pop_group_to_source()
             context.paint_with_alpha(opacity)
-    finally:
-        surface.context = drawing_context
 
 
 _ALIGN = {"min": 0.0, "mid": 0.5, "max": 1.0}
