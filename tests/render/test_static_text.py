@@ -36,6 +36,16 @@ def laid_out(document: str, size=(400, 200)):
     return layout(template, {}, Fraction(*size))
 
 
+def drawn(document: str, size=(400, 200)):
+    result = laid_out(document, size)
+    return rasterize(result.svg, *size, outlines=result.outlines)
+
+
+def drawn_by_resvg(document: str, size=(400, 200)):
+    png = resvg_py.svg_to_bytes(svg_string=document, width=size[0], height=size[1])
+    return over_white(bytes(png), size)
+
+
 def test_no_text_reaches_cairosvgs_text_api():
     result = laid_out(DESIGN)
     assert b"<text" not in result.svg and b"<tspan" not in result.svg
@@ -55,10 +65,7 @@ def test_sizes_resolve_as_css_does():
 
 @pytest.mark.parametrize("size", [(400, 200), (1200, 600)])
 def test_static_text_is_drawn_as_resvg_draws_it(size):
-    result = laid_out(DESIGN, size)
-    ours = rasterize(result.svg, *size, outlines=result.outlines)
-    png = resvg_py.svg_to_bytes(svg_string=DESIGN, width=size[0], height=size[1])
-    assert within_tolerance(ours, over_white(bytes(png), size))
+    assert within_tolerance(drawn(DESIGN, size), drawn_by_resvg(DESIGN, size))
 
 
 def test_anchors_align_each_chunk():
@@ -121,10 +128,8 @@ FIGMA_TEXT = (
 
 
 def test_letter_and_word_spacing_are_drawn_as_resvg_draws_them():
+    assert within_tolerance(drawn(FIGMA_TEXT), drawn_by_resvg(FIGMA_TEXT))
     result = laid_out(FIGMA_TEXT)
-    ours = rasterize(result.svg, 400, 200, outlines=result.outlines)
-    png = resvg_py.svg_to_bytes(svg_string=FIGMA_TEXT, width=400, height=200)
-    assert within_tolerance(ours, over_white(bytes(png), (400, 200)))
     unspaced = laid_out(FIGMA_TEXT.replace("0.1em", "0").replace('word-spacing="12"', ""))
     assert result.static_text[0].widest > unspaced.static_text[0].widest + 20
     assert [run.text for run in result.static_text[1:]] == ["wide ", "word ", "gaps"]
@@ -146,10 +151,8 @@ PRICE_TAG = (
 
 
 def test_decorations_baselines_and_strokes_are_drawn_as_resvg_draws_them():
-    result = laid_out(PRICE_TAG)
-    ours = rasterize(result.svg, 400, 200, outlines=result.outlines)
-    png = resvg_py.svg_to_bytes(svg_string=PRICE_TAG, width=400, height=200)
-    assert within_tolerance(ours, over_white(bytes(png), (400, 200)))
+    ours = drawn(PRICE_TAG)
+    assert within_tolerance(ours, drawn_by_resvg(PRICE_TAG))
     # Not by chance: without them the drawing differs.
     plain = PRICE_TAG
     for feature in (
@@ -186,8 +189,7 @@ def test_text_length_spreads_or_stretches_the_text_to_its_length(adjust):
     image = rasterize(result.svg, 400, 200, outlines=result.outlines)
     ink = image.convert("L").point(lambda v: 255 if v < 128 else 0).getbbox()
     assert abs((ink[2] - ink[0]) - 300) <= 8, ink  # the ink spans the length, less side bearings
-    png = resvg_py.svg_to_bytes(svg_string=document, width=400, height=200)
-    assert within_tolerance(image, over_white(bytes(png), (400, 200)))
+    assert within_tolerance(image, drawn_by_resvg(document))
 
 
 @pytest.mark.parametrize(
@@ -199,10 +201,7 @@ def test_text_length_spreads_or_stretches_the_text_to_its_length(adjust):
 )
 def test_characters_turned_or_moved_one_by_one_keep_their_kerning(text):
     document = HEAD + text.replace("<text ", '<text font-family="DejaVu Sans" ') + "\n</svg>"
-    result = laid_out(document)
-    ours = rasterize(result.svg, 400, 200, outlines=result.outlines)
-    png = resvg_py.svg_to_bytes(svg_string=document, width=400, height=200)
-    assert within_tolerance(ours, over_white(bytes(png), (400, 200)))
+    assert within_tolerance(drawn(document), drawn_by_resvg(document))
 
 
 def test_font_kerning_none_sets_the_text_without_the_fonts_kerning():
@@ -222,7 +221,4 @@ def test_a_gradient_spans_the_whole_text_measured_on_its_glyph_cells():
         'text-anchor="middle" fill="url(#g)">Big <tspan font-size="48">Sale</tspan></text>\n'
         "</svg>"
     )
-    result = laid_out(document)
-    ours = rasterize(result.svg, 400, 200, outlines=result.outlines)
-    png = resvg_py.svg_to_bytes(svg_string=document, width=400, height=200)
-    assert within_tolerance(ours, over_white(bytes(png), (400, 200)))
+    assert within_tolerance(drawn(document), drawn_by_resvg(document))
