@@ -36,6 +36,7 @@ from renderfarm_dagster.render.svg_document import (
     XML_NS,
     Lines,
     floats,
+    property_value,
     style_declarations,
 )
 from renderfarm_dagster.render.typeset import PATH_UNITS, RunStyle, SetText, set_run
@@ -215,7 +216,7 @@ def _computed(element: ET.Element, inherited: dict[str, str]) -> dict[str, str]:
 
 def _own(element: ET.Element, name: str) -> str | None:
     """A property the element declares itself (style="" over the attribute)."""
-    value = dict(style_declarations(element)).get(name, element.get(name))
+    value = property_value(element, name)
     return value.strip() if value is not None and value.strip() else None
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from cairosvg.surface import PNGSurface
 
+from renderfarm_dagster.render.svg_document import MARKER_PROPERTIES
+
 _CONTEXT_PAINTS = {"context-fill": 0, "context-stroke": 1}
-_MARKERS = ("marker", "marker-start", "marker-mid", "marker-end")
 
 
 class ContextPaintSurface(PNGSurface):
@@ -25,7 +26,7 @@ class ContextPaintSurface(PNGSurface):
                 # Without a context element there is no paint, as SVG says.
                 node[name] = "none" if paint is None else paint[_CONTEXT_PAINTS[value]]
         outer = self.context_paint
-        if node.tag == "use" or any(marker in node for marker in _MARKERS):
+        if node.tag == "use" or any(marker in node for marker in MARKER_PROPERTIES):
             self.context_paint = (node.get("fill", "black"), node.get("stroke", "none"))
         try:
             super().draw(node)

@@ -20,6 +20,8 @@ from renderfarm_dagster.render.errors import TemplateProblem
 from renderfarm_dagster.render.svg_document import (
     NUMBER,
     Lines,
+    href,
+    property_value,
     set_style,
     style_declarations,
     walk,
@@ -119,13 +121,6 @@ def _matched(css_rules: cssselect2.Matcher, wrapper) -> list[list[tuple[str, str
     return [declarations for *_, declarations in css_rules.match(wrapper) or []]
 
 
-def _style_value(element: ET.Element, name: str) -> str | None:
-    """The element's own value of a property: style="" (its last declaration, as in CSS) over
-    the presentation attribute."""
-    declared = dict(style_declarations(element))
-    return declared.get(name, element.get(name))
-
-
 # Content drawn where it is used (by <use>, or as a paint, mask, clip or marker), whose
 # currentColor is the user's: left for the renderer to resolve in place.
 _DRAWN_ELSEWHERE = frozenset({"defs", "symbol", "pattern", "mask", "clipPath", "marker"})
@@ -141,7 +136,7 @@ def _resolve_current_color(root: ET.Element) -> None:
         element, inherited, current = stack.pop()
         if element.tag in _DRAWN_ELSEWHERE:
             continue
-        color = _style_value(element, "color")
+        color = property_value(element, "color")
         if color is None or color.lower() in ("inherit", "currentcolor"):
             color = inherited
         declared = dict(style_declarations(element))
@@ -211,7 +206,7 @@ def _resolve_paint_references(root: ET.Element) -> None:
         if e.tag in _PAINT_SERVERS
         and e.get("id")
         # A gradient without stops of its own or borrowed (href) is no paint server.
-        and (e.tag == "pattern" or any(child.tag == "stop" for child in e) or _href(e))
+        and (e.tag == "pattern" or any(child.tag == "stop" for child in e) or href(e))
     }
     for element in root.iter():
         for paint in ("fill", "stroke"):
@@ -227,10 +222,6 @@ def _resolve_paint_references(root: ET.Element) -> None:
         ]
         if resolved_style != declarations:
             set_style(element, resolved_style)
-
-
-def _href(element: ET.Element) -> str | None:
-    return element.get("href") or element.get("{http://www.w3.org/1999/xlink}href")
 
 
 def _resolved_paint(value: str, servers: set[str]) -> str:
@@ -258,7 +249,7 @@ def _set_colour(element: ET.Element, paint: str, value: str, in_style: bool) -> 
     updates = {paint: hex_colour}
     opacity_name = _PAINT_OPACITY.get(paint)
     if colour.alpha < 1 and opacity_name is not None:
-        own = _style_value(element, opacity_name) if in_style else element.get(opacity_name)
+        own = property_value(element, opacity_name) if in_style else element.get(opacity_name)
         try:
             opacity = float(own) if own is not None else 1.0
         except ValueError:
@@ -291,7 +282,7 @@ def resolve_transform_origins(root: ET.Element, extent: tuple[float, float]) -> 
     around it, relative to the view box as CSS's view-box reference says; cairosvg measures
     its keywords against the output's pixels instead. A value it cannot read is left out."""
     for element in root.iter():
-        origin = _style_value(element, "transform-origin")
+        origin = property_value(element, "transform-origin")
         if origin is None:
             continue
         element.attrib.pop("transform-origin", None)

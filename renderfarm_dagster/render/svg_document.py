@@ -22,6 +22,9 @@ SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 RF_NS = "urn:renderfarm:template:1"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
+# The basic shapes, and the properties that put markers on a shape's vertices.
+SHAPES = frozenset({"rect", "circle", "ellipse", "line", "polyline", "polygon", "path"})
+MARKER_PROPERTIES = ("marker", "marker-start", "marker-mid", "marker-end")
 # Marks the group of outlines a <text> became (render/static_text.py): text, for a clip path.
 TEXT_OUTLINES = f"{{{RF_NS}}}text"
 
@@ -357,7 +360,7 @@ class _Policy:
         self.resolve_repeated_ids(repeated)
         self.check_reference_cycles(root)
         for use in uses:
-            target = self.ids.get(_href(use)[1:] if _href(use) else "")
+            target = self.ids.get(href(use)[1:] if href(use) else "")
             # One level of reuse only: a <use> of something containing a <use> could expand
             # exponentially (the SVG form of billion laughs).
             if target is not None and any(e.tag == "use" for e, _ in walk(target)):
@@ -529,9 +532,9 @@ _GRADIENTS = frozenset({"linearGradient", "radialGradient"})
 
 def _references(element: ET.Element) -> Iterator[str]:
     """The ids an element refers to: its href and every url(#id) in its attributes."""
-    href = _href(element)
-    if href and href.startswith("#"):
-        yield href[1:]
+    reference = href(element)
+    if reference and reference.startswith("#"):
+        yield reference[1:]
     for name, value in element.attrib.items():
         if "url(" in value and name.rpartition("}")[2] != "href":
             for match in _URL.finditer(value):
@@ -573,7 +576,8 @@ def walk(root: ET.Element, depth: int = 0) -> Iterator[tuple[ET.Element, int]]:
         stack.extend((child, level + 1) for child in reversed(element))
 
 
-def _href(element: ET.Element) -> str | None:
+def href(element: ET.Element) -> str | None:
+    """The element's href, SVG 2's or XLink's."""
     return element.get("href") or element.get(f"{{{XLINK_NS}}}href")
 
 
@@ -599,6 +603,12 @@ def style_declarations(element: ET.Element) -> list[tuple[str, str]]:
         if colon and name.strip():
             declarations.append((name.strip().lower(), value.strip()))
     return declarations
+
+
+def property_value(element: ET.Element, name: str) -> str | None:
+    """The element's own value of a property: style="" (its last declaration, as in CSS) over
+    the presentation attribute; None where it declares none."""
+    return dict(style_declarations(element)).get(name, element.get(name))
 
 
 def set_style(element: ET.Element, declarations: list[tuple[str, str]]) -> None:

@@ -23,23 +23,18 @@ from cairosvg.surface import PNGSurface
 from cairosvg.url import parse_url
 
 from renderfarm_dagster.render.surface_pixels import BLEND_MODES, blank, drawing_onto, paint
-from renderfarm_dagster.render.svg_document import TEXT_OUTLINES
+from renderfarm_dagster.render.svg_document import MARKER_PROPERTIES, SHAPES, TEXT_OUTLINES
 
 # What a clip path may hold (SVG: shapes, text, and <use> of those); text arrives as a group of
 # outlines marked TEXT_OUTLINES (render/static_text.py).
-_CLIP_SHAPES = frozenset({"rect", "circle", "ellipse", "line", "polyline", "polygon", "path"})
 # Luminance from sRGB values (SVG's mask default), applied to B, G, R as stored.
 _LUMINANCE = [[0.0721, 0.7154, 0.2125, 0.0]]
-
-
-_SHAPES = frozenset({"rect", "circle", "ellipse", "line", "polyline", "polygon", "path"})
-_MARKERS = ("marker", "marker-start", "marker-mid", "marker-end")
 
 
 def element_bounding_box(surface, node) -> tuple[float, float, float, float] | None:
     """The element's bounding box in its own user space (x, y, width, height): a shape's exact
     fill extents from cairo (cairosvg counts a curve's control points), else cairosvg's."""
-    if node.tag in _SHAPES and not node.children and not any(m in node for m in _MARKERS):
+    if node.tag in SHAPES and not node.children and not any(m in node for m in MARKER_PROPERTIES):
         scratch = cairocffi.Context(cairocffi.ImageSurface(cairocffi.FORMAT_A8, 1, 1))
         scratch.set_matrix(surface.context.get_matrix())
         surface.stroke_and_fill = False
@@ -69,7 +64,7 @@ def _needs_own_clip(clip) -> bool:
     if clip.get("clip-path") or clip.get("transform"):
         return True
     return any(
-        child.tag not in _CLIP_SHAPES
+        child.tag not in SHAPES
         or child.get("clip-path")
         or child.get("clip-rule") == "evenodd"
         or child.get("transform")
@@ -184,11 +179,11 @@ class MaskingSurface(PNGSurface):
     def _is_clip_child(self, child) -> bool:
         if child.get("display") == "none" or child.get("visibility") == "hidden":
             return False
-        if child.tag in _CLIP_SHAPES or child.get(TEXT_OUTLINES):
+        if child.tag in SHAPES or child.get(TEXT_OUTLINES):
             return True
         if child.tag == "use":
             target = self._use_target(child)
-            return target is not None and target.tag in _CLIP_SHAPES
+            return target is not None and target.tag in SHAPES
         return False
 
     def _use_target(self, use):

@@ -12,9 +12,8 @@ import re
 from xml.etree import ElementTree as ET
 
 from renderfarm_dagster.render.static_text import font_size_px
-from renderfarm_dagster.render.svg_document import NUMBER, style_declarations
+from renderfarm_dagster.render.svg_document import MARKER_PROPERTIES, NUMBER, SHAPES, property_value
 
-_SHAPES = frozenset({"rect", "circle", "ellipse", "line", "polyline", "polygon", "path"})
 # Each length attribute and what its percentage is of: the view box's width, height, or its
 # normalised diagonal.
 _LENGTHS = {
@@ -32,7 +31,7 @@ def normalise_shapes(root: ET.Element, width: float, height: float) -> None:
     """Rewrite the shapes of `root` (see above); `width` and `height` are the view box's."""
     extents = {"w": width, "h": height, "d": math.sqrt((width**2 + height**2) / 2)}
     for element, font_size in _outside_nested_viewports(root):
-        if element.tag not in _SHAPES:
+        if element.tag not in SHAPES:
             continue
         for child in list(element):
             if child.tag not in _KEPT_CHILDREN:
@@ -62,17 +61,14 @@ def normalise_shapes(root: ET.Element, width: float, height: float) -> None:
             element.set("width", "0")  # a negative size is an error: nothing is drawn
         if element.tag in ("rect", "ellipse"):
             _auto_radii(element)
-        if element.tag in _AS_PATHS and any(_declares(element, m) for m in _MARKERS):
+        if element.tag in _AS_PATHS and any(
+            property_value(element, m) is not None for m in MARKER_PROPERTIES
+        ):
             _as_path(element)
 
 
-_MARKERS = ("marker", "marker-start", "marker-mid", "marker-end")
 _AS_PATHS = {"rect": ("x", "y", "width", "height", "rx", "ry"), "circle": ("cx", "cy", "r"),
              "ellipse": ("cx", "cy", "rx", "ry")}  # fmt: skip
-
-
-def _declares(element: ET.Element, name: str) -> bool:
-    return name in element.attrib or any(n == name for n, _ in style_declarations(element))
 
 
 def _as_path(element: ET.Element) -> None:
@@ -132,8 +128,7 @@ def _outside_nested_viewports(root: ET.Element):
 
 
 def _font_size(element: ET.Element, inherited: float) -> float:
-    declared = dict(style_declarations(element)).get("font-size", element.get("font-size"))
-    return font_size_px(declared, inherited)
+    return font_size_px(property_value(element, "font-size"), inherited)
 
 
 def _auto_radii(element: ET.Element) -> None:

@@ -31,6 +31,7 @@ from renderfarm_dagster.render.svg_css import (
     resolve_transform_origins,
 )
 from renderfarm_dagster.render.svg_document import (
+    MARKER_PROPERTIES,
     MAX_DESIGN_SIZE,
     RF_NS,
     Lines,
@@ -38,6 +39,7 @@ from renderfarm_dagster.render.svg_document import (
     check_policy,
     floats,
     parse_untrusted_svg,
+    property_value,
     set_style,
     style_declarations,
     walk,
@@ -173,8 +175,7 @@ def parse_template(
         embedded_images=embedded,
         static_fonts=static_fonts,
         blends=any(
-            dict(style_declarations(element)).get("mix-blend-mode", element.get("mix-blend-mode"))
-            not in (None, "normal")
+            property_value(element, "mix-blend-mode") not in (None, "normal")
             for element in root.iter()
         ),
     )
@@ -295,7 +296,6 @@ def _design_fit(root: ET.Element, lines: Lines, problems: list[TemplateProblem])
 _PAINTS = ("fill", "stroke", "markers")
 # What applies to the element as a whole, kept on the group its painted copies share.
 _WHOLE_ELEMENT = ("id", "transform", "opacity", "clip-path", "mask", "filter")
-_MARKERS = ("marker", "marker-start", "marker-mid", "marker-end")
 
 
 def _apply_paint_order(root: ET.Element) -> None:
@@ -322,7 +322,7 @@ def _apply_paint_order(root: ET.Element) -> None:
             copy_ = ET.SubElement(group, element.tag, dict(element.attrib))
             copy_.extend(list(element))
             overrides = [(n, "none") for n in ("fill", "stroke") if n != paint]
-            overrides += [(n, "none") for n in _MARKERS if paint != "markers"]
+            overrides += [(n, "none") for n in MARKER_PROPERTIES if paint != "markers"]
             set_style(copy_, [(n, v) for n, v in kept if n not in dict(overrides)] + overrides)
         parent = parents[element]
         position = list(parent).index(element)
@@ -333,7 +333,7 @@ def _apply_paint_order(root: ET.Element) -> None:
 
 def _paint_order(element: ET.Element) -> list[str] | None:
     """The element's paint order if it is not the default (fill, stroke, markers)."""
-    value = dict(style_declarations(element)).get("paint-order", element.get("paint-order"))
+    value = property_value(element, "paint-order")
     if value is None:
         return None
     tokens = value.split()

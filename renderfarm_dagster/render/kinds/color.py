@@ -27,7 +27,7 @@ from renderfarm_dagster.render.kinds.base import (
     TemplateLayer,
     is_hidden,
 )
-from renderfarm_dagster.render.svg_document import RF_NS, promote_style, style_declarations, walk
+from renderfarm_dagster.render.svg_document import RF_NS, promote_style, property_value, walk
 from renderfarm_dagster.spec_fields import Colour
 
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -103,9 +103,7 @@ KIND = ColorKind()
 def _declared_paint(element: ET.Element) -> str:
     """Without rf:target, the paint the design gave a colour: the fill, or the stroke of an
     outline drawn without a fill (a ring, a rule)."""
-    declared = dict(style_declarations(element))
-    fill = declared.get("fill", element.get("fill"))
-    stroke = declared.get("stroke", element.get("stroke"))
+    fill, stroke = property_value(element, "fill"), property_value(element, "stroke")
     if fill is not None and fill.strip() == "none" and stroke is not None:
         return "stroke"
     return "fill"
