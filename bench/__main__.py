@@ -31,6 +31,7 @@ from devkit.postgres import (
 )
 from devkit.worker_run import launch_worker
 from renderfarm_dagster.catalog.pool import available_cpus
+from renderfarm_dagster.formats import AVIF_EFFORT, FORMATS
 from renderfarm_dagster.render.variant import renderer_versions
 from renderfarm_dagster.storage.local import SqliteCheckpointStore
 
@@ -53,6 +54,7 @@ class Size:
     photo_products: int
     photo_variants: int
     photo_single_core_variants: int
+    avif_samples: int  # renditions of each catalog the AVIF comparison encodes
 
 
 FULL = Size(
@@ -66,6 +68,7 @@ FULL = Size(
     photo_products=20,
     photo_variants=25,
     photo_single_core_variants=40,
+    avif_samples=3,
 )
 QUICK = Size(
     products=4,
@@ -78,6 +81,7 @@ QUICK = Size(
     photo_products=2,
     photo_variants=3,
     photo_single_core_variants=4,
+    avif_samples=1,
 )
 
 
@@ -179,6 +183,25 @@ def measure_photos(workdir: Path, size: Size, cpus: int) -> dict:
         "loop": loop,
         "worker_peak_rss_mib": max(loop["worker_peak_rss_mib"]),
     }
+
+
+def measure_avif(folder: Path, workdir: Path, size: Size) -> dict:
+    """AVIF's encoders against WebP at equal SSIM (bench/avif.py), then the render path against
+    the baseline on one core with every output of the catalog in AVIF."""
+    encoders = step(
+        "avif",
+        "--catalog",
+        str(folder),
+        "--photo-catalog",
+        str(workdir / "photo-catalog"),
+        "--variants",
+        str(size.avif_samples),
+        "--rounds",
+        "1",
+    )
+    avif_folder = workdir / "catalog-avif"
+    catalog.write_in_format(folder, avif_folder, "avif")
+    return {"encoders": encoders, "single_core": measure_single_core(avif_folder, size)}
 
 
 def measure_loops_and_dagster(
@@ -441,6 +464,15 @@ def figures(results: dict) -> list[Figure]:
     on_sqlite = paired["overhead_per_product_sqlite"]
     per_product = paired["render_seconds_per_product"]
     per_variant_product = results["catalog"]["variants"]
+    encoders = results["avif"]["encoders"]["summary"]
+    avif_bytes = encoders["project"]["bytes_vs_webp"]
+    avif_single = results["avif"]["single_core"]["variants_per_s"]
+    avif_speedup = avif_single["project"] / avif_single["baseline"]
+    vips_ms = encoders["project"]["ms"]
+    pillow = min(
+        (value for name, value in encoders.items() if name.startswith("pillow-")),
+        key=lambda value: abs(value["bytes_vs_webp"] - avif_bytes),
+    )
     return [
         Figure(
             "render path vs baseline, 1 core",
@@ -527,6 +559,33 @@ def figures(results: dict) -> list[Figure]:
             "reported",
             None,
         ),
+        Figure(
+            "AVIF bytes vs WebP at equal SSIM, 1200 px",
+            avif_bytes,
+            f"{avif_bytes:.2f}x ({encoders['project']['bytes']:.0f} vs "
+            f"{encoders['webp']['bytes']:.0f} B; encode {vips_ms:.0f} vs "
+            f"{encoders['webp']['ms']:.0f} ms; libvips at effort {AVIF_EFFORT}, "
+            f"quality {encoders['project']['quality']:.0f} vs WebP's "
+            f"{FORMATS['webp'].default_quality})",
+            "<= 0.8x",
+            avif_bytes <= 0.8,
+        ),
+        Figure(
+            "  Pillow's AVIF encoder at about the same bytes",
+            pillow["ms"] / vips_ms,
+            f"{pillow['ms']:.0f} ms vs libvips' {vips_ms:.0f} ms "
+            f"({pillow['bytes_vs_webp']:.2f}x WebP's bytes)",
+            "reported",
+            None,
+        ),
+        Figure(
+            "render path vs baseline, every output AVIF, 1 core",
+            avif_speedup,
+            f"{avif_speedup:.2f}x ({avif_single['project']:.1f} vs "
+            f"{avif_single['baseline']:.1f} variants/s; baseline: Pillow's AVIF defaults)",
+            ">= 1.6x",
+            avif_speedup >= 1.6,
+        ),
     ]
 
 
@@ -587,6 +646,8 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         photos = measure_photos(workdir, size, cpus)
+        print("AVIF against WebP at equal SSIM, and every output in AVIF on one core ...")
+        avif = measure_avif(folder, workdir, size)
         print(f"interrupting a batch run {size.interruptions} time(s) ...", flush=True)
         resume = measure_resume(folder, workdir, size, cpus)
         resume["identical"] = same_outputs(
@@ -608,6 +669,7 @@ def main(argv: list[str] | None = None) -> int:
             "text_layout": text_layout,
             "throughput": throughput,
             "photos": photos,
+            "avif": avif,
             "resume": resume,
             "startup_s": {
                 "dagster": startup_seconds("renderfarm_dagster.definitions"),

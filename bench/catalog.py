@@ -83,6 +83,20 @@ def write(folder: Path, products: int, variants: int) -> list[Path]:
     return paths
 
 
+def write_in_format(source: Path, folder: Path, output_format: str) -> None:
+    """The specs of the catalog in `source`, every output in `output_format` at its default
+    quality, into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.glob("*.json")):
+        doc = json.loads(path.read_text())
+        doc["outputs"] = [
+            {key: value for key, value in output.items() if key != "quality"}
+            | {"format": output_format}
+            for output in doc["outputs"]
+        ]
+        (folder / path.name).write_text(json.dumps(doc, indent=2))
+
+
 # The photo catalog: each variant shows its own studio photo, as a catalog team uploads them.
 PHOTO_SIZE = 2000
 # One photo in five is stored sideways with an EXIF orientation, as phone cameras write them.

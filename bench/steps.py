@@ -304,9 +304,11 @@ def dagster_run(catalog: Path, workers: int) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.steps")
     parser.add_argument(
-        "step", choices=["single-core", "single-core-photos", "text-layout", "loop", "dagster"]
+        "step",
+        choices=["single-core", "single-core-photos", "text-layout", "loop", "dagster", "avif"],
     )
     parser.add_argument("--catalog", type=Path)
+    parser.add_argument("--photo-catalog", type=Path)
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--variants", type=int, default=40)
@@ -318,6 +320,10 @@ def main(argv: list[str] | None = None) -> None:
         report = single_core_photos(args.catalog, args.variants, args.rounds)
     elif args.step == "text-layout":
         report = text_layout(args.catalog, args.variants, args.rounds)
+    elif args.step == "avif":
+        from bench import avif
+
+        report = avif.compare(args.catalog, args.photo_catalog, args.variants, args.rounds)
     elif args.step == "loop":
         report = render_loop(args.catalog, args.data_dir, args.workers)
     else:

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from renderfarm_dagster.formats import FORMATS
+from renderfarm_dagster.formats import FORMAT_ALIASES, FORMATS
 from renderfarm_dagster.keys import ID_PATTERN, validate_asset_key
 from renderfarm_dagster.market import format_price, market
 
@@ -85,10 +85,10 @@ def _check_currency(value: str) -> str:
 
 
 def _check_format(value: str) -> str:
+    value = FORMAT_ALIASES.get(value, value)
     if value not in FORMATS:
-        raise ValueError(
-            f"must be one of {', '.join(repr(name) for name in FORMATS)}, not {value!r}"
-        )
+        names = [*FORMATS, *FORMAT_ALIASES]
+        raise ValueError(f"must be one of {', '.join(repr(name) for name in names)}, not {value!r}")
     return value
 
 

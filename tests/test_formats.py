@@ -2,6 +2,7 @@
 through the whole path when a spec asks for it, and is documented as it is
 (docs/templates-and-specs.md, "Output formats"). A new entry is proven here (docs/extending.md)."""
 
+import dataclasses
 import io
 import re
 from pathlib import Path
@@ -74,3 +75,44 @@ def test_the_documented_formats_are_the_registry():
         ), name
         if not output_format.lossless:
             assert f"default {output_format.default_quality}" in quality, name
+
+
+def test_jpg_is_a_name_for_jpeg_stored_as_today(spec_doc):
+    spec_doc["outputs"] = [
+        {"name": "a", "width": 120, "height": 90, "format": "jpg"},
+        {"name": "b", "width": 120, "height": 90, "format": "jpeg"},
+    ]
+    spec = parse_spec(spec_bytes(spec_doc), "test").spec
+    assert [output.format for output in spec.outputs] == ["jpeg", "jpeg"]
+    assert spec.outputs[0].extension == "jpg"
+    # The same output under either name: the same fingerprint, no re-render.
+    assert spec.outputs[0].model_dump(exclude={"name"}) == spec.outputs[1].model_dump(
+        exclude={"name"}
+    )
+
+
+def test_an_unknown_format_names_every_accepted_name(spec_doc):
+    spec_doc["outputs"] = [{"name": "a", "width": 120, "height": 90, "format": "heic"}]
+    with pytest.raises(SpecError, match=r"outputs\[0\]\.format.*'avif'.*'jpg'.*not 'heic'"):
+        parse_spec(spec_bytes(spec_doc), "test")
+
+
+@pytest.mark.parametrize("name", FORMATS)
+@pytest.mark.parametrize("fault", ["truncated", "wrong size"])
+def test_a_faulty_encoding_of_each_format_is_never_handed_over(spec_doc, monkeypatch, name, fault):
+    from renderfarm_dagster.render import variant as variant_module
+    from renderfarm_dagster.render.raster import EncodedOutputError
+
+    spec_doc["outputs"] = [{"name": "out", "width": 120, "height": 90, "format": name}]
+    spec = parse_spec(spec_bytes(spec_doc), "test").spec
+    good = FORMATS[name]
+
+    def faulty(image, quality):
+        if fault == "truncated":
+            data = good.encode(image, quality)
+            return data[: len(data) // 3]
+        return good.encode(image.resize((17, 17)), quality)
+
+    monkeypatch.setitem(variant_module.FORMATS, name, dataclasses.replace(good, encode=faulty))
+    with pytest.raises(EncodedOutputError, match=r"test-shoe/red/out: (is cut short|is 17x17)"):
+        render_spec_variant(spec, "red")

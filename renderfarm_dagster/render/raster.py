@@ -266,12 +266,15 @@ def encoded_problems(
     """Whether `data` is an `image_format` image of `width` x `height`; each problem as a
     phrase ("is 17x17, expected 200x200").
 
-    Without `pixels`, only the header is parsed (0.2 ms a variant): enough for bytes the
-    encoder has just produced from a rendition known not to be blank. With `pixels`, every
+    Without `pixels`, only the header is parsed and the file's structure held to its end (the
+    format's `complete`; 0.2 ms a variant): enough for bytes the encoder has just produced
+    from a rendition known not to be blank. With `pixels`, every
     pixel is decoded and the image must show more than one colour: for bytes of unknown
     origin, such as a stored object whose sha256 is not the one rendered.
     """
     expected = FORMATS.get(image_format)
+    if expected is not None and not expected.complete(data):
+        return [f"is cut short or has bytes after its end ({len(data)} bytes)"]
     try:
         with Image.open(io.BytesIO(data)) as image:
             problems = []

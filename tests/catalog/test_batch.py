@@ -8,7 +8,7 @@ import pytest
 from renderfarm_dagster.catalog.batch import ProductBatch, Request, Stages
 from renderfarm_dagster.catalog.inbox import load_spec, submit_spec
 from renderfarm_dagster.catalog.pool import RenderPool
-from renderfarm_dagster.catalog.verify import OUTPUTS_MATCH_MANIFEST
+from renderfarm_dagster.catalog.verify import OUTPUTS_ARE_VALID_IMAGES, OUTPUTS_MATCH_MANIFEST
 from tests.conftest import EXAMPLES, spec_bytes
 
 IDS = ["p-a", "p-b", "p-c"]
@@ -114,8 +114,10 @@ def test_checks_alone_find_a_tampered_output(catalog):
     )
     (result,) = results.values()
     assert result.stage == "checks" and result.published is None
-    assert list(result.problems) == [OUTPUTS_MATCH_MANIFEST]
+    # Its sha256 is not the manifest's, and a JPEG does not go on past its end marker.
+    assert list(result.problems) == [OUTPUTS_MATCH_MANIFEST, OUTPUTS_ARE_VALID_IMAGES]
     assert result.problems[OUTPUTS_MATCH_MANIFEST].startswith(f"variant red output thumb ({key}):")
+    assert "has bytes after its end" in result.problems[OUTPUTS_ARE_VALID_IMAGES]
 
 
 def test_a_retry_skips_what_its_request_published_and_reports_a_failure_once(catalog):
