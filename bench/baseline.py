@@ -3,8 +3,9 @@
 The SVG is the project's (templates are not what is measured). Each aspect ratio is drawn once
 with `cairosvg.svg2png` at its largest size, decoded with Pillow; each photo is decoded whole,
 turned upright with `ImageOps.exif_transpose`, fitted to its layer's box (`ImageOps.fit` for
-cover, `ImageOps.contain` for contain) and pasted in; every output is resized from that drawing
-with Lanczos and saved with Pillow's defaults (PNG zlib level 6, WebP method 4) at the spec's
+cover, around the focal point or the centre; `ImageOps.contain` for contain and subject: it
+finds no subject) and pasted in; every output is resized from that drawing with Lanczos and
+saved with Pillow's defaults (PNG zlib level 6, WebP method 4, AVIF speed 6) at the spec's
 quality.
 """
 
@@ -55,7 +56,9 @@ def render_variant(
             photo = photo.convert("RGBA")
             size = (placed.width, placed.height)
             if placed.fit == "cover":
-                fitted = ImageOps.fit(photo, size, Image.Resampling.LANCZOS, centering=placed.focal)
+                fitted = ImageOps.fit(
+                    photo, size, Image.Resampling.LANCZOS, centering=placed.focal or (0.5, 0.5)
+                )
             else:
                 fitted = ImageOps.contain(photo, size, Image.Resampling.LANCZOS)
             box = template.layers[placed.layer_id].box

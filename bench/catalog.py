@@ -107,7 +107,7 @@ def photo_key(product_id: str, variant_id: str) -> str:
     return f"assets/bench/{product_id}/{variant_id}.jpg"
 
 
-def photo_spec(index: int, variants: int, rng: random.Random) -> dict:
+def photo_spec(index: int, variants: int, rng: random.Random, fit: str = "cover") -> dict:
     noun, adjective = rng.choice(NOUNS), rng.choice(ADJECTIVES)
     product_id = f"photo-{index:03d}"
     colour_names = list(COLOURS)
@@ -118,7 +118,8 @@ def photo_spec(index: int, variants: int, rng: random.Random) -> dict:
         "layers": {
             "title": {"text": f"{adjective} {noun} {index}"},
             "price": {"text": f"€{rng.randint(19, 399)}.00"},
-            "photo": {"fit": "cover", "focal": [0.5, 0.45]},
+            # Cover around a typed focal point; or placed by the subject found in the photo.
+            "photo": {"fit": "cover", "focal": [0.5, 0.45]} if fit == "cover" else {"fit": fit},
         },
         "variants": [],
         "outputs": CARD_OUTPUTS,
@@ -174,15 +175,18 @@ def _with_comment(jpeg: bytes, comment: bytes) -> bytes:
     return jpeg[:2] + b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment + jpeg[2:]
 
 
-def write_photo_catalog(folder: Path, products: int, variants: int, seed: int = 11) -> None:
+def write_photo_catalog(
+    folder: Path, products: int, variants: int, seed: int = 11, fit: str = "cover"
+) -> None:
     """Specs in `folder`, photos under `folder/assets/` (the keys' layout); the same for the
-    same arguments. A photo is drawn per colour and orientation, and each variant's file has
+    same arguments. `fit`: how the photo layer places the photo ("cover" at a focal point, or
+    "subject"). A photo is drawn per colour and orientation, and each variant's file has
     its own comment, so that every variant decodes a photo of its own."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     drawn: dict[tuple[str, bool], bytes] = {}
     for index in range(products):
-        doc = photo_spec(index, variants, rng)
+        doc = photo_spec(index, variants, rng, fit)
         (folder / f"{doc['product_id']}.json").write_text(json.dumps(doc, indent=2))
         for number, variant in enumerate(doc["variants"]):
             layers = variant["layers"]

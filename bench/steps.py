@@ -80,7 +80,9 @@ def single_core(catalog: Path, variants: int, rounds: int) -> dict:
 
 def single_core_photos(catalog_folder: Path, variants: int, rounds: int) -> dict:
     """The same comparison on the photo catalog: each variant decodes, orients and fits its
-    own 2000 x 2000 JPEG. Also the share of the project's time spent decoding photos."""
+    own 2000 x 2000 JPEG. Also the project's time spent decoding photos and finding their
+    subjects (render/subject.py)."""
+    from renderfarm_dagster.render import subject as subject_module
     from renderfarm_dagster.render import variant as variant_module
 
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -90,21 +92,26 @@ def single_core_photos(catalog_folder: Path, variants: int, rounds: int) -> dict
         (spec, variant_id, {key: photos[key] for key in _photos_of(spec, variant_id)})
         for spec, variant_id in sample_variants(load_catalog(catalog_folder), variants)
     ]
-    decoding = [0.0]
-    decode = variant_module.decode_photo
+    decoding, searching = [0.0], [0.0]
+    decode, find_subject = variant_module.decode_photo, variant_module.find_subject
 
-    def timed_decode(*args, **kwargs):
-        started = time.perf_counter()
-        try:
-            return decode(*args, **kwargs)
-        finally:
-            decoding[0] += time.perf_counter() - started
+    def timed(function, total):
+        def call(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                total[0] += time.perf_counter() - started
 
-    variant_module.decode_photo = timed_decode
+        return call
+
+    variant_module.decode_photo = timed(decode, decoding)
+    variant_module.find_subject = timed(find_subject, searching)
 
     def project() -> None:
         # Every variant has a photo of its own: none may come from the previous round's cache.
         variant_module._decoded_photos.clear()
+        subject_module._find_subject.cache_clear()
         for spec, variant_id, used in sample:
             render_spec_variant(spec, variant_id, photos=used)
 
@@ -115,16 +122,22 @@ def single_core_photos(catalog_folder: Path, variants: int, rounds: int) -> dict
     project()
     reference()
     seconds: dict[str, list[float]] = {"project": [], "baseline": []}
-    decode_seconds = []
+    decode_seconds, subject_seconds = [], []
     for _ in range(rounds):
         for name, loop in (("baseline", reference), ("project", project)):
-            decoding[0] = 0.0
+            decoding[0] = searching[0] = 0.0
             started = time.perf_counter()
             loop()
             seconds[name].append(time.perf_counter() - started)
             if name == "project":
                 decode_seconds.append(decoding[0])
-    return {"variants": len(sample), "seconds": seconds, "decode_seconds": decode_seconds}
+                subject_seconds.append(searching[0])
+    return {
+        "variants": len(sample),
+        "seconds": seconds,
+        "decode_seconds": decode_seconds,
+        "subject_seconds": subject_seconds,
+    }
 
 
 # Titles and labels in the scripts the bundled fonts cover, mixed with Latin words and digits

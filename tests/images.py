@@ -23,3 +23,10 @@ def marked(width=300, height=200) -> Image.Image:
 
 def close(a, b, tolerance=12) -> bool:
     return all(abs(x - y) <= tolerance for x, y in zip(a, b, strict=False))
+
+
+def cut_out(width=400, height=300, box=(240, 40, 360, 200), colour=RED) -> Image.Image:
+    """A transparent RGBA photo with one opaque product at `box` (left, top, right, bottom)."""
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    image.paste((*colour, 255), box)
+    return image

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
@@ -9,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.product_inputs import ProductInputs
+from renderfarm_dagster.render.kinds.image import subject_photo_keys
+from renderfarm_dagster.render.subject import Subject, find_subject
 from renderfarm_dagster.render.variant import renderer_versions
 from renderfarm_dagster.spec import ParsedSpec
 from renderfarm_dagster.storage import (
@@ -20,7 +23,8 @@ from renderfarm_dagster.storage import (
 )
 
 # 2: the template is identified by its sha256, and the photos used are listed.
-MANIFEST_VERSION = 2
+# 3: the subject found in each photo placed by its subject (`subjects`).
+MANIFEST_VERSION = 3
 
 
 class _Model(BaseModel):
@@ -66,12 +70,16 @@ class Manifest(_Model):
     """manifests/<product_id>.json: written by the manifest asset, read by the checks and
     catalog/verify.py through this one model."""
 
-    manifest_version: Literal[2] = MANIFEST_VERSION
+    manifest_version: Literal[2, 3] = MANIFEST_VERSION
     product_id: str
     spec_sha256: str
     template: ManifestTemplate
     # Every photo the product's layers show, by key, with the sha256 it was rendered from.
     photos: dict[str, str]
+    # For each photo placed by its subject (fit "subject", or "cover" without a focal point):
+    # what was found in it and how (render/subject.py's Subject.to_manifest), so a reviewer
+    # sees why a crop came out as it did.
+    subjects: dict[str, dict] = {}
     renderer: dict[str, str]
     variants: list[ManifestVariant]
 
@@ -95,8 +103,10 @@ def build_manifest(
     parsed: ParsedSpec,
     inputs: ProductInputs,
     checkpoints: dict[tuple[str, str], OutputCheckpoint],
+    subjects: dict[str, Subject] | None = None,
 ) -> Manifest:
-    """The manifest of a fully rendered product, from the checkpoints of its outputs."""
+    """The manifest of a fully rendered product, from the checkpoints of its outputs and the
+    subjects of its photos placed by subject (photo_subjects)."""
     spec = parsed.spec
     missing = []
     variants = []
@@ -127,9 +137,30 @@ def build_manifest(
             name=template.name, sha256=template.sha256, bundled=template.bundled
         ),
         photos=dict(sorted(inputs.photo_sha256.items())),
+        subjects={key: subject.to_manifest() for key, subject in sorted((subjects or {}).items())},
         renderer=renderer_versions(),
         variants=variants,
     )
+
+
+def photo_subjects(inputs: ProductInputs, objects: ObjectStore) -> dict[str, Subject]:
+    """The subject found in each photo the product places by its subject, from the stored
+    bytes it was rendered from: the search depends on the bytes alone, so this is what the
+    renderer found. Raises IncompleteRenderError when a photo changed since."""
+    spec, template = inputs.spec, inputs.template.template
+    keys_placed = set()
+    for variant in spec.variants:
+        keys_placed |= subject_photo_keys(template, spec.layer_values(variant.variant_id))
+    subjects = {}
+    for key in sorted(keys_placed):
+        try:
+            data = objects.get(key)
+        except ObjectNotFoundError:
+            raise IncompleteRenderError(f"{key}: deleted since it was rendered") from None
+        if hashlib.sha256(data).hexdigest() != inputs.photo_sha256.get(key):
+            raise IncompleteRenderError(f"{key}: changed since it was rendered")
+        subjects[key] = find_subject(data, key)
+    return subjects
 
 
 @dataclass(frozen=True)
@@ -158,7 +189,9 @@ def write_manifest(
     inputs: nothing is written then.
     """
     product_id = parsed.spec.product_id
-    manifest = build_manifest(parsed, inputs, checkpoints.read(product_id))
+    manifest = build_manifest(
+        parsed, inputs, checkpoints.read(product_id), photo_subjects(inputs, objects)
+    )
     info = objects.put(keys.manifest_key(product_id), manifest.to_bytes(), "application/json")
     return PublishedManifest(info, manifest)
 

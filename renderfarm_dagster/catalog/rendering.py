@@ -72,6 +72,9 @@ class ProductRenderReport:
     # Characters no available font has, drawn as boxes: "<variant>/<layer>" -> characters.
     # Only for the variants rendered now (a resumed run does not lay out the others again).
     uncovered_text: dict[str, str] = field(default_factory=dict)
+    # Photos not placed as asked (fit "subject" with no subject found: contained instead):
+    # "<variant>/<layer>" -> why. Only for the variants rendered now, like uncovered_text.
+    photo_warnings: dict[str, str] = field(default_factory=dict)
     # What the outputs were rendered from, for the manifest that lists them (None when the
     # inputs could not be loaded).
     source: ProductInputs | None = field(default=None, repr=False)
@@ -320,6 +323,8 @@ def _store_variant(
     for output in outputs[:1]:
         for layer, characters in output.uncovered.items():
             report.uncovered_text[f"{output.variant_id}/{layer}"] = characters
+        for layer, warning in output.photo_warnings.items():
+            report.photo_warnings[f"{output.variant_id}/{layer}"] = warning
     try:
         for output in outputs:
             checkpoint = _store(spec, output, objects, run_id, attempt)

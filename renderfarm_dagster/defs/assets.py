@@ -232,6 +232,14 @@ def _run_products(
                             for where, characters in result.report.uncovered_text.items()
                         )
                     )
+                if result.report and result.report.photo_warnings:
+                    context.log.warning(
+                        f"{result.product_id}: photos not placed as asked: "
+                        + "; ".join(
+                            f"{where}: {warning}"
+                            for where, warning in result.report.photo_warnings.items()
+                        )
+                    )
                 if result.announced_before:
                     continue  # an earlier attempt of this request recorded and announced it
                 records = list(_records(result, materialised, run.run_id, render_context))
@@ -418,6 +426,8 @@ def _render_metadata(report: ProductRenderReport) -> dict:
         "uncovered_characters": dg.MetadataValue.json(
             {where: _named(chars) for where, chars in report.uncovered_text.items()}
         ),
+        # Photos placed whole because no subject was found in them (fit "subject").
+        "photo_warnings": dg.MetadataValue.json(report.photo_warnings),
         "preview": dg.MetadataValue.md(
             f"![{report.product_id} contact sheet](data:image/jpeg;base64,{thumbnail})"
         ),

@@ -14,10 +14,14 @@ import functools
 import io
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from renderfarm_dagster.render.errors import RenderInputError
+
+if TYPE_CHECKING:
+    from renderfarm_dagster.render.subject import Subject
 
 MAX_PHOTO_BYTES = 40 * 1024 * 1024
 # 50 megapixels: a full-frame camera's largest JPEG, with room; a decompression bomb is refused
@@ -78,22 +82,37 @@ def decode_photo(data: bytes, key: str, at_least: tuple[int, int] | None = None)
 
 
 def fit_photo(
-    image: Image.Image, width: int, height: int, fit: str, focal: tuple[float, float]
+    image: Image.Image,
+    width: int,
+    height: int,
+    fit: str,
+    focal: tuple[float, float] | None,
+    subject: Subject | None = None,
+    padding: float = 0.0,
+    anchor: tuple[float, float] = (0.5, 0.5),
 ) -> Image.Image:
     """`image` (RGBA) fitted to exactly `width` x `height`.
 
     cover: fills the box, cropped around the focal point (fractions of the photo's width and
-    height), which stays as central as the photo's edges allow. contain: the whole photo,
-    centred, with transparent margins.
+    height; None: the subject's centre or the attention point, `subject.focus`), which stays as
+    central as the photo's edges allow. contain: the whole photo, centred, with transparent
+    margins. subject: the subject's box scaled to fill the box less `padding` (a share of
+    the box's width and height on each side) and aligned in it by `anchor` (0: left or top,
+    1: right or bottom); the photo shows around it, extended with its studio background
+    colour, or transparent. Without a subject box, subject falls back to contain.
     """
     source_width, source_height = image.size
-    if fit == "contain":
+    if fit == "subject" and subject is not None and subject.box is not None:
+        return _fit_subject(image, width, height, subject, padding, anchor)
+    if fit in ("contain", "subject"):
         scale = min(width / source_width, height / source_height)
         size = (max(1, round(source_width * scale)), max(1, round(source_height * scale)))
         fitted = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
         canvas = Image.new("RGBA", (width, height), (0, 0, 0, 0))
         canvas.paste(fitted, ((width - size[0]) // 2, (height - size[1]) // 2))
         return canvas
+    if focal is None:
+        focal = subject.focus if subject is not None else (0.5, 0.5)
     scale = max(width / source_width, height / source_height)
     crop_width, crop_height = width / scale, height / scale
     left = _clamp(focal[0] * source_width - crop_width / 2, 0, source_width - crop_width)
@@ -105,6 +124,52 @@ def fit_photo(
         box=(left, top, left + crop_width, top + crop_height),
         reducing_gap=3.0,
     )
+
+
+def _fit_subject(
+    image: Image.Image,
+    width: int,
+    height: int,
+    subject: Subject,
+    padding: float,
+    anchor: tuple[float, float],
+) -> Image.Image:
+    assert subject.box is not None
+    source_width, source_height = image.size
+    left, top, right, bottom = (
+        subject.box[0] * source_width,
+        subject.box[1] * source_height,
+        subject.box[2] * source_width,
+        subject.box[3] * source_height,
+    )
+    room_width, room_height = width * (1 - 2 * padding), height * (1 - 2 * padding)
+    scale = min(room_width / (right - left), room_height / (bottom - top))
+    # Where the subject's top-left corner lands in the box, then where the photo's does.
+    subject_x = width * padding + (room_width - (right - left) * scale) * anchor[0]
+    subject_y = height * padding + (room_height - (bottom - top) * scale) * anchor[1]
+    origin_x, origin_y = subject_x - left * scale, subject_y - top * scale
+    # The part of the box the photo covers, and the source region that lands there.
+    to_left, to_top = max(0, round(origin_x)), max(0, round(origin_y))
+    to_right = min(width, round(origin_x + source_width * scale))
+    to_bottom = min(height, round(origin_y + source_height * scale))
+    background = (*subject.background, 255) if subject.background else (0, 0, 0, 0)
+    canvas = Image.new("RGBA", (width, height), background)
+    if to_right > to_left and to_bottom > to_top:
+        # Clamped: the rounding of the covered part may reach a fraction past the photo.
+        region = (
+            _clamp((to_left - origin_x) / scale, 0, source_width),
+            _clamp((to_top - origin_y) / scale, 0, source_height),
+            _clamp((to_right - origin_x) / scale, 0, source_width),
+            _clamp((to_bottom - origin_y) / scale, 0, source_height),
+        )
+        shown = image.resize(
+            (to_right - to_left, to_bottom - to_top),
+            Image.Resampling.LANCZOS,
+            box=region,
+            reducing_gap=3.0,
+        )
+        canvas.paste(shown, (to_left, to_top))
+    return canvas
 
 
 def png_for_cairo(image: Image.Image) -> bytes:

@@ -35,6 +35,7 @@ from renderfarm_dagster.render.raster import (
     rasterize,
     resize,
 )
+from renderfarm_dagster.render.subject import find_subject
 from renderfarm_dagster.render.template import Template, parse_template
 from renderfarm_dagster.render.typeset import FontSet, font_set
 from renderfarm_dagster.spec_fields import DEFAULT_LOCALE, OutputSpec
@@ -51,6 +52,8 @@ class RenderedOutput(OutputRecord):
     data: bytes
     # Text layer id -> characters no available font has (reported, drawn as boxes).
     uncovered: Mapping[str, str] = field(default_factory=dict)
+    # Image layer id -> why its photo was not placed as asked (no subject found: contain).
+    photo_warnings: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,9 @@ def render_variant(job: VariantJob) -> list[RenderedOutput]:
         if not largest_first:
             continue
         largest = largest_first[0]
-        image, uncovered = _draw(template, job, fonts, aspect, largest.width, largest.height)
+        image, uncovered, photo_warnings = _draw(
+            template, job, fonts, aspect, largest.width, largest.height
+        )
         for output in largest_first:
             image = resize(image, output.width, output.height)
             if output.name not in job.wanted:
@@ -155,17 +160,34 @@ def render_variant(job: VariantJob) -> list[RenderedOutput]:
                 data=data,
                 fingerprint=job.fingerprints[output.name],
                 uncovered=uncovered,
+                photo_warnings=photo_warnings,
             )
     return [rendered[output.name] for output in job.outputs if output.name in job.wanted]
 
 
 def _draw(
     template: Template, job: VariantJob, fonts: FontSet, aspect: Fraction, width: int, height: int
-) -> tuple[Image.Image, dict[str, str]]:
+) -> tuple[Image.Image, dict[str, str], dict[str, str]]:
     images = dict(template.embedded_images)
+    photo_warnings = {}
     for placed in placed_images(template, job.layers, width, height):
-        photo = _decoded(job.photos[placed.key], placed.key, (placed.width, placed.height))
-        fitted = fit_photo(photo, placed.width, placed.height, placed.fit, placed.focal)
+        data = job.photos[placed.key]
+        photo = _decoded(data, placed.key, (placed.width, placed.height))
+        subject = find_subject(data, placed.key) if placed.needs_subject else None
+        if placed.fit == "subject" and subject is not None and subject.box is None:
+            photo_warnings[placed.layer_id] = (
+                f"{placed.key}: no subject found ({subject.note}): placed whole (contain)"
+            )
+        fitted = fit_photo(
+            photo,
+            placed.width,
+            placed.height,
+            placed.fit,
+            placed.focal,
+            subject,
+            placed.padding,
+            placed.anchor,
+        )
         images[f"{PHOTO_SCHEME}{placed.layer_id}"] = png_for_cairo(fitted)
     laid_out = layout(template, job.layers, aspect, fonts, job.language)
     try:
@@ -175,7 +197,7 @@ def _draw(
         # products using it, not their run.
         reason = f"cannot be drawn at {width}x{height}: {type(error).__name__}: {error}"
         raise RenderInputError(f"template {job.template_name}", reason) from None
-    return image, laid_out.uncovered
+    return image, laid_out.uncovered, photo_warnings
 
 
 @functools.lru_cache(maxsize=16)

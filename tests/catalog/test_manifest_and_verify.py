@@ -7,6 +7,7 @@ from renderfarm_dagster.catalog.manifest import (
     IncompleteRenderError,
     Manifest,
     build_manifest,
+    write_manifest,
 )
 from renderfarm_dagster.catalog.pool import RenderPool
 from renderfarm_dagster.catalog.product_inputs import load_inputs
@@ -14,6 +15,7 @@ from renderfarm_dagster.catalog.rendering import render_product
 from renderfarm_dagster.catalog.verify import manifest_problems, stored_output_problems
 from renderfarm_dagster.spec import parse_spec
 from tests.conftest import spec_bytes
+from tests.images import cut_out, encoded
 
 
 @pytest.fixture
@@ -86,3 +88,38 @@ def test_manifest_problems_name_variant_and_output(rendered):
         "variant green output listing: manifest says ('webp', 97, 96), spec says ('webp', 96, 96)",
         "variant blue output hero: missing from the manifest",
     ]
+
+
+def test_the_manifest_shows_the_subject_found_in_each_photo_placed_by_it(storage):
+    objects, checkpoints = storage.objects(), storage.checkpoints()
+    placed, contained = "assets/shoe/cut-out.png", "assets/shoe/whole.png"
+    objects.put(placed, encoded(cut_out(400, 300, (240, 40, 360, 200)), "PNG"), "image/png")
+    objects.put(contained, encoded(cut_out(400, 300), "PNG"), "image/png")
+    doc = {
+        "spec_version": 2,
+        "product_id": "test-shoe",
+        "template": "product-card",
+        "layers": {"title": {"text": "Test Shoe"}},
+        "variants": [
+            {"variant_id": "a", "layers": {"photo": {"image": placed, "fit": "subject"}}},
+            {"variant_id": "b", "layers": {"photo": {"image": contained, "fit": "contain"}}},
+        ],
+        "outputs": [{"name": "hero", "width": 160, "height": 160, "format": "png"}],
+    }
+    parsed = parse_spec(spec_bytes(doc), "test")
+    with RenderPool(workers=1) as pool:
+        render_product(parsed.spec, objects, checkpoints, pool, "run-1")
+    inputs = load_inputs(parsed.spec, objects)
+    published = write_manifest(parsed, inputs, objects, checkpoints)
+    # Only the photo placed by its subject, with the box the renderer used (in fractions of
+    # the photo) and how it was found.
+    (entry,) = published.manifest.subjects.values()
+    assert list(published.manifest.subjects) == [placed] and entry["found_by"] == "alpha"
+    # Found on a 256 px copy: to within a pixel of that copy.
+    assert entry["box"] == pytest.approx([240 / 400, 40 / 300, 360 / 400, 200 / 300], abs=0.005)
+    assert entry["focus"] == pytest.approx([0.75, 0.4], abs=0.005)
+    assert Manifest.from_bytes(published.manifest.to_bytes()) == published.manifest
+    # A photo replaced since its render: no manifest from bytes that were not rendered.
+    objects.put(placed, encoded(cut_out(400, 300, (0, 0, 100, 100)), "PNG"), "image/png")
+    with pytest.raises(IncompleteRenderError, match=f"{placed}: changed since it was rendered"):
+        write_manifest(parsed, inputs, objects, checkpoints)

@@ -22,7 +22,7 @@ from renderfarm_dagster.render.variant import render_variant
 from renderfarm_dagster.spec import parse_spec
 from renderfarm_dagster.spec_fields import OutputSpec
 from tests.conftest import EXAMPLES
-from tests.images import encoded, marked
+from tests.images import cut_out, encoded, marked
 
 SPEC = parse_spec((EXAMPLES / "trail-runner-2.json").read_bytes(), "trail-runner-2").spec
 VARIANT = "red-40"
@@ -34,6 +34,7 @@ PHOTOS = {
 OTHER_PHOTO = encoded(marked(900, 300), "PNG")
 OUTPUT = OutputSpec(name="card", width=160, height=160, format="jpeg")
 WIDE = "assets/other.png"
+CUT_OUT = "assets/cut-out.png"
 
 # For every field a layer value or an output has: a change to it, on the layer it suits, from
 # that layer's value in the base (or from `from`, where the base does not set what it needs).
@@ -43,8 +44,18 @@ LAYER_CHANGES = {
     "fit": ("photo", LayerValue(image=WIDE, fit="cover"), LayerValue(image=WIDE, fit="contain")),
     "focal": (
         "photo",
-        LayerValue(image=WIDE, fit="cover"),
+        LayerValue(image=WIDE, fit="cover", focal=(0.5, 0.5)),
         LayerValue(image=WIDE, fit="cover", focal=(0.0, 0.5)),
+    ),
+    "padding": (
+        "photo",
+        LayerValue(image=CUT_OUT, fit="subject"),
+        LayerValue(image=CUT_OUT, fit="subject", padding=0.3),
+    ),
+    "anchor": (
+        "photo",
+        LayerValue(image=CUT_OUT, fit="subject"),
+        LayerValue(image=CUT_OUT, fit="subject", anchor=(0.0, 1.0)),
     ),
     "color": ("primary", None, LayerValue(color="#00ff00")),
     "hidden": ("badge", None, LayerValue(text="New", hidden=True)),
@@ -60,7 +71,7 @@ OUTPUT_CHANGES = {
 def render(layers, output=OUTPUT):
     """The output's pixels and fingerprint, as a run computes them."""
     inputs = ProductInputs(SPEC, bundled_template(SPEC.template), {}, ())
-    photos = {**PHOTOS, "assets/other.png": OTHER_PHOTO}
+    photos = {**PHOTOS, WIDE: OTHER_PHOTO, CUT_OUT: encoded(cut_out(), "PNG")}
     job = variant_job(inputs, VARIANT, {}, (output.name,))
     job = dataclasses.replace(
         job,

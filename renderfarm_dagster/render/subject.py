@@ -1,0 +1,176 @@
+"""Where the product is in a photo: its subject box, found by libvips.
+
+- A cut-out (a photo with transparency): the box of its opaque pixels (`find_trim` on alpha).
+- A studio shot on a plain background (a white sweep): the box of what differs from the
+  background, whose colour is read from the photo's border (`find_trim` against it).
+- Anything else (a lifestyle shot, a busy backdrop): no box, but the centre of its most
+  interesting region (`smartcrop`'s attention strategy) as the point a `cover` crop keeps.
+
+The search runs on a copy reduced to SEARCH_PX on its long side, decoded from the photo's bytes
+alone, so the box is a function of the bytes: the manifest reports the box the renderer used
+(catalog/manifest.py) without either remembering it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from typing import Literal
+
+import pyvips
+from PIL import Image
+
+from renderfarm_dagster.render.photo import decode_photo
+
+# The long side of the copy searched: boxes to 1/256 of the photo, found in about a millisecond.
+SEARCH_PX = 256
+# Below this on either side a photo has no subject to find (a 1-pixel placeholder).
+MIN_SEARCH_PX = 8
+# Alpha at or below this is background in a cut-out: a soft shadow (at most half opaque, as
+# photo editors draw them) is not the product.
+ALPHA_THRESHOLD = 128
+# A studio background: the border's pixels within this of its median colour, on each band...
+BACKGROUND_SPREAD = 24
+# ...for at least this share of them; and what differs from it by more than BACKGROUND_THRESHOLD
+# is the product.
+BACKGROUND_SHARE = 0.9
+BACKGROUND_THRESHOLD = 32
+# A box this close to the whole photo on both sides is no subject: the photo is all product or
+# all scene.
+WHOLE_PHOTO = 0.97
+
+FoundBy = Literal["alpha", "background", "attention", "none"]
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What was found in a photo, in fractions of its upright width and height.
+
+    box: (left, top, right, bottom) of the product (None for attention and none); focus: the
+    point a `cover` crop centres on; background: the studio backdrop's RGB, which a subject
+    fit extends the photo with (None: transparent); note: why there is no box.
+    """
+
+    found_by: FoundBy
+    box: tuple[float, float, float, float] | None
+    focus: tuple[float, float]
+    background: tuple[int, int, int] | None = None
+    note: str = ""
+
+    def to_manifest(self) -> dict:
+        entry: dict = {"found_by": self.found_by}
+        if self.box is not None:
+            entry["box"] = [round(value, 4) for value in self.box]
+        entry["focus"] = [round(value, 4) for value in self.focus]
+        if self.note:
+            entry["note"] = self.note
+        return entry
+
+
+def find_subject(data: bytes, key: str) -> Subject:
+    """The subject of the photo `data` (stored at `key`); raises PhotoError as decode_photo."""
+    return _find_subject(hashlib.sha256(data).hexdigest(), data, key)
+
+
+@functools.lru_cache(maxsize=512)
+def _find_subject(sha256: str, data: bytes, key: str) -> Subject:
+    photo = decode_photo(data, key, (SEARCH_PX, SEARCH_PX))
+    photo.thumbnail((SEARCH_PX, SEARCH_PX), Image.Resampling.BOX)
+    return subject_of(photo)
+
+
+def subject_of(photo: Image.Image) -> Subject:
+    """The subject of an RGBA image (see the module)."""
+    width, height = photo.size
+    if min(width, height) < MIN_SEARCH_PX:
+        return Subject("none", None, (0.5, 0.5), note=f"too small to search ({width}x{height})")
+    image = pyvips.Image.new_from_memory(photo.tobytes(), width, height, 4, "uchar")
+    alpha = image[3]
+    if alpha.min() < ALPHA_THRESHOLD:
+        if alpha.max() <= ALPHA_THRESHOLD:
+            return Subject("none", None, (0.5, 0.5), note="the photo is transparent throughout")
+        box = alpha.find_trim(threshold=ALPHA_THRESHOLD, background=[0])
+        return _boxed("alpha", box, width, height)
+    rgb = image[0:3]
+    background = _plain_background(rgb)
+    if background is not None:
+        box = rgb.find_trim(threshold=BACKGROUND_THRESHOLD, background=list(background))
+        if box[2] == 0 or box[3] == 0:
+            return Subject(
+                "none",
+                None,
+                (0.5, 0.5),
+                background,
+                note=f"the photo is its background colour {_hex(background)} throughout",
+            )
+        subject = _boxed("background", box, width, height, background)
+        if subject.found_by == "background":
+            return subject
+    return _attention(rgb, width, height)
+
+
+def _boxed(
+    found_by: FoundBy,
+    box: tuple[int, int, int, int],
+    width: int,
+    height: int,
+    background: tuple[int, int, int] | None = None,
+) -> Subject:
+    left, top, box_width, box_height = box
+    fractions = (
+        left / width,
+        top / height,
+        (left + box_width) / width,
+        (top + box_height) / height,
+    )
+    if box_width == 0 or box_height == 0:
+        return Subject("none", None, (0.5, 0.5), background, note="no opaque pixels")
+    if box_width >= WHOLE_PHOTO * width and box_height >= WHOLE_PHOTO * height:
+        return Subject("none", None, (0.5, 0.5), background, note="the subject fills the photo")
+    focus = ((fractions[0] + fractions[2]) / 2, (fractions[1] + fractions[3]) / 2)
+    return Subject(found_by, fractions, focus, background)
+
+
+def _plain_background(rgb: pyvips.Image) -> tuple[int, int, int] | None:
+    """The colour of the photo's border when nearly all of it is one colour, else None."""
+    width, height = rgb.width, rgb.height
+    strip = max(1, min(width, height) // 64)
+    # The sides turned and stretched (nearest: the same pixel values) to the top's length, so
+    # that the four strips stack without padding.
+    sides = [
+        rgb.crop(0, 0, strip, height).rot90(),
+        rgb.crop(width - strip, 0, strip, height).rot90(),
+    ]
+    border = pyvips.Image.arrayjoin(
+        [
+            rgb.crop(0, 0, width, strip),
+            rgb.crop(0, height - strip, width, strip),
+            *(side.resize(width / height, vscale=1, kernel="nearest") for side in sides),
+        ],
+        across=1,
+    )
+    median = tuple(int(border[band].percent(50)) for band in range(3))
+    close = (border - list(median)).abs() <= BACKGROUND_SPREAD
+    share = (close[0] & close[1] & close[2]).avg() / 255
+    return median if share >= BACKGROUND_SHARE else None  # type: ignore[return-value]
+
+
+def _attention(rgb: pyvips.Image, width: int, height: int) -> Subject:
+    _, found = rgb.smartcrop(
+        max(1, width // 2),
+        max(1, height // 2),
+        interesting="attention",
+        attention_x=True,
+        attention_y=True,
+    )
+    point = (found["attention_x"], found["attention_y"])
+    if point == (0, 0):
+        # What libvips answers when no region stands out (even texture): the centre is safer.
+        return Subject("none", None, (0.5, 0.5), note="no region stands out")
+    focus = (point[0] / width, point[1] / height)
+    return Subject("attention", None, focus, note="no plain background or cut-out")
+
+
+def _hex(colour: tuple[int, int, int]) -> str:
+    return "#" + "".join(f"{value:02x}" for value in colour)
