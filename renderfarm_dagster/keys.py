@@ -24,7 +24,14 @@ ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 LAYER_ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 _SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}(\.[a-z0-9]{1,16}){0,4}")
 _SPEC_KEY = re.compile(r"specs/([a-z0-9][a-z0-9_-]{0,63})\.json")
-_TEMPLATE_KEY = re.compile(r"templates/([a-z0-9][a-z0-9_-]{0,63})\.svg")
+# A template's main layout, templates/<name>.svg, and its other layouts,
+# templates/<name>.<layout>.svg (render/layouts.py).
+_TEMPLATE_KEY = re.compile(
+    r"templates/([a-z0-9][a-z0-9_-]{0,63})(?:\.([a-z0-9][a-z0-9-]{0,31}))?\.svg"
+)
+LAYOUT_NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+# The main layout's name: its file is templates/<name>.svg, never templates/<name>.main.svg.
+MAIN_LAYOUT = "main"
 # Brand font files: an id and the format's extension (acme-sans-bold.otf), as for templates.
 _FONT_KEY = re.compile(r"fonts/([a-z0-9][a-z0-9_-]{0,63}\.(?:ttf|otf))")
 # Photo names are the user's own (capitals, dots): segments of a safe alphabet, no "." or "..",
@@ -86,14 +93,35 @@ def validate_asset_key(key: str) -> str:
     return key
 
 
-def template_key(name: str) -> str:
-    return f"{TEMPLATES_PREFIX}{_check_id(name, 'template name')}.svg"
+def template_key(name: str, layout: str = MAIN_LAYOUT) -> str:
+    """templates/<name>.svg for the main layout, templates/<name>.<layout>.svg for another."""
+    name = _check_id(name, "template name")
+    if layout == MAIN_LAYOUT:
+        return f"{TEMPLATES_PREFIX}{name}.svg"
+    if not LAYOUT_NAME_PATTERN.fullmatch(layout):
+        raise InvalidKeyError(f"layout name {layout!r} is not 1-32 of a-z, 0-9, '-'")
+    return f"{TEMPLATES_PREFIX}{name}.{layout}.svg"
+
+
+def template_layouts_prefix(name: str) -> str:
+    """The prefix of every key of a template's other layouts."""
+    return f"{TEMPLATES_PREFIX}{_check_id(name, 'template name')}."
 
 
 def template_name_from_key(key: str) -> str | None:
-    """The template name a key names, or None when the key is not `templates/<name>.svg`."""
+    """The template name a key names (of any of its layouts), or None when the key is not
+    `templates/<name>.svg` or `templates/<name>.<layout>.svg`."""
+    found = template_layout_from_key(key)
+    return found[0] if found else None
+
+
+def template_layout_from_key(key: str) -> tuple[str, str] | None:
+    """(template name, layout name) of a template key; None when it is not one. A file
+    named templates/<name>.main.svg is not a key: the main layout is templates/<name>.svg."""
     match = _TEMPLATE_KEY.fullmatch(key)
-    return match.group(1) if match else None
+    if match is None or match.group(2) == MAIN_LAYOUT:
+        return None
+    return match.group(1), match.group(2) or MAIN_LAYOUT
 
 
 def font_key(file_name: str) -> str:

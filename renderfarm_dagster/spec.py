@@ -11,7 +11,7 @@ The JSON is read strictly and every problem is named at its JSON path (json_path
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -27,7 +27,7 @@ from renderfarm_dagster.json_paths import (
     problems_from_pydantic,
     read_json,
 )
-from renderfarm_dagster.keys import LAYER_ID_PATTERN
+from renderfarm_dagster.keys import LAYER_ID_PATTERN, MAIN_LAYOUT
 from renderfarm_dagster.layers import LayerValue
 from renderfarm_dagster.problems import FileProblems
 from renderfarm_dagster.render.kinds import KINDS, kind_of_settings, kinds_set
@@ -220,13 +220,24 @@ ProductSpec = ProductSpecV1 | ProductSpecV2
 _MODELS: dict[int, type[ProductSpecV1] | type[ProductSpecV2]] = {1: ProductSpecV1, 2: ProductSpecV2}
 
 
-def template_problems(spec: ProductSpec, template: Template) -> list[SpecProblem]:
-    """Where a spec's layers do not fit its template: unknown layers, wrong kinds, and required
-    layers left unset. Each problem names the JSON path and the template's layer."""
-    if isinstance(spec, ProductSpecV1):
-        return []
-    problems = []
+def template_problems(
+    spec: ProductSpec, template: Template, layouts: Collection[str] = (MAIN_LAYOUT,)
+) -> list[SpecProblem]:
+    """Where a spec's layers do not fit its template (its main layout; `layouts`: the names of
+    the set's layouts): unknown layers, wrong kinds, required layers left unset, and outputs
+    naming a layout the set does not have. Each problem names the JSON path and the
+    template's layer or layout."""
     where = f"template {template.name!r}"
+    problems = [
+        SpecProblem(
+            f"outputs[{index}].layout",
+            f"{where} has no layout {output.layout!r} (its layouts: {', '.join(layouts)})",
+        )
+        for index, output in enumerate(spec.outputs)
+        if output.layout is not None and output.layout not in layouts
+    ]
+    if isinstance(spec, ProductSpecV1):
+        return problems
     settings: list[tuple[str, Mapping[str, LayerSetting]]] = [("layers", spec.layers)]
     settings += [
         (f"variants[{index}].layers", variant.layers) for index, variant in enumerate(spec.variants)

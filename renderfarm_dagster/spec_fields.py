@@ -15,7 +15,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from renderfarm_dagster.formats import FORMAT_ALIASES, FORMATS
-from renderfarm_dagster.keys import ID_PATTERN, validate_asset_key
+from renderfarm_dagster.keys import ID_PATTERN, LAYOUT_NAME_PATTERN, validate_asset_key
 from renderfarm_dagster.market import format_price, market
 
 COLOUR_PATTERN = re.compile(r"#[0-9a-fA-F]{6}")
@@ -92,6 +92,12 @@ def _check_format(value: str) -> str:
     return value
 
 
+def _check_layout_name(value: str) -> str:
+    if not LAYOUT_NAME_PATTERN.fullmatch(value):
+        raise ValueError("not a layout name: 1 to 32 of a-z, 0-9 and '-'")
+    return value
+
+
 Id = Annotated[str, AfterValidator(_check_id)]
 Colour = Annotated[str, AfterValidator(_check_colour)]
 Text = Annotated[str, Field(max_length=200), AfterValidator(_check_text)]
@@ -127,6 +133,9 @@ class OutputSpec(StrictModel):
     height: Annotated[int, Field(ge=MIN_OUTPUT_PX, le=MAX_OUTPUT_PX)]
     format: Annotated[str, AfterValidator(_check_format)]
     quality: Annotated[int, Field(ge=1, le=100)] | None = None
+    # The layout of the template's set it is drawn from; None: the nearest in aspect ratio
+    # (render/layouts.py).
+    layout: Annotated[str, AfterValidator(_check_layout_name)] | None = None
 
     @property
     def extension(self) -> str:

@@ -61,7 +61,7 @@ def test_a_template_file_name_must_be_a_template_name(tmp_path, capsys):
     template = tmp_path / "Promo Card.svg"
     template.write_bytes((EXAMPLES / "templates" / "lookbook.svg").read_bytes())
     assert main(["validate", str(template)]) == 1
-    assert "the file name gives the template name 'Promo Card'" in capsys.readouterr().err
+    assert "the file name 'Promo Card.svg' does not name a template" in capsys.readouterr().err
 
 
 def test_a_bundled_template_name_cannot_be_uploaded_over(tmp_path, capsys):

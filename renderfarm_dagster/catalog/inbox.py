@@ -10,7 +10,7 @@ from renderfarm_dagster.catalog.rejections import set_aside
 from renderfarm_dagster.catalog.templates import TemplateNotFoundError, load_template
 from renderfarm_dagster.catalog.threads import in_order
 from renderfarm_dagster.render.errors import TemplateError
-from renderfarm_dagster.render.template import Template
+from renderfarm_dagster.render.layouts import TemplateSet
 from renderfarm_dagster.spec import (
     ParsedSpec,
     SpecError,
@@ -71,7 +71,7 @@ def read_inbox_spec(
     except SpecError as error:
         return _rejection(key, error)
     try:
-        template = load_template(objects, parsed.spec.template).template
+        template = load_template(objects, parsed.spec.template).layouts
     except (TemplateNotFoundError, TemplateError) as error:
         reason = str(error).splitlines()[0]
         return WaitingSpec(key, parsed, f"waits for its template: {reason}")
@@ -90,7 +90,7 @@ def read_inbox_spec(
 
 
 def check_against_template(
-    parsed: ParsedSpec, source: str, find_template: Callable[[str], Template]
+    parsed: ParsedSpec, source: str, find_template: Callable[[str], TemplateSet]
 ) -> None:
     """Raise SpecError if the spec's template is missing or invalid, or its layers do not fit.
 
@@ -105,7 +105,7 @@ def check_against_template(
     except TemplateError as error:
         problem = f"template {name!r} is invalid ({error.problems[0]}): fix and upload it again"
         raise SpecError(source, [SpecProblem("template", problem)]) from None
-    problems = template_problems(parsed.spec, template)
+    problems = template_problems(parsed.spec, template.main, tuple(template.layouts))
     if problems:
         raise SpecError(source, problems)
 
@@ -145,7 +145,7 @@ def submit_spec(objects: ObjectStore, data: bytes, source: str) -> Submission:
     Identical bytes already in the inbox are left alone, so resubmitting is a no-op.
     """
     parsed = parse_spec(data, source)
-    check_against_template(parsed, source, lambda name: load_template(objects, name).template)
+    check_against_template(parsed, source, lambda name: load_template(objects, name).layouts)
     key = keys.spec_key(parsed.spec.product_id)
     current = objects.head(key)
     if current is not None and current.sha256 == parsed.sha256:

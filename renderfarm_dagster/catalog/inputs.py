@@ -25,6 +25,7 @@ from renderfarm_dagster.catalog.fonts import (
 from renderfarm_dagster.catalog.templates import (
     TemplateNotFoundError,
     bundled_names,
+    check_layouts_agree,
     load_template,
     reject_template,
     validate_upload,
@@ -206,12 +207,16 @@ def find_changes(
         name = keys.template_name_from_key(key) or ""
         try:
             template = validate_upload(uploads[key], key, name, fonts)
+            check_layouts_agree(objects, name)
         except TemplateError as error:
             rejected.append(RejectedInput(key, error, reject_template(objects, key, error)))
             del changed[key]
         else:
             if template.warnings:
                 warnings[key] = template.warnings
+            # Products index their template by its main layout's key: a changed layout
+            # requests them all, and each renders again only the outputs drawn from it.
+            changed.setdefault(keys.template_key(name), changed[key])
     return InputChanges(changed, rejected, current, warnings)
 
 

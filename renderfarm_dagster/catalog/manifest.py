@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.product_inputs import ProductInputs
+from renderfarm_dagster.keys import MAIN_LAYOUT
 from renderfarm_dagster.render.kinds.image import subject_photo_keys
 from renderfarm_dagster.render.subject import Subject, find_subject
 from renderfarm_dagster.render.variant import renderer_versions
@@ -62,8 +63,10 @@ class ManifestVariant(_Model):
 
 class ManifestTemplate(_Model):
     name: str
-    sha256: str
+    sha256: str  # the main layout's
     bundled: bool
+    # The set's other layouts, by name, with their sha256 (render/layouts.py).
+    layouts: dict[str, str] = {}
 
 
 class Manifest(_Model):
@@ -134,7 +137,14 @@ def build_manifest(
         product_id=spec.product_id,
         spec_sha256=parsed.sha256,
         template=ManifestTemplate(
-            name=template.name, sha256=template.sha256, bundled=template.bundled
+            name=template.name,
+            sha256=template.sha256,
+            bundled=template.bundled,
+            layouts={
+                layout: layout_template.sha256
+                for layout, layout_template in template.layouts.layouts.items()
+                if layout != MAIN_LAYOUT
+            },
         ),
         photos=dict(sorted(inputs.photo_sha256.items())),
         subjects={key: subject.to_manifest() for key, subject in sorted((subjects or {}).items())},

@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 from renderfarm_dagster.catalog.fonts import UploadedFont
 from renderfarm_dagster.catalog.rendering import render_spec_variant
 from renderfarm_dagster.catalog.templates import TemplateSource
+from renderfarm_dagster.keys import MAIN_LAYOUT
 from renderfarm_dagster.layers import LayerValue
 from renderfarm_dagster.render.kinds import KINDS
 from renderfarm_dagster.render.kinds.image import SAMPLE_PHOTO_KEY
@@ -68,7 +69,7 @@ def template_preview(source: TemplateSource, fonts: tuple[UploadedFont, ...] = (
             product_id="preview",
             variant_id="preview",
             template_name=source.name,
-            template_svg=source.data,
+            template_layouts={MAIN_LAYOUT: source.data},
             layers=layers,
             photos={SAMPLE_PHOTO_KEY: sample_photo()},
             outputs=(output,),

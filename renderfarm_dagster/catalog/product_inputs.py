@@ -13,6 +13,7 @@ from renderfarm_dagster.catalog.templates import (
     TemplateSource,
     load_template,
 )
+from renderfarm_dagster.keys import MAIN_LAYOUT
 from renderfarm_dagster.render.errors import TemplateError
 from renderfarm_dagster.render.fingerprint import render_fingerprint
 from renderfarm_dagster.render.variant import renderer_versions
@@ -32,8 +33,9 @@ class ProductInputs:
     fonts: tuple[UploadedFont, ...] = ()
 
     def fingerprint(self, variant_id: str, output: OutputSpec) -> str:
+        chosen = self.template.layouts.choose(output.width, output.height, output.layout)
         return render_fingerprint(
-            self.template.sha256,
+            chosen.template.sha256,
             self.spec.layer_values(variant_id),
             self.photo_sha256,
             output,
@@ -43,15 +45,20 @@ class ProductInputs:
         )
 
     def sha256s(self) -> dict[str, str]:
-        """Every input object by key (a bundled template by its name), with its sha256."""
-        template = (
-            f"bundled:{self.template.name}"
-            if self.template.bundled
-            else keys.template_key(self.template.name)
-        )
+        """Every input object by key (a bundled template's layouts by file name), with its
+        sha256."""
+        source = self.template
+        layouts = {
+            (
+                f"bundled:{source.name}" + ("" if layout == MAIN_LAYOUT else f".{layout}")
+                if source.bundled
+                else keys.template_key(source.name, layout)
+            ): template.sha256
+            for layout, template in source.layouts.layouts.items()
+        }
         fonts = {font.key: font.face.sha256 for font in self.fonts}
         return {
-            template: self.template.sha256,
+            **layouts,
             **dict(sorted(self.photo_sha256.items())),
             **dict(sorted(fonts.items())),
         }
@@ -74,12 +81,20 @@ def load_inputs(
     fonts = fonts or FontCatalogSource(objects)
     try:
         template = load_template(objects, spec.template)
-        check_families(template.template, fonts, f"template {spec.template}")
+        for layout in template.layouts.layouts.values():
+            check_families(layout, fonts, f"template {spec.template}")
     except TemplateNotFoundError as error:
         raise MissingInputError(f"template {spec.template}", str(error)) from None
     except TemplateError as error:
         raise MissingInputError(f"template {spec.template}", f"invalid: {error}") from None
-    brand_fonts = fonts.for_template(template.template)
+    # The brand fonts any of its layouts names, each once.
+    brand_fonts = tuple(
+        {
+            font.key: font
+            for layout in template.layouts.layouts.values()
+            for font in fonts.for_template(layout)
+        }.values()
+    )
     photos = {}
     for key in sorted(spec.photo_keys()):
         info = objects.head(key)

@@ -120,7 +120,7 @@ def variant_job(
         product_id=spec.product_id,
         variant_id=variant_id,
         template_name=inputs.template.name,
-        template_svg=inputs.template.data,
+        template_layouts=inputs.template.layout_data(),
         layers=layers,
         photos=photos,
         outputs=outputs,

@@ -1,4 +1,5 @@
-"""The template registry: bundled templates in the package, uploaded ones at templates/<name>.svg.
+"""The template registry: bundled templates in the package, uploaded ones at templates/<name>.svg,
+each with its other layouts beside it (templates/<name>.<layout>.svg: render/layouts.py).
 
 One registry that specs validate against and the renderer reads: a bundled name cannot be
 uploaded over, and every other name is looked up in the object store.
@@ -6,9 +7,11 @@ uploaded over, and every other name is looked up in the object store.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 
 from renderfarm_dagster import keys
@@ -18,23 +21,53 @@ from renderfarm_dagster.catalog.fonts import (
     check_families,
 )
 from renderfarm_dagster.catalog.rejections import set_aside
+from renderfarm_dagster.keys import MAIN_LAYOUT
 from renderfarm_dagster.render.errors import TemplateError, TemplateProblem
+from renderfarm_dagster.render.layouts import TemplateSet, template_set
 from renderfarm_dagster.render.template import Template, parse_template
 from renderfarm_dagster.storage import ObjectNotFoundError, ObjectStore
 
 
 @dataclass(frozen=True)
 class TemplateSource:
-    """A template's bytes (what the workers get) and its parsed, validated form."""
+    """A template's bytes (what the workers get) and its parsed, validated form: its main
+    layout, and its other layouts by name (each file's bytes and parsed form)."""
 
     name: str
     data: bytes
     template: Template
     bundled: bool
+    other_layouts: Mapping[str, tuple[bytes, Template]] = field(default_factory=dict)
 
     @property
     def sha256(self) -> str:
         return self.template.sha256
+
+    @functools.cached_property
+    def layouts(self) -> TemplateSet:
+        """Every layout, checked to share the main layout's layers; raises TemplateError."""
+        layouts = {MAIN_LAYOUT: self.template}
+        layouts.update({name: template for name, (_, template) in self.other_layouts.items()})
+        return template_set(self.name, layouts, self.sources())
+
+    def layout_data(self) -> dict[str, bytes]:
+        """Each layout's bytes by name, the main layout first."""
+        return {MAIN_LAYOUT: self.data, **{n: d for n, (d, _) in self.other_layouts.items()}}
+
+    def sources(self) -> dict[str, str]:
+        """Where each layout comes from: its key, or its file in the package."""
+        return {
+            layout: (
+                f"bundled {_file_name(self.name, layout)}"
+                if self.bundled
+                else keys.template_key(self.name, layout)
+            )
+            for layout in self.layout_data()
+        }
+
+
+def _file_name(name: str, layout: str) -> str:
+    return f"{name}.svg" if layout == MAIN_LAYOUT else f"{name}.{layout}.svg"
 
 
 class TemplateNotFoundError(LookupError):
@@ -48,15 +81,35 @@ class TemplateNotFoundError(LookupError):
 
 @functools.cache
 def bundled_names() -> tuple[str, ...]:
-    return tuple(
-        sorted(f.name.removesuffix(".svg") for f in _bundled().iterdir() if f.name.endswith(".svg"))
-    )
+    return tuple(sorted({name for name, _ in _bundled_files()}))
+
+
+def _bundled_files() -> list[tuple[str, str]]:
+    """(template, layout) of each bundled file."""
+    found = []
+    for file in _bundled().iterdir():
+        named = keys.template_layout_from_key(f"{keys.TEMPLATES_PREFIX}{file.name}")
+        if named is not None:
+            found.append(named)
+    return found
 
 
 @functools.cache
 def bundled_template(name: str) -> TemplateSource:
-    data = _bundled().joinpath(f"{name}.svg").read_bytes()
-    return TemplateSource(name, data, parse_template(data, f"bundled {name}.svg", name), True)
+    def parsed(layout: str) -> tuple[bytes, Template]:
+        file_name = _file_name(name, layout)
+        data = _bundled().joinpath(file_name).read_bytes()
+        return data, parse_template(data, f"bundled {file_name}", name)
+
+    data, template = parsed(MAIN_LAYOUT)
+    others = {
+        layout: parsed(layout)
+        for template_name, layout in sorted(_bundled_files())
+        if template_name == name and layout != MAIN_LAYOUT
+    }
+    source = TemplateSource(name, data, template, True, others)
+    source.layouts  # noqa: B018 - a bundled set whose layouts differ is a bug: fail on first use
+    return source
 
 
 def _bundled():
@@ -64,7 +117,9 @@ def _bundled():
 
 
 def load_template(objects: ObjectStore, name: str) -> TemplateSource:
-    """The template a spec names; raises TemplateNotFoundError, or TemplateError if invalid."""
+    """The template a spec names, with every layout stored beside it; raises
+    TemplateNotFoundError, or TemplateError if a layout is invalid or the layouts' layers
+    differ (naming the layout's key and the layer)."""
     if name in bundled_names():
         return bundled_template(name)
     try:
@@ -72,7 +127,19 @@ def load_template(objects: ObjectStore, name: str) -> TemplateSource:
         data = objects.get(key)
     except (ObjectNotFoundError, keys.InvalidKeyError):
         raise TemplateNotFoundError(name) from None
-    return TemplateSource(name, data, _parsed(data, key, name), False)
+    others = {}
+    for listed in objects.list(keys.template_layouts_prefix(name)):
+        named = keys.template_layout_from_key(listed.key)
+        if named is None or named[0] != name:
+            continue  # another template's name starts the same ("card." is not "card-x.")
+        try:
+            layout_data = objects.get(listed.key)
+        except ObjectNotFoundError:
+            continue  # deleted since it was listed: the set is what is there now
+        others[named[1]] = (layout_data, _parsed(layout_data, listed.key, name))
+    source = TemplateSource(name, data, _parsed(data, key, name), False, others)
+    source.layouts  # noqa: B018 - raises TemplateError when the layouts' layers differ
+    return source
 
 
 @functools.lru_cache(maxsize=64)
@@ -99,18 +166,49 @@ def validate_upload(
     return template
 
 
+def check_layouts_agree(objects: ObjectStore, name: str) -> None:
+    """Raise TemplateError when the layouts stored for template `name` do not share their
+    layers (naming layout and layer); a set without its main layout yet is checked when the
+    main layout arrives."""
+    with contextlib.suppress(TemplateNotFoundError):
+        load_template(objects, name)
+
+
 def submit_template(
-    objects: ObjectStore, data: bytes, source: str, name: str
+    objects: ObjectStore, data: bytes, source: str, name: str, layout: str = MAIN_LAYOUT
 ) -> tuple[Template, bool]:
-    """Validate a template file and store it at templates/<name>.svg; the template, and False
-    when it was stored already."""
+    """Validate a template file (a layout of the set `name`) and store it at
+    templates/<name>.svg or templates/<name>.<layout>.svg; the template, and False when it was
+    stored already. A layout whose layers differ from the set's is refused, naming the layer."""
     template = validate_upload(data, source, name, FontCatalogSource(objects))
-    key = keys.template_key(name)
+    key = keys.template_key(name, layout)
     current = objects.head(key)
     if current is not None and current.sha256 == hashlib.sha256(data).hexdigest():
         return template, False
+    _check_joins_set(objects, name, layout, template, source)
     objects.put(key, data, "image/svg+xml")
     return template, True
+
+
+def _check_joins_set(
+    objects: ObjectStore, name: str, layout: str, template: Template, source: str
+) -> None:
+    """Raise TemplateError when `template`, as layout `layout` of the stored set `name`, does not
+    share the set's layers (nothing to check while the set has no main layout)."""
+    try:
+        stored = load_template(objects, name)
+    except TemplateNotFoundError:
+        return
+    others = {n: pair for n, pair in stored.other_layouts.items() if n != layout}
+    if layout == MAIN_LAYOUT:
+        candidate = TemplateSource(name, b"", template, False, others)
+    else:
+        others[layout] = (b"", template)
+        candidate = TemplateSource(name, stored.data, stored.template, False, others)
+    try:
+        candidate.layouts  # noqa: B018
+    except TemplateError as error:
+        raise TemplateError(source, error.problems) from None
 
 
 def reject_template(objects: ObjectStore, key: str, error: TemplateError) -> str:
@@ -121,8 +219,9 @@ def reject_template(objects: ObjectStore, key: str, error: TemplateError) -> str
     """
     # Under its own name, like a spec: the latest rejected upload of a template is what its
     # report describes.
-    rejected_key = keys.validate_key(
-        f"{keys.REJECTED_PREFIX}templates/{keys.template_name_from_key(key) or 'template'}.svg"
-    )
+    file_name = key.removeprefix(keys.TEMPLATES_PREFIX)
+    if keys.template_name_from_key(key) is None:
+        file_name = "template.svg"
+    rejected_key = keys.validate_key(f"{keys.REJECTED_PREFIX}templates/{file_name}")
     report = {**error.to_report(), "rejected_key": rejected_key}
     return rejected_key if set_aside(objects, key, rejected_key, report, "image/svg+xml") else ""

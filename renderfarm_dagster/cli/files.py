@@ -71,19 +71,22 @@ def read_font(path: Path) -> bytes:
     return read_file(path, MAX_FONT_BYTES, lambda m: FontError(str(path), m))
 
 
-def read_template(path: Path) -> tuple[str, bytes]:
-    """A template file's name (its file name without .svg) and bytes."""
+def read_template(path: Path) -> tuple[str, str, bytes]:
+    """A template file's name, layout and bytes: `card.svg` is template card's main layout,
+    `card.story.svg` its layout "story" (render/layouts.py)."""
 
     def error(message: str) -> TemplateError:
         return TemplateError(str(path), [TemplateProblem(0, "", message)])
 
-    name = path.stem
-    if not keys.ID_PATTERN.fullmatch(name):
+    named = keys.template_layout_from_key(f"{keys.TEMPLATES_PREFIX}{path.name}")
+    if named is None:
         raise error(
-            f"the file name gives the template name {name!r}, which is not an id: 1 to 64 of "
-            "a-z, 0-9, '-' and '_', starting with a letter or digit"
+            f"the file name {path.name!r} does not name a template: <name>.svg or "
+            "<name>.<layout>.svg, the name 1 to 64 of a-z, 0-9, '-' and '_', the layout 1 to 32 "
+            "of a-z, 0-9 and '-' (not 'main': that is <name>.svg)"
         )
-    return name, read_file(path, MAX_TEMPLATE_BYTES, error)
+    name, layout = named
+    return name, layout, read_file(path, MAX_TEMPLATE_BYTES, error)
 
 
 class GivenFiles:
@@ -112,7 +115,8 @@ class GivenFiles:
         """Each file with what checking it gave: fonts, then templates, then specs."""
         for path in filter(is_font, paths):
             yield path, self._font(path)
-        for path in filter(is_template, paths):
+        # Main layouts first: another layout of a set given with it joins it.
+        for path in sorted(filter(is_template, paths), key=lambda path: path.name.count(".")):
             yield path, self._template(path)
         for path in filter(is_spec, paths):
             yield path, self._spec(path)
@@ -135,28 +139,44 @@ class GivenFiles:
 
     def _template(self, path: Path) -> TemplateSource | TemplateError:
         from renderfarm_dagster.catalog.fonts import FontCatalogSource, check_families
-        from renderfarm_dagster.catalog.templates import validate_upload
+        from renderfarm_dagster.catalog.templates import TemplateNotFoundError, validate_upload
         from renderfarm_dagster.render.template import parse_template
 
         fonts = FontCatalogSource.holding(self.fonts)
         try:
-            name, data = read_template(path)
+            name, layout, data = read_template(path)
             if self.as_uploads:
                 template = validate_upload(data, str(path), name, fonts)
             else:
                 template = parse_template(data, str(path), name, brand_families=None)
                 check_families(template, fonts, str(path))
+            if layout == keys.MAIN_LAYOUT:
+                base = self.templates.get(name)
+                others = dict(base.other_layouts) if base is not None else {}
+                source = TemplateSource(name, data, template, False, others)
+            else:
+                # Another layout of a set: given with its main layout, or the stored set's.
+                try:
+                    base = self.template(name)
+                except TemplateNotFoundError:
+                    return TemplateError(
+                        str(path),
+                        [TemplateProblem(0, "", f"give {name}.svg, its main layout, too")],
+                    )
+                others = {**base.other_layouts, layout: (data, template)}
+                source = TemplateSource(name, base.data, base.template, base.bundled, others)
+            source.layouts  # noqa: B018 - the set's layouts must share their layers
         except TemplateError as error:
             return error
-        self.templates[name] = TemplateSource(name, data, template, False)
-        return self.templates[name]
+        self.templates[name] = source
+        return source
 
     def _spec(self, path: Path) -> ParsedSpec | SpecError:
         from renderfarm_dagster.catalog.inbox import check_against_template
 
         try:
             parsed = parse_spec(read_spec(path), str(path))
-            check_against_template(parsed, str(path), lambda name: self.template(name).template)
+            check_against_template(parsed, str(path), lambda name: self.template(name).layouts)
         except SpecError as error:
             return error
         return parsed

@@ -124,21 +124,22 @@ def _submit_fonts(paths: Sequence[Path], objects: ObjectStore) -> int:
 
 
 def _submit_templates(paths: Sequence[Path], objects: ObjectStore) -> list[TemplateError]:
-    """Store the valid template files at templates/<name>.svg; the errors of the others."""
+    """Store the valid template files at templates/<name>.svg (or <name>.<layout>.svg, main
+    layouts first); the errors of the others."""
     from renderfarm_dagster.catalog.templates import submit_template
 
     rejected = []
-    for path in paths:
+    for path in sorted(paths, key=lambda path: path.name.count(".")):
         try:
-            name, data = read_template(path)
-            template, changed = submit_template(objects, data, str(path), name)
+            name, layout, data = read_template(path)
+            template, changed = submit_template(objects, data, str(path), name, layout)
         except TemplateError as error:
             rejected.append(error)
             print(f"rejected {path}:", file=sys.stderr)
             print(error, file=sys.stderr)
             continue
         state = "submitted" if changed else "unchanged"
-        print(f"{state} template {name} -> {keys.template_key(name)}")
+        print(f"{state} template {name} -> {keys.template_key(name, layout)}")
         for warning in template.warnings:
             print(f"{path}: warning: {warning}", file=sys.stderr)
     return rejected

@@ -5,12 +5,13 @@ fingerprint must change with everything that changes pixels, and with nothing el
 added to a spec or a layer value must not re-render a whole catalog unless it draws something.
 So it is built from a deliberate, versioned list:
 
-- the template's bytes, the bytes of every photo the variant shows, every brand font's bytes;
+- the bytes of the template layout the output is drawn from (render/layouts.py), the bytes of
+  every photo the variant shows, every brand font's bytes;
 - each layer value's fields, each only when set, and whether it is hidden: a value holds only
   what its kind's layout reads (render/kinds/), so each of its fields draws, and a new optional
   field, unset, adds nothing;
 - the output's OUTPUT_FIELDS: size, format and the quality it is encoded at (the format's
-  default when none is given: the same pixels);
+  default when none is given: the same pixels), and the layout it names, when it names one;
 - the variant's language (line breaking, CJK glyph forms) and the renderer's versions.
 
 FINGERPRINT_VERSION changes when the list's meaning does; every output renders again once then
@@ -29,7 +30,7 @@ from renderfarm_dagster.spec_fields import DEFAULT_LOCALE, OutputSpec
 
 FINGERPRINT_VERSION = 2
 # The output's name is not here: it names the output (its checkpoint and key), it draws nothing.
-OUTPUT_FIELDS = ("width", "height", "format", "quality")
+OUTPUT_FIELDS = ("width", "height", "format", "quality", "layout")
 
 
 def _layer_identity(value: LayerValue) -> dict:
@@ -40,12 +41,15 @@ def _layer_identity(value: LayerValue) -> dict:
 
 
 def _output_identity(output: OutputSpec) -> dict:
-    return {
+    identity = {
         "width": output.width,
         "height": output.height,
         "format": output.format,
         "quality": output.effective_quality,
     }
+    if output.layout is not None:
+        identity["layout"] = output.layout
+    return identity
 
 
 def render_fingerprint(
@@ -57,7 +61,8 @@ def render_fingerprint(
     language: str = DEFAULT_LOCALE,
     font_sha256s: Mapping[str, str] | None = None,
 ) -> str:
-    """The sha256 of what one output's pixels depend on (the module's list)."""
+    """The sha256 of what one output's pixels depend on (the module's list);
+    `template_sha256`: the layout's it is drawn from."""
     used = photo_keys(layers)
     identity = {
         "version": FINGERPRINT_VERSION,

@@ -26,6 +26,7 @@ from renderfarm_dagster.render.errors import BlankRenditionError, RenderInputErr
 from renderfarm_dagster.render.fonts import FontFace, bundled_faces
 from renderfarm_dagster.render.kinds.image import PHOTO_SCHEME, placed_images
 from renderfarm_dagster.render.layout import layout
+from renderfarm_dagster.render.layouts import TemplateSet, template_set
 from renderfarm_dagster.render.photo import decode_photo, fit_photo, png_for_cairo
 from renderfarm_dagster.render.raster import (
     DRAWING_ERRORS,
@@ -63,7 +64,7 @@ class VariantJob:
     product_id: str
     variant_id: str
     template_name: str
-    template_svg: bytes
+    template_layouts: Mapping[str, bytes]  # layout name -> its file's bytes, main first
     layers: Mapping[str, LayerValue]
     photos: Mapping[str, bytes]  # key -> bytes, the photos its layers show
     outputs: tuple[OutputSpec, ...]  # the spec's whole output set
@@ -107,23 +108,27 @@ def renderer_versions() -> dict[str, str]:
 def render_variant(job: VariantJob) -> list[RenderedOutput]:
     """Render the wanted outputs of one variant.
 
-    The outputs sharing an aspect ratio are drawn once, at the largest of their sizes, with
-    every photo resampled from its source for that size; each smaller one is derived with
-    Pillow from the next larger rendition, which is cheaper than going back to the full
-    drawing. The chain is always the spec's whole set, whatever is asked for, so an output
+    Each output is drawn from the layout of the template's set that render/layouts.py chooses
+    for it. The outputs sharing a layout and an aspect ratio are drawn once, at the largest of
+    their sizes, with every photo resampled from its source for that size; each smaller one is
+    derived with Pillow from the next larger rendition, which is cheaper than going back to
+    the full drawing. The chain is always the spec's whole set, whatever is asked for, so an output
     rendered alone (a resumed run) has the same bytes as in a full render.
     Raises RenderInputError (PhotoError) for a photo or template that cannot be used, or
     (BlankRenditionError) for a rendition of one flat colour.
     """
-    template = _template(
-        job.template_name, job.template_svg, frozenset(face.family for face, _ in job.fonts)
+    layouts = _template_set(
+        job.template_name,
+        tuple(job.template_layouts.items()),
+        frozenset(face.family for face, _ in job.fonts),
     )
     fonts = font_set(job.fonts)
-    by_aspect: dict[Fraction, list[OutputSpec]] = defaultdict(list)
+    drawings: dict[tuple[str, Fraction], list[OutputSpec]] = defaultdict(list)
     for output in job.outputs:
-        by_aspect[Fraction(output.width, output.height)].append(output)
+        layout = layouts.choose(output.width, output.height, output.layout)
+        drawings[(layout.name, Fraction(output.width, output.height))].append(output)
     rendered: dict[str, RenderedOutput] = {}
-    for aspect, outputs in by_aspect.items():
+    for (_, aspect), outputs in drawings.items():
         largest_first = sorted(outputs, key=lambda o: o.width * o.height, reverse=True)
         # Past the smallest wanted output, the rest of the chain is not needed.
         while largest_first and largest_first[-1].name not in job.wanted:
@@ -131,6 +136,7 @@ def render_variant(job: VariantJob) -> list[RenderedOutput]:
         if not largest_first:
             continue
         largest = largest_first[0]
+        template = layouts.choose(largest.width, largest.height, largest.layout).template
         image, uncovered, photo_warnings = _draw(
             template, job, fonts, aspect, largest.width, largest.height
         )
@@ -201,10 +207,17 @@ def _draw(
 
 
 @functools.lru_cache(maxsize=16)
-def _template(name: str, data: bytes, brand_families: frozenset[str]) -> Template:
+def _template_set(
+    name: str, layouts: tuple[tuple[str, bytes], ...], brand_families: frozenset[str]
+) -> TemplateSet:
     # Validated when it was uploaded; parsed once per render process.
+    sources = {layout: f"template {name} layout {layout}" for layout, _ in layouts}
     try:
-        return parse_template(data, f"template {name}", name, brand_families)
+        parsed = {
+            layout: parse_template(data, sources[layout], name, brand_families)
+            for layout, data in layouts
+        }
+        return template_set(name, parsed, sources)
     except TemplateError as error:
         raise RenderInputError(f"template {name}", str(error)) from None
 

@@ -65,6 +65,8 @@ OUTPUT_CHANGES = {
     "height": {"height": 200},
     "format": {"format": "png"},
     "quality": {"quality": 20},
+    # The bundled product-card's story layout, instead of its main (square) one.
+    "layout": {"layout": "story"},
 }
 
 
