@@ -125,6 +125,14 @@ class InputChanges:
     warnings: dict[str, tuple[TemplateProblem, ...]] = field(default_factory=dict)
 
 
+def indexed_key(key: str) -> str:
+    """The key products are indexed under for an input: a template's other layouts under its
+    main layout's key (products record the template by that key), so a new or changed layout
+    finds every product of the set; each renders again only the outputs drawn from it."""
+    named = keys.template_layout_from_key(key)
+    return keys.template_key(named[0]) if named is not None else key
+
+
 def current_sha256s(
     objects: ObjectStore, input_keys: Iterable[str], known: dict[str, str]
 ) -> dict[str, str]:
@@ -214,9 +222,6 @@ def find_changes(
         else:
             if template.warnings:
                 warnings[key] = template.warnings
-            # Products index their template by its main layout's key: a changed layout
-            # requests them all, and each renders again only the outputs drawn from it.
-            changed.setdefault(keys.template_key(name), changed[key])
     return InputChanges(changed, rejected, current, warnings)
 
 

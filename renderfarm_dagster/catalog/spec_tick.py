@@ -28,6 +28,7 @@ from renderfarm_dagster.catalog.inputs import (
     TemplateFonts,
     current_sha256s,
     find_changes,
+    indexed_key,
     is_input_key,
     uploaded_inputs,
 )
@@ -362,7 +363,7 @@ def products_for_changes(
         if left <= 0:
             remaining.append([key, sha, after])
             continue
-        users = index.users(key, after=after, limit=left)
+        users = index.users(indexed_key(key), after=after, limit=left)
         left -= len(users)
         wanted = [(p, with_sha) for p, with_sha in users if with_sha != sha and p not in taken]
         taken.update(p for p, _ in wanted)

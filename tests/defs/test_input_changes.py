@@ -254,3 +254,34 @@ def test_an_uploaded_template_accepted_with_warnings_is_kept_and_says_why(storag
     driver.tick()
     assert objects.head("templates/card.svg") is not None
     assert objects.head("rejected/templates/card.svg") is None
+
+
+def square_lookbook(drop_layer: bytes = b"") -> bytes:
+    """A square layout of the lookbook set (its main layout is 4:5); `drop_layer` removed."""
+    square = LOOKBOOK.replace(b'viewBox="0 0 800 1000"', b'viewBox="0 0 800 800"').replace(
+        b'height="1000"', b'height="800"'
+    )
+    return square.replace(drop_layer, b"") if drop_layer else square
+
+
+def test_a_new_layout_requests_every_product_using_its_set(driver, catalog):
+    driver.tick()
+    catalog.put("templates/lookbook.square.svg", square_lookbook(), "image/svg+xml")
+    changed = driver.tick()
+    assert partitions(changed, driver) == ["jacket-a", "jacket-b", "shoe"]
+    (request,) = changed.run_requests
+    assert request.tags[tags.CHANGED_INPUT] == "templates/lookbook.square.svg"
+    assert driver.tick().run_requests == []
+
+
+def test_a_layout_whose_layers_differ_is_rejected_naming_the_layer(driver, catalog):
+    driver.tick()
+    swatch = next(line for line in LOOKBOOK.splitlines() if b'id="swatch"' in line)
+    catalog.put("templates/lookbook.square.svg", square_lookbook(swatch), "image/svg+xml")
+    assert driver.tick().run_requests == []
+    assert catalog.head("templates/lookbook.square.svg") is None
+    report = json.loads(catalog.get("rejected/templates/lookbook.square.svg.error.json"))
+    assert [p["message"] for p in report["errors"]] == [
+        'layout "square" has no layer "swatch" (a color layer in the main layout): every '
+        "layout of a set has the same layers"
+    ]
