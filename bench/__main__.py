@@ -204,6 +204,21 @@ def measure_subject_fit(workdir: Path, size: Size) -> dict:
     }
 
 
+def measure_preview_watch(size: Size) -> dict:
+    """`renderfarm preview --watch`: seconds from a save to the first and last new preview."""
+    report = step("preview-watch", "--rounds", str(max(3, size.single_core_rounds)))
+    return {
+        **report,
+        "median": {
+            name: {
+                "first": statistics.median(first for first, _ in pairs),
+                "last": statistics.median(last for _, last in pairs),
+            }
+            for name, pairs in report["seconds"].items()
+        },
+    }
+
+
 def measure_avif(folder: Path, workdir: Path, size: Size) -> dict:
     """AVIF's encoders against WebP at equal SSIM (bench/avif.py), then the render path against
     the baseline on one core with every output of the catalog in AVIF."""
@@ -485,6 +500,8 @@ def figures(results: dict) -> list[Figure]:
     per_variant_product = results["catalog"]["variants"]
     subject = results["subject_fit"]
     subject_speedup = subject["variants_per_s"]["project"] / subject["variants_per_s"]["baseline"]
+    watch = results["preview_watch"]["median"]
+    slowest_first = max(figure["first"] for figure in watch.values())
     encoders = results["avif"]["encoders"]["summary"]
     avif_bytes = encoders["project"]["bytes_vs_webp"]
     avif_single = results["avif"]["single_core"]["variants_per_s"]
@@ -597,6 +614,23 @@ def figures(results: dict) -> list[Figure]:
             None,
         ),
         Figure(
+            "preview --watch: from a save to the first new preview",
+            slowest_first,
+            f"{slowest_first:.2f} s at most (a layout no output uses "
+            f"{watch['layout']['first']:.2f} s, the main layout {watch['main_layout']['first']:.2f}"
+            f" s, the spec {watch['spec']['first']:.2f} s)",
+            "<= 1 s",
+            slowest_first <= 1.0,
+        ),
+        Figure(
+            "  ... to the last (every layout, and the spec's 14 variants x 3 outputs)",
+            max(figure["last"] for figure in watch.values()),
+            f"layout {watch['layout']['last']:.2f} s, main layout "
+            f"{watch['main_layout']['last']:.2f} s, spec {watch['spec']['last']:.2f} s",
+            "reported",
+            None,
+        ),
+        Figure(
             "AVIF bytes vs WebP at equal SSIM, 1200 px",
             avif_bytes,
             f"{avif_bytes:.2f}x ({encoders['project']['bytes']:.0f} vs "
@@ -685,6 +719,8 @@ def main(argv: list[str] | None = None) -> int:
         photos = measure_photos(workdir, size, cpus)
         print("the photo catalog placed by subject, on one core ...", flush=True)
         subject_fit = measure_subject_fit(workdir, size)
+        print("renderfarm preview --watch: from a save to the new previews ...", flush=True)
+        preview_watch = measure_preview_watch(size)
         print("AVIF against WebP at equal SSIM, and every output in AVIF on one core ...")
         avif = measure_avif(folder, workdir, size)
         print(f"interrupting a batch run {size.interruptions} time(s) ...", flush=True)
@@ -709,6 +745,7 @@ def main(argv: list[str] | None = None) -> int:
             "throughput": throughput,
             "photos": photos,
             "subject_fit": subject_fit,
+            "preview_watch": preview_watch,
             "avif": avif,
             "resume": resume,
             "startup_s": {

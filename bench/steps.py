@@ -314,11 +314,59 @@ def dagster_run(catalog: Path, workers: int) -> dict:
     }
 
 
+def preview_watch(rounds: int) -> dict:
+    """`renderfarm preview --watch` on the bundled product-card set and an example spec: the
+    seconds from each save to the first new preview on the page and to the last, for a save
+    of a layout no output of the spec uses, of the main layout and of the spec."""
+    import shutil
+    import tempfile
+    from importlib import resources
+
+    from renderfarm_dagster.cli.preview_page import Watcher
+    from renderfarm_dagster.storage.local import LocalObjectStore
+
+    package = Path(str(resources.files("renderfarm_dagster")))
+    examples, templates = package / "examples", package / "templates"
+    figures: dict[str, list[list[float]]] = {"layout": [], "main_layout": [], "spec": []}
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / "work"
+        folder.mkdir()
+        for file in templates.glob("product-card*.svg"):
+            shutil.copy(file, folder / file.name)
+        shutil.copy(examples / "trail-runner-2.json", folder / "spec.json")
+        watcher = Watcher(
+            [str(folder)],
+            LocalObjectStore(Path(scratch) / "bucket"),
+            Path(scratch) / "out",
+            str(examples / "assets"),
+        )
+        saves = {
+            "layout": (folder / "product-card.story.svg", "Product title"),
+            "main_layout": (folder / "product-card.svg", "Product title"),
+            "spec": (folder / "spec.json", "Trail Runner 2"),
+        }
+        for round_ in range(rounds):
+            for name, (path, text) in saves.items():
+                replaced = path.read_text()
+                replaced = replaced.replace(text, f"{text} {round_}", 1)
+                path.write_text(replaced)
+                figures[name].append(list(watcher.poll() or (0.0, 0.0)))
+    return {"rounds": rounds, "seconds": figures}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.steps")
     parser.add_argument(
         "step",
-        choices=["single-core", "single-core-photos", "text-layout", "loop", "dagster", "avif"],
+        choices=[
+            "single-core",
+            "single-core-photos",
+            "text-layout",
+            "loop",
+            "dagster",
+            "avif",
+            "preview-watch",
+        ],
     )
     parser.add_argument("--catalog", type=Path)
     parser.add_argument("--photo-catalog", type=Path)
@@ -337,6 +385,8 @@ def main(argv: list[str] | None = None) -> None:
         from bench import avif
 
         report = avif.compare(args.catalog, args.photo_catalog, args.variants, args.rounds)
+    elif args.step == "preview-watch":
+        report = preview_watch(args.rounds)
     elif args.step == "loop":
         report = render_loop(args.catalog, args.data_dir, args.workers)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -35,6 +35,7 @@ from renderfarm_dagster.render.variant import (
     render_variant,
 )
 from renderfarm_dagster.spec import ProductSpec
+from renderfarm_dagster.spec_fields import OutputSpec
 from renderfarm_dagster.storage import (
     CheckpointStore,
     ObjectNotFoundError,
@@ -303,7 +304,8 @@ def _finish(progress: _Progress, objects: ObjectStore) -> ProductRenderReport:
     report.duration_s = time.monotonic() - progress.started
     if report.failures:
         return report  # its outputs are incomplete: no contact sheet
-    sheet = _contact_sheet(progress.spec, objects)
+    assert progress.inputs is not None  # without its inputs, a product has failures
+    sheet = _contact_sheet(progress.inputs, objects)
     report.preview_key = keys.preview_key(progress.spec.product_id)
     objects.put(report.preview_key, sheet.jpeg, "image/jpeg")
     report.preview_jpeg = sheet.preview_jpeg
@@ -358,13 +360,24 @@ def _store(
     )
 
 
-def _contact_sheet(spec: ProductSpec, objects: ObjectStore) -> ContactSheet:
-    # The smallest output of each variant is enough for a 160 px tile and cheapest to read.
-    smallest = min(spec.outputs, key=lambda o: o.width * o.height)
-    images = [
-        objects.get(
-            keys.output_key(spec.product_id, variant.variant_id, smallest.name, smallest.extension)
-        )
-        for variant in spec.variants[:CONTACT_SHEET_MAX_VARIANTS]
-    ]
-    return contact_sheet(images)
+def _contact_sheet(inputs: ProductInputs, objects: ObjectStore) -> ContactSheet:
+    """Every variant in every layout its outputs are drawn from, one band per layout."""
+    spec = inputs.spec
+    by_layout: dict[str, list[OutputSpec]] = defaultdict(list)
+    for output in spec.outputs:
+        chosen = inputs.template.layouts.choose(output.width, output.height, output.layout)
+        by_layout[chosen.name].append(output)
+    groups = []
+    for layout, outputs in by_layout.items():
+        # The smallest output of each variant is enough for a 160 px tile and cheapest to read.
+        smallest = min(outputs, key=lambda o: o.width * o.height)
+        images = [
+            objects.get(
+                keys.output_key(
+                    spec.product_id, variant.variant_id, smallest.name, smallest.extension
+                )
+            )
+            for variant in spec.variants[:CONTACT_SHEET_MAX_VARIANTS]
+        ]
+        groups.append((layout, images))
+    return contact_sheet(groups)

@@ -1,4 +1,5 @@
-"""Contact sheets: one small image showing every variant of a product."""
+"""Contact sheets: one small image showing every variant of a product in every shape, grouped by
+the template layout each shape is drawn from."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 BACKGROUND = (255, 255, 255)
+HEADING = (90, 90, 96)
 
 
 @dataclass(frozen=True)
@@ -20,28 +22,44 @@ class ContactSheet:
 
 
 def contact_sheet(
-    images: Sequence[bytes], tile: int = 160, columns: int = 8, preview_width: int = 640
+    groups: Sequence[tuple[str, Sequence[bytes]]],
+    tile: int = 160,
+    columns: int = 8,
+    preview_width: int = 640,
 ) -> ContactSheet:
-    """A JPEG grid of `images` (any format Pillow reads), each fitted into a `tile` square.
+    """A JPEG grid of images (any format Pillow reads), each fitted into a `tile` square: one
+    band per group (a template layout, by name), its images in rows of `columns`. With more
+    than one group, each band is headed by its name.
 
     Made once per product in the process that stores the outputs, while the workers draw the
     next product: bilinear filtering costs half of Lanczos's CPU time here, and at this scale
     (a 200 px thumbnail to a 160 px tile) the two look the same.
     """
-    if not images:
+    groups = [(name, images) for name, images in groups if images]
+    if not groups:
         raise ValueError("a contact sheet needs at least one image")
-    columns = min(columns, len(images))
-    rows = math.ceil(len(images) / columns)
+    columns = min(columns, max(len(images) for _, images in groups))
     gap = max(2, tile // 20)
-    sheet = Image.new("RGB", (columns * (tile + gap) + gap, rows * (tile + gap) + gap), BACKGROUND)
-    for index, data in enumerate(images):
-        with Image.open(io.BytesIO(data)) as image:
-            thumbnail = image.convert("RGB")
-        thumbnail.thumbnail((tile, tile), Image.Resampling.BILINEAR)
-        row, column = divmod(index, columns)
-        x = gap + column * (tile + gap) + (tile - thumbnail.width) // 2
-        y = gap + row * (tile + gap) + (tile - thumbnail.height) // 2
-        sheet.paste(thumbnail, (x, y))
+    heading = tile // 6 if len(groups) > 1 else 0
+    bands = [(name, images, math.ceil(len(images) / columns)) for name, images in groups]
+    height = gap + sum(heading + rows * (tile + gap) for _, _, rows in bands)
+    sheet = Image.new("RGB", (columns * (tile + gap) + gap, height), BACKGROUND)
+    draw = ImageDraw.Draw(sheet)
+    top = gap
+    for name, images, rows in bands:
+        if heading:
+            font = ImageFont.load_default(size=max(8, heading - 4))
+            draw.text((gap, top), name, fill=HEADING, font=font)
+            top += heading
+        for index, data in enumerate(images):
+            with Image.open(io.BytesIO(data)) as image:
+                thumbnail = image.convert("RGB")
+            thumbnail.thumbnail((tile, tile), Image.Resampling.BILINEAR)
+            row, column = divmod(index, columns)
+            x = gap + column * (tile + gap) + (tile - thumbnail.width) // 2
+            y = top + row * (tile + gap) + (tile - thumbnail.height) // 2
+            sheet.paste(thumbnail, (x, y))
+        top += rows * (tile + gap)
     preview = sheet
     if sheet.width > preview_width:
         height = max(1, round(sheet.height * preview_width / sheet.width))

@@ -8,7 +8,7 @@ import io
 import pytest
 from PIL import Image
 
-from renderfarm_dagster.catalog.preview import template_preview
+from renderfarm_dagster.catalog.preview import template_previews
 from renderfarm_dagster.catalog.templates import TemplateSource
 from renderfarm_dagster.render.embedded_images import MAX_EMBEDDED_PIXELS
 from renderfarm_dagster.render.errors import TemplateError
@@ -40,7 +40,7 @@ def with_image(data: bytes, mime: str = "image/png", attribute: str = "xlink:hre
 
 def preview_of(document: bytes) -> Image.Image:
     template = parse_template(document, "templates/t.svg", "t")
-    data = template_preview(TemplateSource("t", document, template, False))
+    data = template_previews(TemplateSource("t", document, template, False))["t.png"]
     return Image.open(io.BytesIO(data)).convert("RGB")
 
 

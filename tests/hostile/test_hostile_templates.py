@@ -346,14 +346,14 @@ def test_an_inkscape_export_with_layer_ids_is_a_template():
 
 
 def test_an_inkscape_export_renders_its_layers_with_styles_read_from_style_attributes():
-    from renderfarm_dagster.catalog.preview import template_preview
+    from renderfarm_dagster.catalog.preview import template_previews
     from renderfarm_dagster.catalog.templates import TemplateSource
     from renderfarm_dagster.render.kinds.text import TextLayer
 
     template = parse_template(INKSCAPE_EXPORT, "promo.svg", "promo")
     headline = template.layers["headline"]
     assert isinstance(headline, TextLayer) and headline.max_size == 24
-    png = template_preview(TemplateSource("promo", INKSCAPE_EXPORT, template, False))
+    png = template_previews(TemplateSource("promo", INKSCAPE_EXPORT, template, False))["promo.png"]
     assert png.startswith(b"\x89PNG")
 
 
@@ -380,13 +380,13 @@ ILLUSTRATOR_EXPORT = b"""<?xml version="1.0" encoding="utf-8"?>
 def test_an_illustrator_export_with_its_namespace_entities_is_a_template():
     """Illustrator declares its namespaces as entities in a DOCTYPE naming the SVG 1.1 DTD (never
     read): accepted, the entities expanded, and drawn."""
-    from renderfarm_dagster.catalog.preview import template_preview
+    from renderfarm_dagster.catalog.preview import template_previews
     from renderfarm_dagster.catalog.templates import TemplateSource
 
     template = parse_template(ILLUSTRATOR_EXPORT, "templates/ai.svg", "ai")
     assert set(template.layers) == {"band"}
     source = TemplateSource("ai", ILLUSTRATOR_EXPORT, template, False)
-    preview = Image.open(io.BytesIO(template_preview(source)))
+    preview = Image.open(io.BytesIO(template_previews(source)[f"{source.name}.png"]))
     assert preview.convert("RGB").getpixel((100, 50)) == (0xF4, 0xA2, 0x61)
     assert preview.convert("RGB").getpixel((100, 160)) == (0x2A, 0x9D, 0x8F)
 
@@ -420,7 +420,7 @@ SKETCH_EXPORT = b"""<?xml version="1.0" encoding="UTF-8"?>
 def test_ids_used_again_outside_layers_resolve_to_the_first_as_in_browsers_with_a_warning():
     """Sketch writes the same id on several elements: a reference goes to the first element
     with the id (browsers' getElementById), the later ones are renamed, and the upload is told."""
-    from renderfarm_dagster.catalog.preview import template_preview
+    from renderfarm_dagster.catalog.preview import template_previews
     from renderfarm_dagster.catalog.templates import TemplateSource
 
     template = parse_template(SKETCH_EXPORT, "templates/card.svg", "card")
@@ -429,6 +429,6 @@ def test_ids_used_again_outside_layers_resolve_to_the_first_as_in_browsers_with_
     assert 'id "linearGradient-1" is used again (first at line 8)' in template.warnings[0].message
     assert 'drawn as "Rectangle-2"' in template.warnings[1].message
     source = TemplateSource("card", SKETCH_EXPORT, template, False)
-    preview = Image.open(io.BytesIO(template_preview(source))).convert("RGB")
+    preview = Image.open(io.BytesIO(template_previews(source)[f"{source.name}.png"])).convert("RGB")
     assert preview.getpixel((100, 75)) == (255, 0, 0)  # the first gradient: red, as in browsers
     assert preview.getpixel((100, 160)) == (0, 0xAA, 0)

@@ -162,7 +162,7 @@ def test_gradients_inheriting_from_each_other_in_a_cycle_are_drawn():
 
 
 def test_a_design_smaller_than_any_output_is_previewed_at_the_smallest_output_size():
-    from renderfarm_dagster.catalog.preview import template_preview
+    from renderfarm_dagster.catalog.preview import template_previews
     from renderfarm_dagster.catalog.templates import TemplateSource
 
     document = (
@@ -171,7 +171,7 @@ def test_a_design_smaller_than_any_output_is_previewed_at_the_smallest_output_si
         b'<rect id="dot" rf:layer="color" width="2" height="2" fill="#e63946"/></svg>'
     )
     template = parse_template(document, "templates/icon.svg", "icon")
-    preview = template_preview(TemplateSource("icon", document, template, False))
+    preview = template_previews(TemplateSource("icon", document, template, False))["icon.png"]
     assert Image.open(io.BytesIO(preview)).size == (16, 16)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from renderfarm_dagster.catalog.preview import template_preview
+from renderfarm_dagster.catalog.preview import template_previews
 from renderfarm_dagster.catalog.templates import TemplateSource
 from renderfarm_dagster.layers import LayerValue
 from renderfarm_dagster.render import kinds
@@ -88,7 +88,9 @@ def test_a_kind_is_declared_set_laid_out_and_previewed(name):
     hidden = layout(template, {"x": LayerValue(hidden=True)}, Fraction(1)).svg
     assert hidden != unset and b'id="x"' not in hidden
 
-    preview = Image.open(io.BytesIO(template_preview(TemplateSource("t", data, template, False))))
+    preview = Image.open(
+        io.BytesIO(template_previews(TemplateSource("t", data, template, False))["t.png"])
+    )
     assert preview.size == (200, 200)
 
 

@@ -184,7 +184,7 @@ def test_contact_sheet_tiles_every_image_and_has_a_small_preview():
         return buffer.getvalue()
 
     images = [solid((200, 200), "red")] * 8 + [solid((400, 150), "blue")]
-    sheet = contact_sheet(images, tile=160, columns=8, preview_width=640)
+    sheet = contact_sheet([("main", images)], tile=160, columns=8, preview_width=640)
     with Image.open(io.BytesIO(sheet.jpeg)) as full:
         # 8 columns and 2 rows of 160 px tiles with 8 px gaps around them.
         assert full.size == (8 * 168 + 8, 2 * 168 + 8)
@@ -194,7 +194,27 @@ def test_contact_sheet_tiles_every_image_and_has_a_small_preview():
     with Image.open(io.BytesIO(sheet.preview_jpeg)) as preview:
         assert preview.width == 640 and preview.height == round(full.height * 640 / full.width)
     with pytest.raises(ValueError, match="at least one image"):
-        contact_sheet([])
+        contact_sheet([("main", [])])
+
+
+def test_a_contact_sheet_has_a_headed_band_per_layout():
+    def solid(size, colour):
+        buffer = io.BytesIO()
+        Image.new("RGB", size, colour).save(buffer, "PNG")
+        return buffer.getvalue()
+
+    squares = [solid((200, 200), "red")] * 3
+    stories = [solid((90, 160), "blue")] * 3
+    sheet = contact_sheet([("main", squares), ("story", stories)], tile=160, columns=8)
+    with Image.open(io.BytesIO(sheet.jpeg)) as full:
+        heading = 160 // 6
+        # 3 columns; two bands, each a heading and one row of tiles.
+        assert full.size == (3 * 168 + 8, 8 + 2 * (heading + 168))
+        assert full.getpixel((8 + 80, 8 + heading + 80))[0] > 200  # main: a red tile
+        story_row = 8 + 2 * heading + 168
+        assert full.getpixel((8 + 80, story_row + 80))[2] > 200  # story: a blue tile
+        # The band's name is written in its heading.
+        assert full.crop((8, 8, 80, 8 + heading)).convert("L").getextrema()[0] < 160
 
 
 def test_an_output_that_does_not_decode_as_asked_is_never_handed_over(spec_doc, monkeypatch):
