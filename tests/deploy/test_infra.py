@@ -384,3 +384,12 @@ def test_runs_read_and_list_brand_fonts_and_the_sensors_may_reject_them():
     for action in ("s3:GetObject", "s3:DeleteObject"):
         assert fonts in allowed("CodeServerTaskRole", action)
     assert "fonts/*" in allowed("CodeServerTaskRole", "s3:ListBucket")
+
+
+def test_runs_may_list_the_layouts_of_a_template_set():
+    prefixes = []
+    for name, statement in every_role_statement():
+        if name == "RunTaskRole" and "s3:ListBucket" in as_list(statement["Action"]):
+            prefixes += statement.get("Condition", {}).get("StringLike", {}).get("s3:prefix", [])
+    # load_template lists templates/<name>. for the set's other layouts.
+    assert "templates/*" in prefixes

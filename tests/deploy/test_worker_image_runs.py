@@ -233,18 +233,28 @@ def test_sigterm_mid_render_exits_143_with_every_stored_output_checkpointed(
 
 
 PROBE = """
-import json, os
+import io, json, os
 import cairocffi, cairosvg, PIL, PIL.features, pyvips
+from PIL import Image
+from renderfarm_dagster.formats import FORMATS
 from renderfarm_dagster.render.typeset import TextStyle, font_set, set_text
 from renderfarm_dagster.render.variant import renderer_versions
 typeset = set_text(SAMPLE, TextStyle(("Noto Sans",), language="de"), font_set(), 900, 2, 40, 40)
+SWATCH = Image.new("RGB", (32, 24), (200, 40, 30))
 print(json.dumps({
     "cairo": cairocffi.cairo_version_string(),
     "cairosvg": cairosvg.__version__,
     "pillow": PIL.__version__,
-    "pillow_features": {f: PIL.features.check(f) for f in ("jpg", "webp", "zlib")},
+    "pillow_features": {f: PIL.features.check(f) for f in ("jpg", "webp", "zlib", "avif")},
     "vips": [pyvips.version(i) for i in range(3)],
-    "vips_savers": {s: pyvips.type_find("VipsOperation", s) != 0 for s in ("pngsave_buffer",)},
+    "vips_savers": {
+        s: pyvips.type_find("VipsOperation", s) != 0 for s in ("pngsave_buffer", "heifsave_buffer")
+    },
+    # Every output format encodes in the image, and Pillow (the checks) reads it back.
+    "formats": {
+        name: Image.open(io.BytesIO(f.encode(SWATCH, f.default_quality))).size == (32, 24)
+        for name, f in FORMATS.items()
+    },
     "runs": [[os.path.basename(r.font), list(r.glyphs), list(r.x)] for r in typeset.runs],
     "uncovered": typeset.uncovered,
     "renderer": renderer_versions(),
@@ -273,6 +283,7 @@ def test_the_renderers_fonts_and_libraries_are_present_and_pip_check_is_clean(co
     assert found["renderer"] == renderer_versions()
     assert all(found["pillow_features"].values()), found["pillow_features"]
     assert all(found["vips_savers"].values()), found["vips_savers"]
+    assert all(found["formats"].values()), found["formats"]
     assert re.fullmatch(r"1\.\d+\.\d+", found["cairo"]), found["cairo"]
 
     pip_check = container.run(["python", "-m", "pip", "check"], LOCAL)
