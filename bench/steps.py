@@ -78,6 +78,19 @@ def single_core(catalog: Path, variants: int, rounds: int) -> dict:
     return {"variants": len(sample), "seconds": seconds}
 
 
+def timed(function, total: list[float]):
+    """`function`, adding the seconds each call takes to total[0]."""
+
+    def call(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            total[0] += time.perf_counter() - started
+
+    return call
+
+
 def single_core_photos(catalog_folder: Path, variants: int, rounds: int) -> dict:
     """The same comparison on the photo catalog: each variant decodes, orients and fits its
     own 2000 x 2000 JPEG. Also the project's time spent decoding photos and finding their
@@ -94,17 +107,6 @@ def single_core_photos(catalog_folder: Path, variants: int, rounds: int) -> dict
     ]
     decoding, searching = [0.0], [0.0]
     decode, find_subject = variant_module.decode_photo, variant_module.find_subject
-
-    def timed(function, total):
-        def call(*args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                total[0] += time.perf_counter() - started
-
-        return call
-
     variant_module.decode_photo = timed(decode, decoding)
     variant_module.find_subject = timed(find_subject, searching)
 
@@ -177,16 +179,7 @@ def text_layout(catalog_folder: Path, variants: int, rounds: int) -> dict:
             changed[layer] = LayerValue(text=text)
         mixed.append((template, changed))
     spent = [0.0]
-    set_text = text_kind.set_text
-
-    def timed_set_text(*args, **kwargs):
-        started = time.perf_counter()
-        try:
-            return set_text(*args, **kwargs)
-        finally:
-            spent[0] += time.perf_counter() - started
-
-    text_kind.set_text = timed_set_text
+    text_kind.set_text = timed(text_kind.set_text, spent)
 
     def lay_out(jobs) -> float:
         typeset.set_text.cache_clear()

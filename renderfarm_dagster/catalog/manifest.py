@@ -157,10 +157,12 @@ def photo_subjects(inputs: ProductInputs, objects: ObjectStore) -> dict[str, Sub
     """The subject found in each photo the product places by its subject, from the stored
     bytes it was rendered from: the search depends on the bytes alone, so this is what the
     renderer found. Raises IncompleteRenderError when a photo changed since."""
-    spec, template = inputs.spec, inputs.template.template
+    spec = inputs.spec
     keys_placed = set()
-    for variant in spec.variants:
-        keys_placed |= subject_photo_keys(template, spec.layer_values(variant.variant_id))
+    # Each layout of the set says for itself how its image layers fit their photos.
+    for layout in inputs.template.layouts.layouts.values():
+        for variant in spec.variants:
+            keys_placed |= subject_photo_keys(layout, spec.layer_values(variant.variant_id))
     subjects = {}
     for key in sorted(keys_placed):
         try:
