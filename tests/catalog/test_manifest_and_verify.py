@@ -123,3 +123,42 @@ def test_the_manifest_shows_the_subject_found_in_each_photo_placed_by_it(storage
     objects.put(placed, encoded(cut_out(400, 300, (0, 0, 100, 100)), "PNG"), "image/png")
     with pytest.raises(IncompleteRenderError, match=f"{placed}: changed since it was rendered"):
         write_manifest(parsed, inputs, objects, checkpoints)
+
+
+def test_a_layout_that_places_a_photo_by_its_subject_puts_it_in_the_manifest(storage):
+    from renderfarm_dagster.catalog.templates import submit_template
+
+    objects, checkpoints = storage.objects(), storage.checkpoints()
+
+    def layout(width: int, height: int, fit: str) -> bytes:
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" xmlns:rf="urn:renderfarm:template:1" '
+            f'viewBox="0 0 {width} {height}"><rect width="{width}" height="{height}" '
+            f'fill="#eeeeee"/><rect id="photo" rf:layer="image" rf:fit="{fit}" x="10" y="10" '
+            f'width="{width - 20}" height="{height - 20}" fill="#cccccc"/></svg>'
+        ).encode()
+
+    # The square layout shows the photo whole; the story one places it by its subject.
+    submit_template(objects, layout(400, 400, "contain"), "shot.svg", "shot")
+    submit_template(objects, layout(360, 640, "subject"), "shot.story.svg", "shot", "story")
+    photo = "assets/shoe/cut-out.png"
+    objects.put(photo, encoded(cut_out(400, 300, (240, 40, 360, 200)), "PNG"), "image/png")
+    doc = {
+        "spec_version": 2,
+        "product_id": "test-shoe",
+        "template": "shot",
+        "layers": {"photo": {"image": photo}},
+        "variants": [{"variant_id": "a"}],
+        "outputs": [
+            {"name": "square", "width": 200, "height": 200, "format": "png"},
+            {"name": "story", "width": 180, "height": 320, "format": "png"},
+        ],
+    }
+    parsed = parse_spec(spec_bytes(doc), "test")
+    with RenderPool(workers=1) as pool:
+        render_product(parsed.spec, objects, checkpoints, pool, "run-1")
+    published = write_manifest(parsed, load_inputs(parsed.spec, objects), objects, checkpoints)
+    assert list(published.manifest.subjects) == [photo]
+    assert published.manifest.template.layouts == {
+        "story": hashlib.sha256(layout(360, 640, "subject")).hexdigest()
+    }
