@@ -1,4 +1,5 @@
-"""A warm pool of render processes, sized to the CPUs this process may use."""
+"""A warm pool of render processes, sized to the CPUs this process may use. Jobs reach them
+naming their inputs by sha256 (catalog/pool_inputs.py): each input crosses once per process."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 
+from renderfarm_dagster.catalog.pool_inputs import InputCache, InputFolder, PackedJob
 from renderfarm_dagster.render.errors import RenderInputError
 from renderfarm_dagster.render.process_memory import keep_freed_memory
 from renderfarm_dagster.render.variant import (
@@ -46,18 +48,27 @@ def _cgroup_cpu_quota() -> int | None:
     return max(1, round(int(quota) / int(period)))
 
 
-def _warm_up() -> None:
+# In each worker process: the inputs its jobs named, read from the pool's folder.
+_inputs: InputCache | None = None
+
+
+def _warm_up(folder: Path) -> None:
     # Importing cairosvg and drawing a first SVG costs about half a second; pay it once per
     # worker, before the first real variant, not once per variant.
     from renderfarm_dagster.render.raster import rasterize
 
+    global _inputs
+    _inputs = InputCache(folder)
     keep_freed_memory()
     rasterize(b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>', 1, 1)
 
 
-def _render(job: Job) -> Result:
+def _render(job: Job | PackedJob) -> Result:
     if isinstance(job, VariantFailure):
         return job
+    if isinstance(job, PackedJob):
+        assert _inputs is not None  # set by _warm_up, the pool's initializer
+        job = _inputs.unpack(job)
     try:
         return render_variant(job)
     except RenderInputError as error:
@@ -73,6 +84,7 @@ class RenderPool:
         self._executor: ProcessPoolExecutor | None = None
         # Submitted and not yet handed to the caller: what `finish_started` can still save.
         self._in_flight: dict[Future, Job] = {}
+        self._inputs: InputFolder | None = None
 
     def __enter__(self) -> RenderPool:
         return self
@@ -84,17 +96,27 @@ class RenderPool:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+        if self._inputs is not None:
+            self._inputs.close()
+            self._inputs = None
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
+            self._inputs = InputFolder(QUEUED_PER_WORKER * self.workers)
             # forkserver, not fork: the Dagster run process has threads (event log, compute
             # log capture) and forking a threaded process can deadlock the child.
             self._executor = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("forkserver"),
                 initializer=_warm_up,
+                initargs=(self._inputs.path,),
             )
         return self._executor
+
+    def _submit(self, pool: ProcessPoolExecutor, job: Job) -> None:
+        assert self._inputs is not None
+        sent = self._inputs.pack(job) if isinstance(job, VariantJob) else job
+        self._in_flight[pool.submit(_render, sent)] = job
 
     def render(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Result]]:
         """Yield each job with its variant's outputs as soon as it is done, in completion order.
@@ -113,14 +135,14 @@ class RenderPool:
         pool = self._pool()
         queue = itertools.chain(first, jobs)
         for job in queue:
-            self._in_flight[pool.submit(_render, job)] = job
+            self._submit(pool, job)
             if len(self._in_flight) >= QUEUED_PER_WORKER * self.workers:
                 break
         while self._in_flight:
             done, _ = wait(self._in_flight, return_when=FIRST_COMPLETED)
             for future in done:
                 for job in queue:
-                    self._in_flight[pool.submit(_render, job)] = job
+                    self._submit(pool, job)
                     break
                 # Leaves the in-flight set only as it is handed over: an interruption while
                 # the caller stores one variant leaves the others for `finish_started`.
