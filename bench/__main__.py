@@ -174,8 +174,12 @@ def measure_photos(workdir: Path, size: Size, cpus: int) -> dict:
         "--workers",
         str(cpus),
     )
+    pool_bytes = step(
+        "pool-bytes", "--catalog", str(folder), "--variants", str(size.photo_single_core_variants)
+    )
     return {
         **report,
+        "pool_bytes_per_variant": pool_bytes,
         "variants_per_s": {
             side: report["variants"] / statistics.median(seconds)
             for side, seconds in report["seconds"].items()
@@ -594,6 +598,19 @@ def figures(results: dict) -> list[Figure]:
             photo_loop,
             f"{photo_loop:.1f} variants/s; peak memory per worker "
             f"{photos['worker_peak_rss_mib']:.0f} MiB",
+            "reported",
+            None,
+        ),
+        Figure(
+            "  bytes sent to the render pool per variant (inputs by sha256)",
+            photos["pool_bytes_per_variant"]["font_product"]["by_sha256"],
+            "photo catalog {:,.0f} B (whole jobs: {:,.0f}); a product with a 20 MB font "
+            "{:,.0f} B (whole: {:,.0f})".format(
+                photos["pool_bytes_per_variant"]["photo_catalog"]["by_sha256"],
+                photos["pool_bytes_per_variant"]["photo_catalog"]["whole"],
+                photos["pool_bytes_per_variant"]["font_product"]["by_sha256"],
+                photos["pool_bytes_per_variant"]["font_product"]["whole"],
+            ),
             "reported",
             None,
         ),

@@ -347,6 +347,53 @@ def preview_watch(rounds: int) -> dict:
     return {"rounds": rounds, "seconds": figures}
 
 
+def pool_bytes(catalog_folder: Path, variants: int) -> dict:
+    """Bytes pickled to the render pool per variant, each job whole (before issue 29) and
+    naming its inputs by sha256 (catalog/pool_inputs.py): `variants` variants of the photo
+    catalog, then a 25-variant product whose template names a 20 MB brand font."""
+    import dataclasses
+    import hashlib
+    import pickle
+
+    from renderfarm_dagster.catalog.pool_inputs import InputFolder
+    from renderfarm_dagster.catalog.product_inputs import ProductInputs
+    from renderfarm_dagster.catalog.rendering import variant_job
+    from renderfarm_dagster.catalog.templates import bundled_template
+    from renderfarm_dagster.render.fonts import FontFace
+
+    photos = catalog_photos(catalog_folder)
+    jobs = []
+    for spec, variant_id in sample_variants(load_catalog(catalog_folder), variants):
+        used = {key: photos[key] for key in _photos_of(spec, variant_id)}
+        shas = {key: hashlib.sha256(data).hexdigest() for key, data in used.items()}
+        inputs = ProductInputs(spec, bundled_template(spec.template), shas, ())
+        jobs.append(variant_job(inputs, variant_id, used))
+    font = bytes(range(256)) * (20 * 1024 * 1024 // 256)
+    face = FontFace("Acme Sans", False, "", "0" * 64)
+    spec, variant_id = sample_variants(load_catalog(catalog_folder), 1)[0]
+    used = {key: photos[key] for key in _photos_of(spec, variant_id)}
+    shas = {key: hashlib.sha256(data).hexdigest() for key, data in used.items()}
+    first = variant_job(
+        ProductInputs(spec, bundled_template(spec.template), shas, ()), variant_id, used
+    )
+    font_jobs = [
+        dataclasses.replace(first, variant_id=f"v{index}", fonts=((face, font),))
+        for index in range(25)
+    ]
+    report = {}
+    for name, sample in (("photo_catalog", jobs), ("font_product", font_jobs)):
+        folder = InputFolder(queued_jobs=6)
+        try:
+            report[name] = {
+                "whole": sum(len(pickle.dumps(job)) for job in sample) / len(sample),
+                "by_sha256": sum(len(pickle.dumps(folder.pack(job))) for job in sample)
+                / len(sample),
+            }
+        finally:
+            folder.close()
+    return report
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.steps")
     parser.add_argument(
@@ -359,6 +406,7 @@ def main(argv: list[str] | None = None) -> None:
             "dagster",
             "avif",
             "preview-watch",
+            "pool-bytes",
         ],
     )
     parser.add_argument("--catalog", type=Path)
@@ -378,6 +426,8 @@ def main(argv: list[str] | None = None) -> None:
         from bench import avif
 
         report = avif.compare(args.catalog, args.photo_catalog, args.variants, args.rounds)
+    elif args.step == "pool-bytes":
+        report = pool_bytes(args.catalog, args.variants)
     elif args.step == "preview-watch":
         report = preview_watch(args.rounds)
     elif args.step == "loop":
