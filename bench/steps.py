@@ -113,7 +113,7 @@ def single_core_photos(catalog_folder: Path, variants: int, rounds: int) -> dict
     def project() -> None:
         # Every variant has a photo of its own: none may come from the previous round's cache.
         variant_module._decoded_photos.clear()
-        subject_module._find_subject.cache_clear()
+        subject_module._found.clear()
         for spec, variant_id, used in sample:
             render_spec_variant(spec, variant_id, photos=used)
 

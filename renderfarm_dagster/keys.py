@@ -95,12 +95,18 @@ def validate_asset_key(key: str) -> str:
 
 def template_key(name: str, layout: str = MAIN_LAYOUT) -> str:
     """templates/<name>.svg for the main layout, templates/<name>.<layout>.svg for another."""
+    return f"{TEMPLATES_PREFIX}{template_file_name(name, layout)}"
+
+
+def template_file_name(name: str, layout: str = MAIN_LAYOUT, extension: str = "svg") -> str:
+    """<name>.<extension> for the main layout, <name>.<layout>.<extension> for another: a
+    layout's file, and its preview's."""
     name = _check_id(name, "template name")
     if layout == MAIN_LAYOUT:
-        return f"{TEMPLATES_PREFIX}{name}.svg"
+        return f"{name}.{extension}"
     if not LAYOUT_NAME_PATTERN.fullmatch(layout):
         raise InvalidKeyError(f"layout name {layout!r} is not 1-32 of a-z, 0-9, '-'")
-    return f"{TEMPLATES_PREFIX}{name}.{layout}.svg"
+    return f"{name}.{layout}.{extension}"
 
 
 def template_layouts_prefix(name: str) -> str:

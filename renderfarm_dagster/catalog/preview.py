@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 
 from PIL import Image, ImageDraw
 
+from renderfarm_dagster import keys
 from renderfarm_dagster.catalog.fonts import UploadedFont
 from renderfarm_dagster.catalog.product_inputs import ProductInputs
 from renderfarm_dagster.catalog.rendering import render_spec_variant
@@ -75,7 +76,7 @@ def template_previews(
         ).hexdigest()
         if identity not in drawn:
             drawn.put(identity, _bare_layout(source.name, sources[layout], template, fonts))
-        previews[_file_name(source.name, layout, "png")] = drawn.get(identity)
+        previews[keys.template_file_name(source.name, layout, "png")] = drawn.get(identity)
     return previews
 
 
@@ -99,10 +100,6 @@ class PreviewCache:
         self._entries[identity] = data
         while len(self._entries) > self.MAX_ENTRIES:
             self._entries.popitem(last=False)
-
-
-def _file_name(name: str, layout: str, extension: str) -> str:
-    return f"{name}.{extension}" if layout == MAIN_LAYOUT else f"{name}.{layout}.{extension}"
 
 
 def _bare_layout(
@@ -161,10 +158,7 @@ def spec_previews(
     )
     previews = {}
     by_layout: dict[str, list[bytes]] = {}
-    layout_of = {
-        output.name: template.layouts.choose(output.width, output.height, output.layout).name
-        for output in spec.outputs
-    }
+    layout_of = {output.name: template.layouts.for_output(output).name for output in spec.outputs}
     photo_sha256 = {key: hashlib.sha256(data).hexdigest() for key, data in photos.items()}
     inputs = ProductInputs(as_png, template, photo_sha256, fonts)
     for variant in as_png.variants:

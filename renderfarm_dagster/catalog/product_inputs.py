@@ -33,7 +33,7 @@ class ProductInputs:
     fonts: tuple[UploadedFont, ...] = ()
 
     def fingerprint(self, variant_id: str, output: OutputSpec) -> str:
-        chosen = self.template.layouts.choose(output.width, output.height, output.layout)
+        chosen = self.template.layouts.for_output(output)
         return render_fingerprint(
             chosen.template.sha256,
             self.spec.layer_values(variant_id),

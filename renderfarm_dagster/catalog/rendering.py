@@ -365,8 +365,7 @@ def _contact_sheet(inputs: ProductInputs, objects: ObjectStore) -> ContactSheet:
     spec = inputs.spec
     by_layout: dict[str, list[OutputSpec]] = defaultdict(list)
     for output in spec.outputs:
-        chosen = inputs.template.layouts.choose(output.width, output.height, output.layout)
-        by_layout[chosen.name].append(output)
+        by_layout[inputs.template.layouts.for_output(output).name].append(output)
     groups = []
     for layout, outputs in by_layout.items():
         # The smallest output of each variant is enough for a 160 px tile and cheapest to read.

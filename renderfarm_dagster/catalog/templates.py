@@ -58,16 +58,12 @@ class TemplateSource:
         """Where each layout comes from: its key, or its file in the package."""
         return {
             layout: (
-                f"bundled {_file_name(self.name, layout)}"
+                f"bundled {keys.template_file_name(self.name, layout)}"
                 if self.bundled
                 else keys.template_key(self.name, layout)
             )
             for layout in self.layout_data()
         }
-
-
-def _file_name(name: str, layout: str) -> str:
-    return f"{name}.svg" if layout == MAIN_LAYOUT else f"{name}.{layout}.svg"
 
 
 class TemplateNotFoundError(LookupError):
@@ -97,7 +93,7 @@ def _bundled_files() -> list[tuple[str, str]]:
 @functools.cache
 def bundled_template(name: str) -> TemplateSource:
     def parsed(layout: str) -> tuple[bytes, Template]:
-        file_name = _file_name(name, layout)
+        file_name = keys.template_file_name(name, layout)
         data = _bundled().joinpath(file_name).read_bytes()
         return data, parse_template(data, f"bundled {file_name}", name)
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from renderfarm_dagster.keys import MAIN_LAYOUT
 from renderfarm_dagster.render.errors import TemplateError, TemplateProblem
 from renderfarm_dagster.render.template import DesignFit, Template
+from renderfarm_dagster.spec_fields import OutputSpec
 
 # 5%: a 1080x1350 (4:5) output fills a 4:5 layout exactly; 1200x628 (1.911) fills a 1.91:1
 # layout; a square output never fills a 4:5 one (25% apart).
@@ -72,6 +73,10 @@ class TemplateSet:
         if fills and template.fit.align is not None and aspect != template.aspect:
             template = dataclasses.replace(template, fit=DesignFit(template.fit.align, True))
         return ChosenLayout(name, template, fills)
+
+    def for_output(self, output: OutputSpec) -> ChosenLayout:
+        """The layout `output` is drawn from (choose, for its size and the layout it names)."""
+        return self.choose(output.width, output.height, output.layout)
 
 
 def template_set(

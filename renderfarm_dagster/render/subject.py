@@ -13,8 +13,8 @@ alone, so the box is a function of the bytes: the manifest reports the box the r
 
 from __future__ import annotations
 
-import functools
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
@@ -71,15 +71,24 @@ class Subject:
 
 
 def find_subject(data: bytes, key: str) -> Subject:
-    """The subject of the photo `data` (stored at `key`); raises PhotoError as decode_photo."""
-    return _find_subject(hashlib.sha256(data).hexdigest(), data, key)
+    """The subject of the photo `data` (stored at `key`); raises PhotoError as decode_photo.
+    Found once per photo in a process: the last SUBJECTS_KEPT are kept, by sha256 (not by the
+    bytes, which a cache keyed on them would keep alive)."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    subject = _found.get(sha256)
+    if subject is None:
+        photo = decode_photo(data, key, (SEARCH_PX // 2, SEARCH_PX // 2))
+        photo.thumbnail((SEARCH_PX, SEARCH_PX), Image.Resampling.BOX)
+        subject = _found[sha256] = subject_of(photo)
+        while len(_found) > SUBJECTS_KEPT:
+            _found.popitem(last=False)
+    else:
+        _found.move_to_end(sha256)
+    return subject
 
 
-@functools.lru_cache(maxsize=512)
-def _find_subject(sha256: str, data: bytes, key: str) -> Subject:
-    photo = decode_photo(data, key, (SEARCH_PX // 2, SEARCH_PX // 2))
-    photo.thumbnail((SEARCH_PX, SEARCH_PX), Image.Resampling.BOX)
-    return subject_of(photo)
+SUBJECTS_KEPT = 512
+_found: OrderedDict[str, Subject] = OrderedDict()
 
 
 def subject_of(photo: Image.Image) -> Subject:

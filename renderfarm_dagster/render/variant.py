@@ -123,12 +123,17 @@ def render_variant(job: VariantJob) -> list[RenderedOutput]:
         frozenset(face.family for face, _ in job.fonts),
     )
     fonts = font_set(job.fonts)
+    # One drawing per layout and aspect ratio: its outputs, and the layout as it draws them.
     drawings: dict[tuple[str, Fraction], list[OutputSpec]] = defaultdict(list)
+    drawn_from: dict[tuple[str, Fraction], Template] = {}
     for output in job.outputs:
-        layout = layouts.choose(output.width, output.height, output.layout)
-        drawings[(layout.name, Fraction(output.width, output.height))].append(output)
+        layout = layouts.for_output(output)
+        drawing = (layout.name, Fraction(output.width, output.height))
+        drawings[drawing].append(output)
+        drawn_from[drawing] = layout.template
     rendered: dict[str, RenderedOutput] = {}
-    for (_, aspect), outputs in drawings.items():
+    for drawing, outputs in drawings.items():
+        _, aspect = drawing
         largest_first = sorted(outputs, key=lambda o: o.width * o.height, reverse=True)
         # Past the smallest wanted output, the rest of the chain is not needed.
         while largest_first and largest_first[-1].name not in job.wanted:
@@ -136,9 +141,8 @@ def render_variant(job: VariantJob) -> list[RenderedOutput]:
         if not largest_first:
             continue
         largest = largest_first[0]
-        template = layouts.choose(largest.width, largest.height, largest.layout).template
         image, uncovered, photo_warnings = _draw(
-            template, job, fonts, aspect, largest.width, largest.height
+            drawn_from[drawing], job, fonts, aspect, largest.width, largest.height
         )
         for output in largest_first:
             image = resize(image, output.width, output.height)
