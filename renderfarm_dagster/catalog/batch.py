@@ -38,7 +38,7 @@ from renderfarm_dagster.catalog.pool import RenderPool
 from renderfarm_dagster.catalog.product_inputs import MissingInputError, load_inputs
 from renderfarm_dagster.catalog.rendering import ProductRenderReport, render_products
 from renderfarm_dagster.catalog.threads import in_order
-from renderfarm_dagster.catalog.verify import CHECKS, CheckVerdict, verify_product
+from renderfarm_dagster.catalog.verify import VERIFICATIONS, CheckVerdict, verify_product
 from renderfarm_dagster.messaging import Notifier
 from renderfarm_dagster.messaging.notifications import (
     ProductFailed,
@@ -63,7 +63,7 @@ class Stages:
 
     render: bool = True
     publish: bool = True
-    checks: tuple[str, ...] = CHECKS
+    checks: tuple[str, ...] = VERIFICATIONS  # the verifications to run (none: no check)
 
 
 @dataclass(frozen=True)

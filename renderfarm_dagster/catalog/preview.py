@@ -181,5 +181,5 @@ def spec_previews(
             previews[f"{variant.variant_id}/{output.name}.png"] = data
             by_layout.setdefault(layout_of[output.name], []).append(data)
         yield dict(previews)
-    previews[CONTACT_SHEET] = contact_sheet(list(by_layout.items())).jpeg
+    previews[CONTACT_SHEET] = contact_sheet(list(by_layout.items()))
     yield previews

@@ -26,7 +26,7 @@ from renderfarm_dagster.catalog.templates import (
     bundled_template,
 )
 from renderfarm_dagster.formats import FORMATS
-from renderfarm_dagster.render.contact_sheet import ContactSheet, contact_sheet
+from renderfarm_dagster.render.contact_sheet import contact_sheet
 from renderfarm_dagster.render.kinds import photo_keys
 from renderfarm_dagster.render.variant import (
     RenderedOutput,
@@ -43,7 +43,7 @@ from renderfarm_dagster.storage import (
     OutputCheckpoint,
 )
 
-# The contact sheet shows at most this many variants: enough to review, small enough to embed.
+# The contact sheet shows at most this many variants: enough to review, small enough to open.
 CONTACT_SHEET_MAX_VARIANTS = 64
 # Progress is logged at most this often while a product renders (the caller reports the end).
 # By time, not by count: each line is an event in Dagster's event log (~15 ms to write, in
@@ -61,9 +61,8 @@ class ProductRenderReport:
     bytes_written: int = 0
     total_bytes: int = 0
     duration_s: float = 0.0
-    # The contact sheet stored under `preview_key`, and a smaller copy for event metadata.
+    # Where the contact sheet is stored.
     preview_key: str = ""
-    preview_jpeg: bytes = field(default=b"", repr=False)
     # Inputs that could not be rendered (a bad photo, a missing template): key -> reason.
     # A product with failures has no contact sheet and no manifest until they are fixed.
     failures: dict[str, str] = field(default_factory=dict)
@@ -307,8 +306,7 @@ def _finish(progress: _Progress, objects: ObjectStore) -> ProductRenderReport:
     assert progress.inputs is not None  # without its inputs, a product has failures
     sheet = _contact_sheet(progress.inputs, objects)
     report.preview_key = keys.preview_key(progress.spec.product_id)
-    objects.put(report.preview_key, sheet.jpeg, "image/jpeg")
-    report.preview_jpeg = sheet.preview_jpeg
+    objects.put(report.preview_key, sheet, "image/jpeg")
     return report
 
 
@@ -360,7 +358,7 @@ def _store(
     )
 
 
-def _contact_sheet(inputs: ProductInputs, objects: ObjectStore) -> ContactSheet:
+def _contact_sheet(inputs: ProductInputs, objects: ObjectStore) -> bytes:
     """Every variant in every layout its outputs are drawn from, one band per layout."""
     spec = inputs.spec
     by_layout: dict[str, list[OutputSpec]] = defaultdict(list)

@@ -1,5 +1,5 @@
-"""Verification of a manifest against its spec and of every output it lists: the three checks
-every published product gets."""
+"""Verification of a manifest against its spec and of every output it lists: the three
+verifications every published product gets, reported to Dagster as one check."""
 
 from __future__ import annotations
 
@@ -87,16 +87,18 @@ def _output_problems(
     return integrity, [f"{where}: {problem}" for problem in image]
 
 
-# The checks, by the names Dagster shows them under (defs/assets.py describes each).
+# The verifications, by the names a failed check's metadata and a failure's reason give them
+# (defs/assets.py describes each).
 MANIFEST_MATCHES_SPEC = "manifest_matches_spec"
 OUTPUTS_MATCH_MANIFEST = "outputs_match_manifest"
 OUTPUTS_ARE_VALID_IMAGES = "outputs_are_valid_images"
-CHECKS = (MANIFEST_MATCHES_SPEC, OUTPUTS_MATCH_MANIFEST, OUTPUTS_ARE_VALID_IMAGES)
+VERIFICATIONS = (MANIFEST_MATCHES_SPEC, OUTPUTS_MATCH_MANIFEST, OUTPUTS_ARE_VALID_IMAGES)
 
 
 @dataclass(frozen=True)
 class CheckVerdict:
-    """One check of one product: its problems (none: passed) and how many outputs it looked at."""
+    """One verification of one product: its problems (none: passed) and how many outputs it
+    looked at."""
 
     problems: tuple[str, ...]
     checked: int
@@ -111,9 +113,10 @@ def verify_product(
     spec: ProductSpec,
     manifest: Manifest | None,
     objects: ObjectStore,
-    checks: Collection[str] = CHECKS,
+    checks: Collection[str] = VERIFICATIONS,
 ) -> dict[str, CheckVerdict]:
-    """The verdict of each of `checks` on a product's manifest (None: none is stored)."""
+    """The verdict of each of the verifications `checks` on a product's manifest (None: none
+    is stored)."""
     if manifest is None:
         missing = (f"{keys.manifest_key(product_id)} is missing or not a manifest",)
         return {name: CheckVerdict(missing, 0) for name in checks}

@@ -6,10 +6,9 @@ product that cannot be published, a failed partition with the reason. So a run o
 products with one bad photo materialises 799 and fails one (docs/outcomes.md).
 """
 
-import base64
 import unicodedata
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 from pydantic import Field
@@ -28,6 +27,7 @@ from renderfarm_dagster.catalog.verify import (
     MANIFEST_MATCHES_SPEC,
     OUTPUTS_ARE_VALID_IMAGES,
     OUTPUTS_MATCH_MANIFEST,
+    VERIFICATIONS,
     CheckVerdict,
 )
 from renderfarm_dagster.defs import tags
@@ -52,44 +52,48 @@ MAX_LISTED_PROBLEMS = 50
 # The run's failure message names this many failed products; its metadata lists them all.
 MAX_NAMED_FAILURES = 20
 
-CHECK_DESCRIPTIONS = {
+# One check per product, not one per verification: each evaluation is a row of about 1.6 KB
+# in the event log and another in Dagster's check-execution table, whatever it says, and every
+# product of every render writes it (docs/scale-and-performance.md, "A lean Dagster record").
+PRODUCT_VERIFIED = "product_verified"
+VERIFICATION_DESCRIPTIONS = {
     MANIFEST_MATCHES_SPEC: (
-        "The manifest lists exactly the spec's variants x outputs, with their formats and sizes."
+        "the manifest lists exactly the spec's variants x outputs, with their formats and sizes"
     ),
     OUTPUTS_MATCH_MANIFEST: (
-        "Every output the manifest lists exists with the listed size and sha256, as the store "
-        "reports them (an S3 HEAD returns the SHA-256 S3 verified on upload)."
+        "every output the manifest lists exists with the listed size and sha256, as the store "
+        "reports them (an S3 HEAD returns the SHA-256 S3 verified on upload)"
     ),
     OUTPUTS_ARE_VALID_IMAGES: (
-        "Every output decodes in its requested format and dimensions and is not blank (not a "
+        "every output decodes in its requested format and dimensions and is not blank (not a "
         "single flat colour): the renderer refuses a blank rendition and checks each "
         "encoding's format and size before storing it, an object with the manifest's sha256 "
         "holds exactly those bytes, and any other object, plus one output per product, is "
-        "decoded here."
+        "decoded here"
     ),
 }
+CHECK_DESCRIPTION = "Three verifications of the product; a failure names which.\n" + "\n".join(
+    f"- {name}: {description}." for name, description in VERIFICATION_DESCRIPTIONS.items()
+)
 
 
 ProductEvent = dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckEvaluation
 
 
-def _check_specs() -> list[dg.AssetCheckSpec]:
+def _check_spec() -> dg.AssetCheckSpec:
     # Partitioned check specs are a preview feature of Dagster 1.13, chosen on purpose (each
     # product's result is its partition's, as the Checks tab shows them; docs/design-notes.md):
     # its notice would be printed by every process that loads the definitions.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=dg.PreviewWarning)
-        return [
-            # Blocking: a failed check fails the run: `dagster job execute` in CI exits non-zero.
-            dg.AssetCheckSpec(
-                name,
-                asset=PRODUCT_MANIFEST,
-                blocking=True,
-                description=description,
-                partitions_def=products,
-            )
-            for name, description in CHECK_DESCRIPTIONS.items()
-        ]
+        # Blocking: a failed check fails the run: `dagster job execute` in CI exits non-zero.
+        return dg.AssetCheckSpec(
+            PRODUCT_VERIFIED,
+            asset=PRODUCT_MANIFEST,
+            blocking=True,
+            description=CHECK_DESCRIPTION,
+            partitions_def=products,
+        )
 
 
 class RenderConfig(dg.Config):
@@ -127,7 +131,7 @@ class RenderConfig(dg.Config):
             ),
         ),
     ],
-    check_specs=_check_specs(),
+    check_specs=[_check_spec()],
     partitions_def=products,
     backfill_policy=BACKFILL_POLICY,
     # Checks alone re-verify stored products without rendering; either asset alone works too.
@@ -161,7 +165,7 @@ def _run_products(
     stages = Stages(
         render=RENDERED_VARIANTS in context.selected_asset_keys,
         publish=PRODUCT_MANIFEST in context.selected_asset_keys,
-        checks=tuple(sorted(key.name for key in context.selected_asset_check_keys)),
+        checks=VERIFICATIONS if context.selected_asset_check_keys else (),
     )
     materialised = [
         key for key in (RENDERED_VARIANTS, PRODUCT_MANIFEST) if key in context.selected_asset_keys
@@ -187,11 +191,12 @@ def _run_products(
     product_ids = context.partition_keys
     published, failed = 0, {}
     finished: set[str] = set()
+    objects = storage.objects()
     with (
         RenderPool(config.workers) as pool,
         ProductBatch(
             product_ids,
-            storage.objects(),
+            objects,
             storage.checkpoints(),
             messaging.notifier(),
             pool,
@@ -242,8 +247,10 @@ def _run_products(
                     )
                 if result.announced_before:
                     continue  # an earlier attempt of this request recorded and announced it
-                records = list(_records(result, materialised, run.run_id, render_context))
-                held, sent, total = result, 0, len(records) + len(result.verdicts)
+                records = list(
+                    _records(result, materialised, run.run_id, render_context, objects.link)
+                )
+                held, sent, total = result, 0, len(records) + bool(result.verdicts)
                 for event in records:
                     sent += 1
                     yield event
@@ -253,9 +260,8 @@ def _run_products(
                     target = latest_materialization(
                         context.instance, PRODUCT_MANIFEST, result.product_id
                     )
-                    for name, verdict in result.verdicts.items():
-                        sent += 1
-                        yield _check_evaluation(result.product_id, name, verdict, target)
+                    sent += 1
+                    yield _check_evaluation(result.product_id, result.verdicts, target)
                 held = None
                 batch.announce(result)
         except dg.DagsterExecutionInterruptedError:
@@ -334,6 +340,7 @@ def _records(
     materialised: list[dg.AssetKey],
     run_id: str,
     render_context: dict[str, str | int],
+    link: Callable[[str], str],
 ) -> Iterator[ProductEvent]:
     """What Dagster records of one product before its check results: its materialisations, and
     for a product that failed before its checks, an observation with the reason on each asset
@@ -341,10 +348,11 @@ def _records(
     product_id = result.product_id
     report = result.report
     if report is not None and not report.failures and RENDERED_VARIANTS in materialised:
+        contact_sheet = link(report.preview_key)
         yield dg.AssetMaterialization(
             RENDERED_VARIANTS,
             partition=product_id,
-            metadata={**_render_metadata(report), **render_context},
+            metadata={**_render_metadata(report, contact_sheet), **render_context},
         )
     if result.published is not None:
         info = result.published.info
@@ -378,27 +386,35 @@ def _records(
 
 def _check_evaluation(
     product_id: str,
-    name: str,
-    verdict: CheckVerdict,
+    verdicts: dict[str, CheckVerdict],
     target: AssetCheckEvaluationTargetMaterializationData | None,
 ) -> dg.AssetCheckEvaluation:
-    problems = verdict.problems
-    listed = "\n".join(f"- {p}" for p in problems[:MAX_LISTED_PROBLEMS])
-    if len(problems) > MAX_LISTED_PROBLEMS:
-        listed += f"\n- ... and {len(problems) - MAX_LISTED_PROBLEMS} more"
+    """The product's one check, from the verdicts of its verifications."""
+    checked = max(verdict.checked for verdict in verdicts.values())
+    failing = {name: verdict.problems for name, verdict in verdicts.items() if verdict.problems}
+    # A passed check records only what it looked at: every product of every render writes one.
+    metadata: dict = {"checked": checked}
+    description = None
+    if failing:
+        problems = [f"{name}: {problem}" for name, found in failing.items() for problem in found]
+        listed = "\n".join(f"- {p}" for p in problems[:MAX_LISTED_PROBLEMS])
+        if len(problems) > MAX_LISTED_PROBLEMS:
+            listed += f"\n- ... and {len(problems) - MAX_LISTED_PROBLEMS} more"
+        metadata.update(
+            {name: len(found) for name, found in failing.items()},
+            problems=len(problems),
+            details=dg.MetadataValue.md(listed),
+        )
+        description = f"{product_id}: {problems[0]}"
     return dg.AssetCheckEvaluation(
         asset_key=PRODUCT_MANIFEST,
-        check_name=name,
-        passed=verdict.passed,
+        check_name=PRODUCT_VERIFIED,
+        passed=not failing,
         partition=product_id,
         blocking=True,
         target_materialization_data=target,
-        description=f"{product_id}: {problems[0]}" if problems else None,
-        metadata={
-            "checked": verdict.checked,
-            "problems": len(problems),
-            "details": dg.MetadataValue.md(listed or "no problems"),
-        },
+        description=description,
+        metadata=metadata,
     )
 
 
@@ -409,9 +425,11 @@ def _attempt(run: dg.DagsterRun) -> int:
     return int(raw)
 
 
-def _render_metadata(report: ProductRenderReport) -> dict:
-    thumbnail = base64.b64encode(report.preview_jpeg).decode("ascii")
-    return {
+def _render_metadata(report: ProductRenderReport, contact_sheet: str) -> dict:
+    # Every product of every render writes this to the event log: figures and links, no
+    # payloads (docs/scale-and-performance.md, "A lean Dagster record"). What the outputs were
+    # rendered from is in the manifest; the contact sheet is a link.
+    metadata = {
         "variants": report.variants,
         "outputs": report.outputs,
         "rendered": report.rendered,
@@ -419,19 +437,17 @@ def _render_metadata(report: ProductRenderReport) -> dict:
         "bytes_written": report.bytes_written,
         "total_bytes": report.total_bytes,
         "duration_s": round(report.duration_s, 3),
-        "contact_sheet_key": dg.MetadataValue.path(report.preview_key),
-        # What the outputs were rendered from: a change to any of these re-renders them.
-        "inputs": dg.MetadataValue.json(report.inputs),
-        # Empty when every character had a font: what a reviewer looks for before publishing.
-        "uncovered_characters": dg.MetadataValue.json(
-            {where: _named(chars) for where, chars in report.uncovered_text.items()}
-        ),
-        # Photos placed whole because no subject was found in them (fit "subject").
-        "photo_warnings": dg.MetadataValue.json(report.photo_warnings),
-        "preview": dg.MetadataValue.md(
-            f"![{report.product_id} contact sheet](data:image/jpeg;base64,{thumbnail})"
-        ),
+        "contact_sheet": dg.MetadataValue.url(contact_sheet),
     }
+    # Only when there is something to look at before publishing: characters no font has, and
+    # photos placed whole because no subject was found in them (fit "subject").
+    if report.uncovered_text:
+        metadata["uncovered_characters"] = dg.MetadataValue.json(
+            {where: _named(chars) for where, chars in report.uncovered_text.items()}
+        )
+    if report.photo_warnings:
+        metadata["photo_warnings"] = dg.MetadataValue.json(report.photo_warnings)
+    return metadata
 
 
 def _named(characters: str) -> str:

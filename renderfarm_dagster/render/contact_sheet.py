@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -14,19 +13,11 @@ BACKGROUND = (255, 255, 255)
 HEADING = (90, 90, 96)
 
 
-@dataclass(frozen=True)
-class ContactSheet:
-    jpeg: bytes
-    # The same sheet at most `preview_width` wide: small enough to embed in an event's metadata.
-    preview_jpeg: bytes
-
-
 def contact_sheet(
     groups: Sequence[tuple[str, Sequence[bytes]]],
     tile: int = 160,
     columns: int = 8,
-    preview_width: int = 640,
-) -> ContactSheet:
+) -> bytes:
     """A JPEG grid of images (any format Pillow reads), each fitted into a `tile` square: one
     band per group (a template layout, by name), its images in rows of `columns`. With more
     than one group, each band is headed by its name.
@@ -60,11 +51,7 @@ def contact_sheet(
             y = top + row * (tile + gap) + (tile - thumbnail.height) // 2
             sheet.paste(thumbnail, (x, y))
         top += rows * (tile + gap)
-    preview = sheet
-    if sheet.width > preview_width:
-        height = max(1, round(sheet.height * preview_width / sheet.width))
-        preview = sheet.resize((preview_width, height), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return ContactSheet(jpeg=_jpeg(sheet, quality=80), preview_jpeg=_jpeg(preview, quality=70))
+    return _jpeg(sheet, quality=80)
 
 
 def _jpeg(image: Image.Image, quality: int) -> bytes:

@@ -70,6 +70,11 @@ class ObjectStore(ABC):
     def delete(self, key: str) -> None:
         """Remove the object; deleting a missing key is not an error."""
 
+    @abstractmethod
+    def link(self, key: str) -> str:
+        """An address a person opens to see the object (its page in the S3 console, a local
+        file's URI): what the Dagster UI shows instead of the object's bytes."""
+
 
 @dataclass(frozen=True)
 class OutputCheckpoint(OutputRecord):

@@ -9,6 +9,7 @@ import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -57,6 +58,14 @@ class S3ObjectStore(ObjectStore):
         self.bucket = bucket
         self.kms_key_id = kms_key_id
         self.list_page_size = list_page_size
+
+    def link(self, key: str) -> str:
+        # The console's page of the object (for a signed-in user of the account): a
+        # presigned URL would expire within 7 days, and the UI keeps the record for good.
+        query = urlencode(
+            {"region": self.client.meta.region_name, "prefix": validate_key(key)}, quote_via=quote
+        )
+        return f"https://console.aws.amazon.com/s3/object/{quote(self.bucket)}?{query}"
 
     def put(self, key: str, data: bytes, content_type: str) -> ObjectInfo:
         sha256 = hashlib.sha256(data).hexdigest()

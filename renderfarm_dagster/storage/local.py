@@ -123,6 +123,9 @@ class LocalObjectStore(ObjectStore):
             raise InvalidKeyError(f"invalid key {key!r}: resolves outside the bucket")
         return path
 
+    def link(self, key: str) -> str:
+        return self._path(validate_key(key)).as_uri()
+
     def put(self, key: str, data: bytes, content_type: str) -> ObjectInfo:
         path = self._path(validate_key(key))
         path.parent.mkdir(parents=True, exist_ok=True)

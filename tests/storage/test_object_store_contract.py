@@ -1,6 +1,8 @@
 """The contract every ObjectStore implementation keeps."""
 
 import hashlib
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
 
@@ -126,3 +128,18 @@ def test_reads_refuse_keys_that_escape(object_store, key):
         object_store.get(key)
     with pytest.raises(InvalidKeyError):
         object_store.delete(key)
+
+
+def test_a_link_is_an_address_a_person_opens_and_names_the_object(object_store):
+    key = "previews/shoe-1.jpg"
+    object_store.put(key, b"jpeg", "image/jpeg")
+    link = urlparse(object_store.link(key))
+    if link.scheme == "file":  # local: the object's own file
+        assert Path(unquote(link.path)).read_bytes() == b"jpeg"
+    else:  # aws: the object's page in the S3 console, its bucket and key in the address
+        assert (link.scheme, link.netloc) == ("https", "console.aws.amazon.com")
+        query = parse_qs(link.query)
+        assert query["prefix"] == [key] and query["region"][0]
+        assert link.path.startswith("/s3/object/")
+    with pytest.raises(InvalidKeyError):
+        object_store.link("../outside.jpg")

@@ -5,7 +5,7 @@ import dagster as dg
 from renderfarm_dagster.defs import tags
 from tests.ui.conftest import MISSING, PRODUCTS
 
-CHECKS = ["manifest_matches_spec", "outputs_match_manifest", "outputs_are_valid_images"]
+CHECKS = ["product_verified"]
 RANGE_START, RANGE_END = tags.PARTITION_RANGE_START, tags.PARTITION_RANGE_END
 
 
