@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import catalog
+from bench.steps import load_catalog
 from devkit.postgres import (
     PostgresServer,
     create_database,
@@ -30,7 +31,9 @@ from devkit.postgres import (
     server_binaries,
 )
 from devkit.worker_run import launch_worker
+from renderfarm_dagster.catalog.batches import output_megapixels, plan_batches
 from renderfarm_dagster.catalog.pool import available_cpus
+from renderfarm_dagster.catalog.spec_tick import run_sizing
 from renderfarm_dagster.formats import AVIF_EFFORT, FORMATS
 from renderfarm_dagster.render.subject import SEARCH_PX
 from renderfarm_dagster.render.variant import renderer_versions
@@ -56,6 +59,8 @@ class Size:
     photo_variants: int
     photo_single_core_variants: int
     avif_samples: int  # renditions of each catalog the AVIF comparison encodes
+    drop_products: int  # a realistic drop, which the spec sensor cuts into runs
+    batch_rounds: int  # rounds of the Dagster overhead at the sensor's batch size
 
 
 FULL = Size(
@@ -70,6 +75,8 @@ FULL = Size(
     photo_variants=25,
     photo_single_core_variants=40,
     avif_samples=3,
+    drop_products=2000,
+    batch_rounds=2,
 )
 QUICK = Size(
     products=4,
@@ -83,6 +90,8 @@ QUICK = Size(
     photo_variants=3,
     photo_single_core_variants=4,
     avif_samples=1,
+    drop_products=40,
+    batch_rounds=1,
 )
 
 
@@ -334,6 +343,80 @@ def measure_loops_and_dagster(
     }
 
 
+def sensor_batch_size(folder: Path, drop_products: int) -> int:
+    """The most products of one run the spec sensor requests for a drop of `drop_products`
+    products like the catalog's: its own sizing (settings, catalog/batches.py), by their
+    output pixels."""
+    specs = load_catalog(folder)
+    sizing = run_sizing()
+    ids = [f"drop-{index:06d}" for index in range(drop_products)]
+    seconds = {
+        product_id: output_megapixels(specs[index % len(specs)]) / sizing.megapixels_per_s
+        for index, product_id in enumerate(ids)
+    }
+    positions = {product_id: index for index, product_id in enumerate(ids)}
+    batches = plan_batches(positions, seconds, sizing.target_s, sizing.max_products)
+    return max(len(batch.product_ids) for batch in batches)
+
+
+def measure_sensor_batch(
+    folder: Path, workdir: Path, size: Size, cpus: int, postgres: PostgresServer
+) -> dict:
+    """Dagster's cost per product in a run of the sensor's batch size, on PostgreSQL and SQLite.
+
+    Dagster's work per product (its events, its check, the partition's records) does not grow
+    with the product's variants, so the run holds `batch` one-variant products of the catalog:
+    the seconds Dagster adds per product are measured at the batch size in minutes, not the
+    hours `batch` 25-variant products would take, and are then set against the render time of
+    the catalog's product. The bare loop and both runs are measured side by side each round.
+    """
+    batch = sensor_batch_size(folder, size.drop_products)
+    products = workdir / "batch-catalog"
+    catalog.write(products, batch, 1)
+    rounds: dict[str, list[dict]] = {"loop": [], "postgres": [], "sqlite": []}
+
+    def loop() -> None:
+        data = fresh(workdir, "batch-loop")
+        argv = ["--catalog", str(products), "--data-dir", str(data), "--workers", str(cpus)]
+        rounds["loop"].append(step("loop", *argv))
+
+    def dagster(key: str, server: PostgresServer | None) -> None:
+        env = dagster_env(workdir, server)
+        run = step("dagster", "--catalog", str(products), "--workers", str(cpus), env=env)
+        if not (run["success"] and run["checks_passed"] == run["checks"]):
+            raise SystemExit(f"the Dagster run failed or a check did not pass: {run}")
+        rounds[key].append(run)
+
+    steps = [loop, lambda: dagster("postgres", postgres), lambda: dagster("sqlite", None)]
+    for index in range(size.batch_rounds):
+        for measure in reversed(steps) if index % 2 else steps:
+            measure()
+
+    def added_per_product(key: str) -> float:
+        return statistics.median(
+            (run["seconds"] - bare["seconds"]) / batch
+            for bare, run in zip(rounds["loop"], rounds[key], strict=True)
+        )
+
+    on_postgres = rounds["postgres"][-1]
+    return {
+        "drop_products": size.drop_products,
+        "batch": batch,
+        "rounds": rounds,
+        "dagster_s_per_product": {
+            "postgres": added_per_product("postgres"),
+            "sqlite": added_per_product("sqlite"),
+        },
+        "event_log_bytes_per_product": sum(
+            kind["bytes"] for kind in on_postgres["event_bytes"].values()
+        )
+        / batch,
+        "database_bytes_per_product": on_postgres["database_growth"]["database"] / batch,
+        "database_growth": on_postgres["database_growth"],
+        "event_bytes": on_postgres["event_bytes"],
+    }
+
+
 def measure_resume(folder: Path, workdir: Path, size: Size, cpus: int) -> dict:
     """A batch run interrupted by SIGTERM `size.interruptions` times, each retry resuming.
 
@@ -502,6 +585,10 @@ def figures(results: dict) -> list[Figure]:
     on_sqlite = paired["overhead_per_product_sqlite"]
     per_product = paired["render_seconds_per_product"]
     per_variant_product = results["catalog"]["variants"]
+    sensor_batch = results["sensor_batch"]
+    batch_on_postgres = sensor_batch["dagster_s_per_product"]["postgres"] / per_product
+    batch_on_sqlite = sensor_batch["dagster_s_per_product"]["sqlite"] / per_product
+    event_log = sensor_batch["event_log_bytes_per_product"]
     subject = results["subject_fit"]
     subject_speedup = subject["variants_per_s"]["project"] / subject["variants_per_s"]["baseline"]
     watch = results["preview_watch"]["median"]
@@ -550,6 +637,36 @@ def figures(results: dict) -> list[Figure]:
             "  the same on SQLite (the local deployment)",
             on_sqlite,
             f"{on_sqlite:.1%} ({on_sqlite * per_product:.3f} s per product)",
+            "reported",
+            None,
+        ),
+        Figure(
+            f"  at the sensor's batch size ({sensor_batch['batch']} products a run, from a drop "
+            f"of {sensor_batch['drop_products']})",
+            batch_on_postgres,
+            f"{batch_on_postgres:.1%} ({sensor_batch['dagster_s_per_product']['postgres']:.3f} s "
+            f"per product; on SQLite {batch_on_sqlite:.1%})",
+            "<= 10%",
+            batch_on_postgres <= 0.10,
+        ),
+        Figure(
+            "event-log bytes per product rendered, PostgreSQL",
+            event_log,
+            f"{event_log:,.0f} B: {_event_rows(sensor_batch)}",
+            "<= 4 KB",
+            event_log <= 4096,
+        ),
+        Figure(
+            "  the database's growth per product (indexes, Dagster's other tables)",
+            sensor_batch["database_bytes_per_product"],
+            f"{sensor_batch['database_bytes_per_product']:,.0f} B: "
+            + ", ".join(
+                f"{table} {grown / sensor_batch['batch']:,.0f}"
+                for table, grown in sorted(
+                    sensor_batch["database_growth"].items(), key=lambda item: -item[1]
+                )
+                if table != "database" and grown
+            ),
             "reported",
             None,
         ),
@@ -677,6 +794,16 @@ def figures(results: dict) -> list[Figure]:
     ]
 
 
+def _event_rows(sensor_batch: dict) -> str:
+    """The run's event rows per product, by kind, largest first (the run's own events spread)."""
+    kinds = sorted(sensor_batch["event_bytes"].items(), key=lambda item: -item[1]["bytes"])
+    shown = [
+        f"{kind.lower()} {found['bytes'] / sensor_batch['batch']:,.0f}" for kind, found in kinds[:2]
+    ]
+    rest = sum(found["bytes"] for _, found in kinds[2:]) / sensor_batch["batch"]
+    return ", ".join([*shown, f"the run's other events {rest:,.0f}"])
+
+
 def print_table(results: dict, rows: list[Figure], judged: bool) -> None:
     machine = results["machine"]
     print()
@@ -728,6 +855,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         with running_postgres(binaries) as postgres:
             throughput = measure_loops_and_dagster(folder, workdir, size, cpus, postgres)
+            print(
+                f"Dagster at the spec sensor's batch size for a drop of {size.drop_products} "
+                "products, on PostgreSQL and SQLite ...",
+                flush=True,
+            )
+            sensor_batch = measure_sensor_batch(folder, workdir, size, cpus, postgres)
         print(
             f"photo catalog: {size.photo_products} products x {size.photo_variants} variants, "
             "the render path against the baseline on one core, then every worker ...",
@@ -760,6 +893,7 @@ def main(argv: list[str] | None = None) -> int:
             "single_core": single,
             "text_layout": text_layout,
             "throughput": throughput,
+            "sensor_batch": sensor_batch,
             "photos": photos,
             "subject_fit": subject_fit,
             "preview_watch": preview_watch,

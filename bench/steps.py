@@ -286,6 +286,7 @@ def dagster_run(catalog: Path, workers: int) -> dict:
     instance = dg.DagsterInstance.get()
     instance.add_dynamic_partitions(products.name, ids)
     job = defs.resolve_job_def("render_catalog")
+    database_before = _database_bytes()
     started = time.perf_counter()
     result = job.execute_in_process(
         instance=instance,
@@ -294,9 +295,12 @@ def dagster_run(catalog: Path, workers: int) -> dict:
         raise_on_error=False,
     )
     seconds = time.perf_counter() - started
+    database_after = _database_bytes()
     checks = result.get_asset_check_evaluations()
     stats = instance.get_run_step_stats(result.run_id)
     return {
+        "database_growth": _growth(database_before, database_after),
+        "event_bytes": _event_bytes_by_type(result.run_id),
         "variants": sum(len(spec.variants) for spec in specs),
         "products": len(specs),
         "seconds": seconds,
@@ -305,6 +309,72 @@ def dagster_run(catalog: Path, workers: int) -> dict:
         "checks": len(checks),
         "step_seconds": {stat.step_key: stat.end_time - stat.start_time for stat in stats},
     }
+
+
+def _postgres_connection():
+    """The instance's PostgreSQL database (production_instance's environment), or None on
+    SQLite."""
+    if "DAGSTER_PG_HOST" not in os.environ:
+        return None
+    import psycopg2
+
+    return psycopg2.connect(
+        host=os.environ["DAGSTER_PG_HOST"],
+        port=os.environ["DAGSTER_PG_PORT"],
+        dbname=os.environ["DAGSTER_PG_DB"],
+        user=os.environ["DAGSTER_PG_USERNAME"],
+        password=os.environ["DAGSTER_PG_PASSWORD"],
+        sslmode=os.environ.get("PGSSLMODE", "require"),
+    )
+
+
+def _database_bytes() -> dict[str, int] | None:
+    """What the instance's database takes on disk, by PostgreSQL: in all ("database") and by
+    table, each with its indexes and TOAST."""
+    connection = _postgres_connection()
+    if connection is None:
+        return None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT relname, pg_total_relation_size(c.oid) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind = 'r'"
+            )
+            sizes = dict(cursor.fetchall())
+            cursor.execute("SELECT pg_database_size(current_database())")
+            sizes["database"] = cursor.fetchone()[0]
+            return sizes
+    finally:
+        connection.close()
+
+
+def _growth(before: dict[str, int] | None, after: dict[str, int] | None) -> dict | None:
+    """The tables that grew, and the whole database, in bytes."""
+    if before is None or after is None:
+        return None
+    return {
+        name: size - before.get(name, 0)
+        for name, size in sorted(after.items())
+        if size != before.get(name, 0)
+    }
+
+
+def _event_bytes_by_type(run_id: str) -> dict[str, dict[str, int]] | None:
+    """The run's event-log rows by event type: how many, and their stored bytes."""
+    connection = _postgres_connection()
+    if connection is None:
+        return None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT coalesce(dagster_event_type, 'LOG'), count(*), "
+                "sum(pg_column_size(event)) FROM event_logs WHERE run_id = %s GROUP BY 1",
+                (run_id,),
+            )
+            return {kind: {"rows": rows, "bytes": size} for kind, rows, size in cursor}
+    finally:
+        connection.close()
 
 
 def preview_watch(rounds: int) -> dict:

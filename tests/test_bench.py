@@ -92,7 +92,7 @@ def test_quick_bench_produces_every_figure(tmp_path, postgres):
     assert completed.returncode == 0, completed.stderr[-3000:]
     report = json.loads(results.read_text())
     names = [figure["name"] for figure in report["figures"]]
-    assert len(names) == 20
+    assert len(names) == 23
     assert 0 < report["photos"]["decode_share"] < 1
     # Text layout per variant, Latin and mixed scripts (issue 17).
     assert set(report["text_layout"]["ms_per_variant"]) == {"latin", "mixed"}
