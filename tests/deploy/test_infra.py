@@ -122,9 +122,22 @@ def test_every_dagster_container_gets_the_same_complete_environment():
     assert environment["DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"] == "true"
 
 
-def test_run_task_definition_gives_the_worker_the_whole_spot_warning_on_x86():
+def test_every_task_runs_on_the_architecture_the_parameter_names_graviton_by_default():
+    parameter = TEMPLATE["Parameters"]["CpuArchitecture"]
+    # The cheaper first: ARM64 runs on FARGATE_SPOT per the ECS API reference (docs/deploy.md).
+    assert parameter["Default"] == "ARM64"
+    assert set(parameter["AllowedValues"]) == {"ARM64", "X86_64"}
+    definitions = [n for n, r in RESOURCES.items() if r["Type"] == "AWS::ECS::TaskDefinition"]
+    assert len(definitions) == 4
+    for name in definitions:
+        assert RESOURCES[name]["Properties"]["RuntimePlatform"] == {
+            "CpuArchitecture": ref("CpuArchitecture"),
+            "OperatingSystemFamily": "LINUX",
+        }, name
+
+
+def test_run_task_definition_gives_the_worker_the_whole_spot_warning():
     run = RESOURCES["RunTaskDefinition"]["Properties"]
-    assert run["RuntimePlatform"] == {"CpuArchitecture": "X86_64", "OperatingSystemFamily": "LINUX"}
     assert run["RequiresCompatibilities"] == ["FARGATE"]
     assert container("RunTaskDefinition")["StopTimeout"] == 120
     assert (

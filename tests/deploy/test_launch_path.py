@@ -28,6 +28,7 @@ from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import (
 
 from devkit.aws import REGION
 from devkit.infra_template import api_shape, load_template, resolve
+from devkit.postgres import create_database
 from renderfarm_dagster.defs import tags
 from renderfarm_dagster.ecs import CLUSTER_TAG, RUN_TASK_KWARGS_TAG, TASK_ARN_TAG
 from renderfarm_dagster.launcher import SpotAwareEcsRunLauncher
@@ -61,9 +62,10 @@ def ecs_metadata_endpoint(monkeypatch):
     server.shutdown()
 
 
-@pytest.fixture
-def production(aws, postgres, ecs_metadata_endpoint, monkeypatch, tmp_path):
-    """The stack's daemon: its task running in moto, its environment, its Dagster instance."""
+@pytest.fixture(params=["ARM64", "X86_64"])
+def production(request, aws, postgres, ecs_metadata_endpoint, monkeypatch, tmp_path):
+    """The stack's daemon: its task running in moto, its environment, its Dagster instance, for
+    each value of the stack's CpuArchitecture."""
     ec2 = aws.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     # As in any VPC with private DNS for ECS (moto also needs it to describe task interfaces).
@@ -80,6 +82,7 @@ def production(aws, postgres, ecs_metadata_endpoint, monkeypatch, tmp_path):
         "AWS::Partition": "aws",
         "AWS::AccountId": ACCOUNT,
         "ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/renderfarm:test",
+        "CpuArchitecture": request.param,
         "RunCpu": "2048",
         "RunMemory": "4096",
         "RunEphemeralStorageGiB": 21,
@@ -130,6 +133,11 @@ def production(aws, postgres, ecs_metadata_endpoint, monkeypatch, tmp_path):
     for variable in resolve(daemon_container["Environment"], values):
         monkeypatch.setenv(variable["Name"], variable["Value"])
     monkeypatch.setenv("DAGSTER_PG_PASSWORD", postgres.password)  # from Secrets Manager on ECS
+    # A database of its own: the runs of another architecture's launch would count against
+    # the run queue's limit.
+    database = f"launch_path_{request.param.lower()}"
+    create_database(postgres, database)
+    monkeypatch.setenv("DAGSTER_PG_DB", database)
     # dagster-aws builds its own boto3 clients: boto3's global endpoint override reaches them.
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws.endpoint)
 
@@ -138,7 +146,7 @@ def production(aws, postgres, ecs_metadata_endpoint, monkeypatch, tmp_path):
     shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
-        yield instance, {"subnet": subnet, "security_group": group}
+        yield instance, {"subnet": subnet, "security_group": group}, request.param
 
 
 def submit(instance, request_context, remote_job, partition: str, extra_tags=None):
@@ -154,7 +162,7 @@ def submit(instance, request_context, remote_job, partition: str, extra_tags=Non
 
 
 def test_runs_launch_on_fargate_spot_through_the_production_instance(aws, production):
-    instance, network = production
+    instance, network, architecture = production
     assert type(instance.run_launcher) is SpotAwareEcsRunLauncher
     assert instance.get_ref().storage_data.class_name == "PooledPostgresStorage"
 
@@ -222,6 +230,12 @@ def test_runs_launch_on_fargate_spot_through_the_production_instance(aws, produc
         assert [g["GroupId"] for g in interface["Groups"]] == [network["security_group"]]
 
     assert spot["capacityProviderName"] == "FARGATE_SPOT"
+    # Both on the stack's architecture: on Spot, and escalated to on-demand (the task
+    # definition carries it; escalation replaces only the capacity provider strategy).
+    for task in (spot, on_demand):
+        definition = ecs.describe_task_definition(taskDefinition=task["taskDefinitionArn"])
+        platform = definition["taskDefinition"]["runtimePlatform"]
+        assert platform == {"cpuArchitecture": architecture, "operatingSystemFamily": "LINUX"}
     # The interruption sensor's escalation tag replaces the strategy; the cpu/memory tags size
     # the task for a heavy template.
     assert on_demand["capacityProviderName"] == "FARGATE"
