@@ -14,6 +14,7 @@ scale`, renders a drop with bad and late photos for real.) Render time per produ
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from bench import catalog
 from bench.verdicts import judged
-from devkit.simulated_ecs import FargateSpot, simulate
+from devkit.simulated_ecs import GRAVITON_RENDER_RATE, SPOT_PRICES, FargateSpot, simulate
 from renderfarm_dagster.defs import tags
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -246,6 +247,11 @@ def main() -> int:
     batched = simulate([[per_product] * len(run) for run in drop["runs"]], fleet)
     one_each = simulate([[per_product]] * drop["valid"], fleet)
     bad_photos = bad_photo_costs(drop["runs"], per_product, fleet, batched)
+    # The same runs on Graviton Spot: its price, and the render rate assumed for it.
+    graviton = simulate(
+        [[per_product / GRAVITON_RENDER_RATE] * len(run) for run in drop["runs"]],
+        dataclasses.replace(fleet, price=SPOT_PRICES["ARM64"]),
+    )
     ticks = drop["ticks"]
     busy = [t for t in ticks if t > 0.5]
     figures = {
@@ -265,6 +271,17 @@ def main() -> int:
         "batched": vars(batched) | {"rendering_share": batched.rendering_share},
         "one_run_per_product": vars(one_each) | {"rendering_share": one_each.rendering_share},
         "bad_photos": bad_photos,
+        "per_architecture": {
+            "X86_64": {
+                "price": vars(SPOT_PRICES["X86_64"]),
+                "usd_per_1000_products": batched.cost_usd / (drop["valid"] / 1000),
+            },
+            "ARM64": {
+                "price": vars(SPOT_PRICES["ARM64"]),
+                "render_rate_vs_x86_64": GRAVITON_RENDER_RATE,
+                "usd_per_1000_products": graviton.cost_usd / (drop["valid"] / 1000),
+            },
+        },
     }
     thousands = drop["valid"] / 1000
     rows = [
@@ -297,6 +314,12 @@ def main() -> int:
         (
             "cost per 1,000 products: batched / one run each",
             f"${batched.cost_usd / thousands:.3f} / ${one_each.cost_usd / thousands:.3f}",
+        ),
+        (
+            "cost per 1,000 products on Fargate Spot: x86_64 / ARM64 (Graviton)",
+            f"${batched.cost_usd / thousands:.4f} / ${graviton.cost_usd / thousands:.4f} "
+            f"({graviton.cost_usd / batched.cost_usd - 1:+.0%}; Graviton assumed to render at "
+            f"{GRAVITON_RENDER_RATE:.1f}x the measured rate)",
         ),
         (
             "simulated makespan, batched",

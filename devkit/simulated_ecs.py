@@ -58,6 +58,41 @@ class RecordingRunLauncher(RunLauncher, ConfigurableClass):
 
 
 @dataclass(frozen=True)
+class FargatePrice:
+    """What Fargate bills a Linux task of one architecture, per vCPU-hour and GB-hour (USD)."""
+
+    vcpu_hour_usd: float
+    gb_hour_usd: float
+
+
+# us-east-1, Linux, read 2026-12-06 (docs/deploy.md, "Cost model", cites each figure). On
+# demand, from the Fargate pricing page (https://aws.amazon.com/fargate/pricing/). The Spot
+# price for x86_64 is the pricing page's current Spot table as this project first read it;
+# Spot prices follow supply and demand and the page publishes no fixed ARM64 figure here, so
+# ARM64 Spot is x86_64 Spot's discount off on demand applied to ARM64's on-demand price.
+ON_DEMAND_PRICES = {
+    "X86_64": FargatePrice(vcpu_hour_usd=0.04048, gb_hour_usd=0.004445),
+    "ARM64": FargatePrice(vcpu_hour_usd=0.03238, gb_hour_usd=0.00356),
+}
+_X86_SPOT = FargatePrice(vcpu_hour_usd=0.01334053, gb_hour_usd=0.00146489)
+SPOT_PRICES = {
+    "X86_64": _X86_SPOT,
+    "ARM64": FargatePrice(
+        vcpu_hour_usd=ON_DEMAND_PRICES["ARM64"].vcpu_hour_usd
+        * _X86_SPOT.vcpu_hour_usd
+        / ON_DEMAND_PRICES["X86_64"].vcpu_hour_usd,
+        gb_hour_usd=ON_DEMAND_PRICES["ARM64"].gb_hour_usd
+        * _X86_SPOT.gb_hour_usd
+        / ON_DEMAND_PRICES["X86_64"].gb_hour_usd,
+    ),
+}
+# Graviton's render rate per vCPU against the x86_64 rate `make bench` measures: no arm64
+# machine is here to time it. Assumed equal (the renderer's libraries, cairo, Pango, libvips
+# and Pillow, ship aarch64 builds with their SIMD paths); docs/deploy.md gives the break-even.
+GRAVITON_RENDER_RATE = 1.0
+
+
+@dataclass(frozen=True)
 class FargateSpot:
     """The fleet and prices the simulation assumes (docs/deploy.md, "Cost model")."""
 
@@ -71,9 +106,8 @@ class FargateSpot:
     shutdown_s: float = 5.0
     vcpu: float = 1.0  # the stack's default task (RunCpu 1024, RunMemory 2048)
     memory_gb: float = 2.0
-    # Fargate Spot, Linux/x86, us-east-1 (per second, one-minute minimum per task).
-    vcpu_hour_usd: float = 0.01334053
-    gb_hour_usd: float = 0.00146489
+    # Fargate Spot, Linux, us-east-1 (per second, one-minute minimum per task).
+    price: FargatePrice = SPOT_PRICES["X86_64"]
 
 
 @dataclass(frozen=True)
@@ -127,5 +161,5 @@ def simulate(runs: Sequence[Sequence[float]], fleet: FargateSpot, seed: int = 1)
         end = start + elapsed
         makespan = max(makespan, end)
         heapq.heappush(free_at, end)
-    hourly = fleet.vcpu * fleet.vcpu_hour_usd + fleet.memory_gb * fleet.gb_hour_usd
+    hourly = fleet.vcpu * fleet.price.vcpu_hour_usd + fleet.memory_gb * fleet.price.gb_hour_usd
     return Simulation(tasks, interruptions, billed, rendering, makespan, billed / 3600 * hourly)

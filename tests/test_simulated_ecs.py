@@ -1,8 +1,10 @@
 """The Fargate Spot simulation `make scale` bills its runs with."""
 
+import dataclasses
+
 import pytest
 
-from devkit.simulated_ecs import FargateSpot, simulate
+from devkit.simulated_ecs import ON_DEMAND_PRICES, SPOT_PRICES, FargateSpot, simulate
 
 
 def test_a_run_bills_its_cold_start_rendering_and_shutdown():
@@ -12,7 +14,7 @@ def test_a_run_bills_its_cold_start_rendering_and_shutdown():
     assert result.rendering_s == 1800
     assert result.billed_task_s == 2 * (90 + 900 + 5)
     assert result.makespan_s == 995  # side by side on two tasks
-    hourly = fleet.vcpu * fleet.vcpu_hour_usd + fleet.memory_gb * fleet.gb_hour_usd
+    hourly = fleet.vcpu * fleet.price.vcpu_hour_usd + fleet.memory_gb * fleet.price.gb_hour_usd
     assert result.cost_usd == pytest.approx(result.billed_task_s / 3600 * hourly)
 
 
@@ -77,3 +79,17 @@ def test_the_recording_launcher_takes_each_run_the_daemon_launches(tmp_path):
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.SUCCESS
     (record,) = [json.loads(line) for line in launched.read_text().splitlines()]
     assert record == {"run_id": run.run_id, "tags": {"renderfarm/reason": "a test"}}
+
+
+def test_graviton_spot_bills_the_same_runs_about_a_fifth_less():
+    x86 = FargateSpot(cold_start_s=(90.0, 90.0), interruptions_per_task_hour=0)
+    arm = dataclasses.replace(x86, price=SPOT_PRICES["ARM64"])
+    runs = [[1.0] * 900] * 3
+    ratio = simulate(runs, arm).cost_usd / simulate(runs, x86).cost_usd
+    # ARM64's on-demand discount, carried to Spot: 20% on vCPU, 20% on memory.
+    on_demand = {
+        name: price.vcpu_hour_usd + 2 * price.gb_hour_usd
+        for name, price in ON_DEMAND_PRICES.items()
+    }
+    assert ratio == pytest.approx(on_demand["ARM64"] / on_demand["X86_64"], rel=1e-3)
+    assert 0.78 < ratio < 0.82
