@@ -77,13 +77,19 @@ screenshots: venv test-packages
 	RENDERFARM_SCREENSHOTS_DIR=$(CURDIR)/docs/images $(BIN)/python -m pytest tests/ui/test_browser.py \
 		"tests/ui/test_failed_products.py::test_a_batch_publishes_its_good_products_and_fails_the_bad_ones_with_reasons[local]"
 
-# The worker image (worker_image/Dockerfile): docker build where a Docker engine runs, else
+# The worker image (worker_image/Dockerfile): docker buildx where a Docker engine runs, else
 # Debian's podman (chroot isolation, installed when absent, as root), on a local stand-in base
-# where no registry is reachable.
+# where no registry is reachable. PLATFORM=linux/arm64 for Graviton; both, comma-separated, make a
+# multi-arch manifest list. Another architecture than the machine's is emulated by
+# qemu-user-static (installed and registered when absent, as root).
 IMAGE ?= renderfarm-dagster:dev
+PLATFORM ?= linux/amd64
+HOST_PLATFORM := linux/$(shell dpkg --print-architecture 2>/dev/null || uname -m)
+comma := ,
 image:
-	bash tools/install-image-packages.sh
-	bash worker_image/build.sh $(IMAGE)
+	bash tools/install-image-packages.sh \
+		$(if $(filter-out $(HOST_PLATFORM),$(subst $(comma), ,$(PLATFORM))),--emulation)
+	PLATFORM=$(PLATFORM) bash worker_image/build.sh $(IMAGE)
 
 # Redraw the example catalog's photos (renderfarm_dagster/examples/assets/; committed).
 example-photos: venv

@@ -6,16 +6,20 @@
 #   are at /usr/local/bin as in the official image.
 # The machine's CA bundle and pip configuration are copied in: where the package registries are
 # reached through an intercepting proxy, pip inside the build needs both.
-# Usage: worker_image/standin-base.sh IMAGE_NAME   (about a minute; once per machine)
+# Another architecture than the machine's (ARCH arm64 on x86_64) runs debootstrap's second stage
+# through qemu-user-static registered in binfmt_misc (tools/install-image-packages.sh).
+# Usage: worker_image/standin-base.sh IMAGE_NAME [ARCH]
+#   (about a minute for the machine's architecture, three under emulation; once per machine)
 set -euo pipefail
 
-name=${1:?usage: standin-base.sh IMAGE_NAME}
+name=${1:?usage: standin-base.sh IMAGE_NAME [ARCH]}
+arch=${2:-$(dpkg --print-architecture)}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 root=$(mktemp -d /var/tmp/renderfarm-base.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 
-echo "making a stand-in for $name (no registry reachable): debootstrap bookworm from $mirror"
-debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
+echo "making a stand-in for $name (no registry reachable): debootstrap bookworm $arch from $mirror"
+debootstrap --arch="$arch" --variant=minbase --include=python3,python3-venv,ca-certificates \
     bookworm "$root" "$mirror" >"$root.log" 2>&1 || { cat "$root.log" >&2; exit 1; }
 rm -f "$root.log"
 chroot "$root" python3 -m venv /usr/local
@@ -31,7 +35,7 @@ cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
 # What the official slim image leaves out too: no package lists or caches in the layer.
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
 
-tar -C "$root" -c . | podman import \
+tar -C "$root" -c . | podman import --os linux --arch "$arch" \
     --change 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV LANG=C.UTF-8' \
     --change 'LABEL org.renderfarm.stand-in=true' \

@@ -44,12 +44,13 @@ def missing_tools() -> list[str]:
     return [tool for tool in ("podman", "unshare", "chroot") if shutil.which(tool) is None]
 
 
-def build_image(tag: str = TEST_IMAGE) -> float:
+def build_image(tag: str = TEST_IMAGE, platform: str = "linux/amd64") -> float:
     """Build worker_image/Dockerfile as `make image` does; the seconds it took."""
     started = time.monotonic()
     result = subprocess.run(
         ["bash", str(BUILD_SCRIPT), tag],
         cwd=ROOT,
+        env={**os.environ, "PLATFORM": platform},
         capture_output=True,
         text=True,
         timeout=BUILD_TIMEOUT_S,
@@ -60,6 +61,25 @@ def build_image(tag: str = TEST_IMAGE) -> float:
             f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
         )
     return time.monotonic() - started
+
+
+def emulation_missing(arch: str) -> str | None:
+    """Why this machine cannot run `arch` (Debian's name) programs, or None when it can: its
+    own architecture, or qemu-user-static registered in binfmt_misc."""
+    machine = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+    if arch == machine:
+        return None
+    emulator = {"arm64": "qemu-aarch64", "amd64": "qemu-x86_64"}[arch]
+    entry = Path("/proc/sys/fs/binfmt_misc") / emulator
+    if not entry.exists():
+        return (
+            f"this {machine} machine cannot run {arch} programs: {emulator} is not registered in "
+            "binfmt_misc (as root, `make test` installs and registers Debian's qemu-user-static; "
+            "a container may not allow mounting binfmt_misc)"
+        )
+    if not entry.read_text().startswith("enabled"):
+        return f"{emulator} is registered in binfmt_misc but disabled"
+    return None
 
 
 def inspect(tag: str) -> dict:
