@@ -267,7 +267,7 @@ def main() -> int:
         "slowest_tick_s": max(ticks, default=0.0),
         "median_busy_tick_s": statistics.median(busy) if busy else 0.0,
         "render_s_per_product": per_product,
-        "fleet": vars(fleet) | {"cold_start_s": list(fleet.cold_start_s)},
+        "fleet": dataclasses.asdict(fleet) | {"cold_start_s": list(fleet.cold_start_s)},
         "batched": vars(batched) | {"rendering_share": batched.rendering_share},
         "one_run_per_product": vars(one_each) | {"rendering_share": one_each.rendering_share},
         "bad_photos": bad_photos,
