@@ -10,6 +10,7 @@ rendered once on x86_64 and re-rendered on Graviton must not look changed.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -29,6 +30,7 @@ from tests.deploy.image import (
 
 CONSTRAINTS = ROOT / "worker_image" / "constraints.txt"
 ARM64_IMAGE = "renderfarm-dagster:test-arm64"
+MULTI_ARCH_IMAGE = "renderfarm-dagster:test-multi-arch"
 # What pip prints when the package registry cannot be reached at all (not a missing wheel).
 UNREACHABLE = re.compile(
     r"NewConnectionError|Failed to establish a new connection|Temporary failure in name "
@@ -161,6 +163,19 @@ def test_the_arm64_image_renders_the_example_catalog_to_the_same_bytes_as_amd64(
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(f"arm64 worker image built under emulation in {seconds:.0f} s")
+
+    # Both at once: a manifest list whose entries are the two images (the layers are cached).
+    build_image(MULTI_ARCH_IMAGE, "linux/amd64,linux/arm64")
+    listed = json.loads(
+        subprocess.run(
+            ["podman", "manifest", "inspect", MULTI_ARCH_IMAGE],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    platforms = {entry["platform"]["architecture"] for entry in listed["manifests"]}
+    assert platforms == {"amd64", "arm64"}
 
 
 def test_make_image_refuses_a_platform_it_does_not_build():
