@@ -84,7 +84,8 @@ screenshots: venv test-packages
 # qemu-user-static (installed and registered when absent, as root).
 IMAGE ?= renderfarm-dagster:dev
 PLATFORM ?= linux/amd64
-HOST_PLATFORM := linux/$(shell dpkg --print-architecture 2>/dev/null || uname -m)
+HOST_PLATFORM := linux/$(shell dpkg --print-architecture 2>/dev/null \
+	|| uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')
 comma := ,
 image:
 	bash tools/install-image-packages.sh \

@@ -134,6 +134,16 @@ def dagster_env(workdir: Path, postgres: PostgresServer | None = None) -> dict[s
     }
 
 
+def dagster_run(folder: Path, workdir: Path, cpus: int, server: PostgresServer | None) -> dict:
+    """The catalog in `folder` through Dagster on a fresh instance (on `server`, or SQLite);
+    its report. A failed run or check stops the benchmark: its time would mean nothing."""
+    env = dagster_env(workdir, server)
+    run = step("dagster", "--catalog", str(folder), "--workers", str(cpus), env=env)
+    if not (run["success"] and run["checks_passed"] == run["checks"]):
+        raise SystemExit(f"the Dagster run failed or a check did not pass: {run}")
+    return run
+
+
 def one_core_step(name: str, folder: Path, variants: int, rounds: int) -> dict:
     """A step that samples `variants` of the catalog in `folder` and times `rounds` passes."""
     return step(
@@ -285,11 +295,7 @@ def measure_loops_and_dagster(
         )
 
     def dagster(key: str, server: PostgresServer | None) -> None:
-        env = dagster_env(workdir, server)
-        run = step("dagster", "--catalog", str(folder), "--workers", str(cpus), env=env)
-        if not (run["success"] and run["checks_passed"] == run["checks"]):
-            raise SystemExit(f"the Dagster run failed or a check did not pass: {run}")
-        rounds[key].append(run)
+        rounds[key].append(dagster_run(folder, workdir, cpus, server))
 
     steps = [
         lambda: loop("loop_all", cpus),
@@ -381,11 +387,7 @@ def measure_sensor_batch(
         rounds["loop"].append(step("loop", *argv))
 
     def dagster(key: str, server: PostgresServer | None) -> None:
-        env = dagster_env(workdir, server)
-        run = step("dagster", "--catalog", str(products), "--workers", str(cpus), env=env)
-        if not (run["success"] and run["checks_passed"] == run["checks"]):
-            raise SystemExit(f"the Dagster run failed or a check did not pass: {run}")
-        rounds[key].append(run)
+        rounds[key].append(dagster_run(products, workdir, cpus, server))
 
     steps = [loop, lambda: dagster("postgres", postgres), lambda: dagster("sqlite", None)]
     for index in range(size.batch_rounds):

@@ -12,7 +12,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench import baseline
 from bench.catalog import photo_files as catalog_photos
@@ -328,25 +330,33 @@ def _postgres_connection():
     )
 
 
-def _database_bytes() -> dict[str, int] | None:
-    """What the instance's database takes on disk, by PostgreSQL: in all ("database") and by
-    table, each with its indexes and TOAST."""
+def _on_postgres(read: Callable[[Any], Any]) -> Any:
+    """`read(cursor)` on the instance's PostgreSQL database, or None on SQLite."""
     connection = _postgres_connection()
     if connection is None:
         return None
     try:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT relname, pg_total_relation_size(c.oid) FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = 'public' AND c.relkind = 'r'"
-            )
-            sizes = dict(cursor.fetchall())
-            cursor.execute("SELECT pg_database_size(current_database())")
-            sizes["database"] = cursor.fetchone()[0]
-            return sizes
+            return read(cursor)
     finally:
         connection.close()
+
+
+def _database_bytes() -> dict[str, int] | None:
+    """What the instance's database takes on disk, by PostgreSQL: in all ("database") and by
+    table, each with its indexes and TOAST."""
+
+    def sizes(cursor) -> dict[str, int]:
+        cursor.execute(
+            "SELECT relname, pg_total_relation_size(c.oid) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r'"
+        )
+        tables = dict(cursor.fetchall())
+        cursor.execute("SELECT pg_database_size(current_database())")
+        return {**tables, "database": cursor.fetchone()[0]}
+
+    return _on_postgres(sizes)
 
 
 def _growth(before: dict[str, int] | None, after: dict[str, int] | None) -> dict | None:
@@ -362,19 +372,16 @@ def _growth(before: dict[str, int] | None, after: dict[str, int] | None) -> dict
 
 def _event_bytes_by_type(run_id: str) -> dict[str, dict[str, int]] | None:
     """The run's event-log rows by event type: how many, and their stored bytes."""
-    connection = _postgres_connection()
-    if connection is None:
-        return None
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT coalesce(dagster_event_type, 'LOG'), count(*), "
-                "sum(pg_column_size(event)) FROM event_logs WHERE run_id = %s GROUP BY 1",
-                (run_id,),
-            )
-            return {kind: {"rows": rows, "bytes": size} for kind, rows, size in cursor}
-    finally:
-        connection.close()
+
+    def by_type(cursor) -> dict[str, dict[str, int]]:
+        cursor.execute(
+            "SELECT coalesce(dagster_event_type, 'LOG'), count(*), "
+            "sum(pg_column_size(event)) FROM event_logs WHERE run_id = %s GROUP BY 1",
+            (run_id,),
+        )
+        return {kind: {"rows": rows, "bytes": size} for kind, rows, size in cursor}
+
+    return _on_postgres(by_type)
 
 
 def preview_watch(rounds: int) -> dict:

@@ -27,9 +27,12 @@ done
 # The architecture (Debian's name) of a platform, and whether this machine runs its programs:
 # natively, or through an emulator registered in binfmt_misc.
 arch_of() { echo "${1#linux/}"; }
+machine_arch() {
+    dpkg --print-architecture 2>/dev/null || uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/'
+}
 can_run() {
     local arch=$1
-    [ "$arch" = "$(dpkg --print-architecture 2>/dev/null || uname -m)" ] && return 0
+    [ "$arch" = "$(machine_arch)" ] && return 0
     case "$arch" in arm64) emulator=qemu-aarch64 ;; amd64) emulator=qemu-x86_64 ;; esac
     grep -qs '^enabled' "/proc/sys/fs/binfmt_misc/$emulator"
 }
