@@ -114,7 +114,7 @@ def test_brand_fonts_through_s3_notifications(aws, dagster_home):
             for event in result.get_asset_materialization_events()
             if event.asset_key.path[-1] == "rendered_variants"
         ]
-        assert "fonts/acme-sans-bold.ttf" in rendered["inputs"].value
+        assert "fonts/acme-sans-bold.ttf" in rendered["brand_fonts"].value
 
         def rejected():
             driver.tick()

@@ -39,6 +39,7 @@ from renderfarm_dagster.defs.dagster_internals import (
 from renderfarm_dagster.defs.interrupts import InterruptLatch
 from renderfarm_dagster.defs.partitions import products
 from renderfarm_dagster.defs.resources import MessagingResource, StorageResource
+from renderfarm_dagster.keys import FONTS_PREFIX
 from renderfarm_dagster.settings import partitions_per_run, ui_url
 
 # Each backfill run renders up to N products: in production a run is a container whose cold
@@ -427,8 +428,8 @@ def _attempt(run: dg.DagsterRun) -> int:
 
 def _render_metadata(report: ProductRenderReport, contact_sheet: str) -> dict:
     # Every product of every render writes this to the event log: figures and links, no
-    # payloads (docs/scale-and-performance.md, "A lean Dagster record"). What the outputs were
-    # rendered from is in the manifest; the contact sheet is a link.
+    # payloads (docs/scale-and-performance.md, "A lean Dagster record"). The template and
+    # photos the outputs were rendered from are in the manifest; the contact sheet is a link.
     metadata = {
         "variants": report.variants,
         "outputs": report.outputs,
@@ -439,6 +440,11 @@ def _render_metadata(report: ProductRenderReport, contact_sheet: str) -> dict:
         "duration_s": round(report.duration_s, 3),
         "contact_sheet": dg.MetadataValue.url(contact_sheet),
     }
+    # The brand fonts the product was set in, which the manifest does not list (a new upload
+    # of one re-renders it), only for a product that uses some.
+    fonts = {key: sha for key, sha in report.inputs.items() if key.startswith(FONTS_PREFIX)}
+    if fonts:
+        metadata["brand_fonts"] = dg.MetadataValue.json(fonts)
     # Only when there is something to look at before publishing: characters no font has, and
     # photos placed whole because no subject was found in them (fit "subject").
     if report.uncovered_text:

@@ -81,6 +81,7 @@ def test_example_product_materialises_with_all_checks_passing(storage, instance,
     sheet = Path(storage.data_dir, "bucket", "previews", f"{product_id}.jpg").resolve()
     assert render["contact_sheet"] == sheet.as_uri()
     assert "inputs" not in render and "preview" not in render
+    assert "brand_fonts" not in render  # only for a product set in brand fonts
     objects = storage.objects()
     manifest = json.loads(objects.get(f"manifests/{product_id}.json"))
     assert sum(len(v["outputs"]) for v in manifest["variants"]) == render["outputs"]

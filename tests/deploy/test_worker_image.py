@@ -204,5 +204,14 @@ def test_make_image_installs_podman_where_it_can_and_says_why_where_it_cannot(tm
         ["bash", str(script), "--optional"], env={"PATH": str(bare)}, capture_output=True, text=True
     )
     assert noted.returncode == 0 and noted.stderr.startswith("note: podman debootstrap")
+    # Building for another architecture also needs the emulator, named likewise.
+    emulated = subprocess.run(
+        ["bash", str(script), "--optional", "--emulation"],
+        env={"PATH": str(bare)},
+        capture_output=True,
+        text=True,
+    )
+    assert emulated.returncode == 0
+    assert emulated.stderr.startswith("note: podman debootstrap qemu-user-static binfmt-support")
     makefile = (ROOT / "Makefile").read_text()
-    assert "image:\n\tbash tools/install-image-packages.sh\n" in makefile
+    assert "image:\n\tbash tools/install-image-packages.sh \\\n" in makefile
