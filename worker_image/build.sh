@@ -80,7 +80,9 @@ elif command -v podman >/dev/null; then
         podman image exists "$tag" && podman rmi "$tag" >/dev/null
         podman manifest create "$tag" >/dev/null
         for image in "${built[@]}"; do
-            podman manifest add "$tag" "containers-storage:localhost/${image#localhost/}" >/dev/null
+            # By image id: a tag may name a registry (an ECR URI) or none (localhost).
+            id=$(podman image inspect --format '{{.Id}}' "$image")
+            podman manifest add "$tag" "containers-storage:$id" >/dev/null
         done
         echo "manifest list $tag: ${built[*]}"
     fi
