@@ -3,10 +3,9 @@
 A variant job holds the bytes of its template layouts, photos and brand fonts; pickled into a
 pool worker with each job, a 20 MB brand font would cross the pipe 25 times for a 25-variant
 product. Instead the pool's process writes each distinct input once, by its sha256, into a
-folder of its own (in /dev/shm where there is one: memory, not disk), and sends jobs that name
-their inputs by sha256. Each render process reads an input the first time a job names it and
-keeps the recent ones (InputCache). The render engine still gets a whole
-VariantJob: this is the pool's transport, nothing else knows of it.
+folder of its own, and sends jobs that name their inputs by sha256. Each render process reads
+an input the first time a job names it and keeps the recent ones (InputCache). The render
+engine still gets a whole VariantJob: this is the pool's transport, nothing else knows of it.
 
 The folder is in the temporary directory (TMPDIR), not /dev/shm: a container's /dev/shm is
 64 MB by default, less than a few brand fonts. The files are read once per process, from the
